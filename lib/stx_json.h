@@ -1,0 +1,78 @@
+/*  =========================================================================
+    stx_json - JSON <-> protobuf conversion of catalogue entries (jansson)
+
+    The JSON shape of each entry is the one of config/sample/catalogue.json,
+    so partners can publish what they already have in that form. The id's
+    prefix names the kind: org: organisation, ini: initiative, infra:
+    infrastructure opening, moment: network moment. A field the schema does
+    not know is refused (a typo must not vanish silently); JSON null equals
+    an absent field. Partner references (owner, partners, provider,
+    organiser, co_organisers) are given either as "org:x" or as
+    {"org": "org:x", "helix_pillar": "..."}; output always uses the object
+    form.
+
+    Conversion checks structure (types, required fields present, numbers in
+    range); values are checked against the taxonomy by stx_validate.
+    ========================================================================= */
+
+#ifndef STX_JSON_H_INCLUDED
+#define STX_JSON_H_INCLUDED
+
+#include <jansson.h>
+#include "stx_error.h"
+
+typedef enum {
+    STX_KIND_NONE = 0,
+    STX_KIND_ORGANISATION,      //  "organisation", key prefix "org:"
+    STX_KIND_INITIATIVE,        //  "initiative", key prefix "ini:"
+    STX_KIND_INFRASTRUCTURE,    //  "infrastructure", key prefix "infra:"
+    STX_KIND_MOMENT             //  "moment", key prefix "moment:"
+} stx_kind_t;
+
+//  Kind named by a key's prefix; STX_KIND_NONE if none matches.
+stx_kind_t
+    stx_kind_of_key (const char *key);
+
+//  Kind from its name ("organisation", "initiative", "infrastructure",
+//  "moment"; the plurals and "org", "ini", "infra" are accepted too);
+//  STX_KIND_NONE if unknown.
+stx_kind_t
+    stx_kind_from_name (const char *name);
+
+//  Canonical name of a kind ("organisation", ...); "none" for NONE.
+const char *
+    stx_kind_name (stx_kind_t kind);
+
+//  Kind held by an entry; STX_KIND_NONE for an empty entry.
+stx_kind_t
+    stx_entry_kind (const Stemx__Entry *entry);
+
+//  The id (key) of an entry; "" for an empty entry. Owned by the entry.
+const char *
+    stx_entry_key (const Stemx__Entry *entry);
+
+//  Convert one JSON entry object into an Entry. On success the caller owns
+//  *entry_p and frees it with stx_entry_free. On failure returns
+//  STX_ERR_INVALID (missing required field, wrong type, unknown field,
+//  unknown kind prefix) with err naming the field, e.g.
+//  "initiative ini:x: period.start: required".
+stx_status_t
+    stx_json_to_entry (const json_t *object, Stemx__Entry **entry_p, char *err, size_t errlen);
+
+//  Convert an entry to JSON. Caller owns the result (json_decref).
+json_t *
+    stx_json_from_entry (const Stemx__Entry *entry);
+
+//  Convert an event to JSON: the entry's fields (or just "id" for a
+//  withdrawal) plus a "_meta" object {seq, version, op, origin, node,
+//  broker_time, client_time} with times in ISO-8601 UTC. Caller owns the
+//  result.
+json_t *
+    stx_json_from_event (const Stemx__Event *event);
+
+//  Free an entry made by stx_json_to_entry or unpacked by protobuf-c;
+//  accepts NULL and sets *entry_p to NULL.
+void
+    stx_entry_free (Stemx__Entry **entry_p);
+
+#endif

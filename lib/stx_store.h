@@ -1,0 +1,168 @@
+/*  =========================================================================
+    stx_store - a node's replicated catalogue in one LMDB environment
+
+    One environment (DIR/catalogue/) holds, as named databases:
+      entries   key -> packed Event: the latest event of each entry
+                (a withdrawal stays as a tombstone)
+      index     "<index>=<value>" -> key, DUPSORT (see stx_index.h)
+      log       8-byte big-endian seq -> packed Event, appended in order
+      ids       16-byte event id -> 8-byte big-endian seq (deduplication)
+      meta      lineage (16 bytes), seq, head (32 bytes), log_first
+    so one transaction updates them all and one hot copy backs them up.
+
+    Every node applies events with the same function (stx_txn_apply), which
+    makes the catalogue at sequence N a pure function of events 1..N. The
+    broker sequences an event (stx_txn_sequence) by stamping it and applying
+    it in its write transaction; many events share one commit (group
+    commit), which syncs before it returns.
+
+    Threads: a store and its transactions belong to one thread, except that
+    read transactions may be held across loop iterations (MDB_NOTLS). One
+    write transaction at a time per environment (LMDB's rule).
+    ========================================================================= */
+
+#ifndef STX_STORE_H_INCLUDED
+#define STX_STORE_H_INCLUDED
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "stx_error.h"
+#include "stx_event.h"
+#include "stx_index.h"
+
+typedef struct _stx_store_t stx_store_t;
+typedef struct _stx_txn_t stx_txn_t;
+
+//  Flags for stx_store_open.
+#define STX_STORE_READONLY  1   //  open an existing store read-only (CLI)
+#define STX_STORE_NOSYNC    2   //  replica: commits do not fsync the meta page
+                                //  (MDB_NOMETASYNC; a replica resyncs from its cookie)
+
+//  Where a node stands.
+typedef struct {
+    uint8_t lineage [STX_LINEAGE_SIZE];   //  all zero while the store is empty
+    bool has_lineage;
+    uint64_t seq;               //  last applied sequence, 0 if none
+    uint8_t head [STX_HEAD_SIZE];   //  hash-chain head at seq (zeros at 0)
+    uint64_t log_first;         //  oldest sequence in the log (seq + 1 if empty)
+    uint64_t entries;           //  entries in the catalogue, tombstones included
+} stx_meta_t;
+
+//  What sequencing one event gave.
+typedef struct {
+    uint64_t seq;               //  assigned sequence
+    uint64_t version;           //  entry version after the event
+    bool duplicate;             //  the event id was sequenced before: seq and
+                                //  version are the original ones, nothing changed
+} stx_sequenced_t;
+
+//  Open (and with flags 0, create) the store in dir/catalogue. map_size is
+//  the LMDB map size in bytes (0 = 1 GiB). Clears stale reader slots
+//  (mdb_reader_check). Caller owns *self_p. Errors: STX_ERR_NOT_FOUND
+//  (read-only and no store there), STX_ERR_IO, STX_ERR_STORAGE; err says
+//  which path and why.
+stx_status_t
+    stx_store_open (const char *dir, int flags, size_t map_size, stx_store_t **self_p,
+                    char *err, size_t errlen);
+
+//  Close the store; accepts NULL, sets *self_p to NULL. All transactions
+//  must have ended.
+void
+    stx_store_destroy (stx_store_t **self_p);
+
+//  Read meta in a short read transaction.
+stx_status_t
+    stx_store_meta (stx_store_t *self, stx_meta_t *meta);
+
+//  Begin a transaction. Caller owns *txn_p and ends it with commit or
+//  abort. Handles MDB_MAP_RESIZED by adopting the new size.
+stx_status_t
+    stx_store_begin (stx_store_t *self, bool write, stx_txn_t **txn_p);
+
+//  Commit (a write transaction is synced to disk before this returns,
+//  unless STX_STORE_NOSYNC) and free; sets *txn_p to NULL. A read
+//  transaction is simply ended. Errors: STX_ERR_MAP_FULL, STX_ERR_STORAGE;
+//  the transaction is gone either way.
+stx_status_t
+    stx_txn_commit (stx_txn_t **txn_p);
+
+//  Abort and free; accepts NULL, sets *txn_p to NULL.
+void
+    stx_txn_abort (stx_txn_t **txn_p);
+
+//  Meta as seen by this transaction (including its own writes).
+stx_status_t
+    stx_txn_meta (stx_txn_t *self, stx_meta_t *meta);
+
+//  Set a new random lineage if the store has none (broker, first start).
+stx_status_t
+    stx_txn_ensure_lineage (stx_txn_t *self);
+
+//  Broker: sequence one event, already validated. Looks the event id up
+//  first (a duplicate fills out->duplicate, changes nothing and returns
+//  STX_OK); checks expected_version (STX_ERR_CONFLICT with err), refuses a
+//  withdrawal of an unknown or already withdrawn key (STX_ERR_NOT_FOUND);
+//  then stamps into event: version, broker time, seq = last + 1, origin
+//  (the organisation owning the entry: its own id for an organisation,
+//  else owner / provider / organiser; for a withdrawal the current
+//  entry's), and the helix pillar of every Partner that lacks one, looked
+//  up in the catalogue's organisation entries (left "" if unknown); then
+//  packs and applies it. Errors: those above, STX_ERR_MAP_FULL, STX_ERR_STORAGE
+//  (the transaction must then be aborted).
+stx_status_t
+    stx_txn_sequence (stx_txn_t *self, Stemx__Event *event, stx_sequenced_t *out,
+                      char *err, size_t errlen);
+
+//  Every node: apply one packed, sequenced event: seq must be last + 1
+//  (else STX_ERR_STALE or STX_ERR_GAP, nothing changed). Updates entries,
+//  index, log, ids and meta (seq, head) together. Errors also
+//  STX_ERR_MALFORMED, STX_ERR_MAP_FULL, STX_ERR_STORAGE.
+stx_status_t
+    stx_txn_apply (stx_txn_t *self, const uint8_t *data, size_t size);
+
+//  Replica taking a snapshot: drop the whole catalogue, index, log and ids
+//  (call once, first, in the snapshot's write transaction).
+stx_status_t
+    stx_txn_clear (stx_txn_t *self);
+
+//  Replica taking a snapshot: store one entry's latest packed event as is
+//  (no sequence check, no log).
+stx_status_t
+    stx_txn_load (stx_txn_t *self, const uint8_t *data, size_t size);
+
+//  Replica taking a snapshot: set lineage, seq and head as the snapshot
+//  ended; the log then starts at seq + 1.
+stx_status_t
+    stx_txn_set_position (stx_txn_t *self, const uint8_t lineage [STX_LINEAGE_SIZE],
+                          uint64_t seq, const uint8_t head [STX_HEAD_SIZE]);
+
+//  Latest event of key, tombstones included (check op). Caller owns
+//  *event_p (stx_event_free). STX_ERR_NOT_FOUND if never seen.
+stx_status_t
+    stx_txn_get (stx_txn_t *self, const char *key, Stemx__Event **event_p);
+
+//  Called per matching entry; return non-zero to stop.
+typedef int (stx_query_fn) (const Stemx__Event *event, void *arg);
+
+//  Call fn for each live (not withdrawn) entry matching filter, in key
+//  order. Always reads through the most selective index the filter names
+//  (kind at least); never scans the whole catalogue. Returns STX_OK or
+//  STX_ERR_STORAGE.
+stx_status_t
+    stx_txn_query (stx_txn_t *self, const stx_filter_t *filter, stx_query_fn *fn, void *arg);
+
+//  Packed event at seq in the log. *data_p points into the map: caller
+//  must not free; valid until the transaction ends. STX_ERR_NOT_FOUND if
+//  seq is outside [log_first, seq].
+stx_status_t
+    stx_txn_log_get (stx_txn_t *self, uint64_t seq, const uint8_t **data_p, size_t *size_p);
+
+//  Iterate the latest packed event of every entry in key order, starting
+//  after `after` (NULL = from the first). Calls fn(key, data, size, arg)
+//  until it returns non-zero or entries end; data points into the map,
+//  valid until the transaction ends. Used by snapshots.
+typedef int (stx_entry_fn) (const char *key, const uint8_t *data, size_t size, void *arg);
+stx_status_t
+    stx_txn_entries (stx_txn_t *self, const char *after, stx_entry_fn *fn, void *arg);
+
+#endif
