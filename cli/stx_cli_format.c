@@ -1,1 +1,168 @@
-//  placeholder, replaced by the module
+/*  =========================================================================
+    stx_cli_format - aligned text tables for people
+
+    Cells are UTF-8; widths count code points, which is right for the
+    Latin scripts of the catalogue (no double-width characters there).
+    ========================================================================= */
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <assert.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include "stx_cli_format.h"
+
+struct _stx_table_t {
+    size_t columns;
+    size_t rows;                //  rows in use, header included
+    size_t capacity;
+    char **cells;               //  rows * columns, row-major; row 0 = header
+};
+
+static size_t
+s_width (const char *text)
+{
+    size_t width = 0;
+    for (const unsigned char *p = (const unsigned char *) text; *p; p++)
+        if ((*p & 0xC0) != 0x80)
+            width++;
+    return width;
+}
+
+//  Copy at most max characters of text into out (which has room for
+//  text), ending with "…" when shortened.
+static void
+s_print_cell (FILE *out, const char *text, size_t max, size_t pad_to)
+{
+    size_t width = s_width (text);
+    if (width <= max)
+        fputs (text, out);
+    else {
+        size_t kept = 0;
+        const unsigned char *p = (const unsigned char *) text;
+        while (*p && kept < max - 1) {
+            fputc (*p++, out);
+            while ((*p & 0xC0) == 0x80)
+                fputc (*p++, out);
+            kept++;
+        }
+        fputs ("…", out);
+        width = max;
+    }
+    for (size_t i = width; i < pad_to; i++)
+        fputc (' ', out);
+}
+
+stx_table_t *
+stx_table_new (size_t columns, const char **headers)
+{
+    assert (columns > 0);
+    stx_table_t *self = calloc (1, sizeof (stx_table_t));
+    assert (self);
+    self->columns = columns;
+    stx_table_add (self, headers);
+    return self;
+}
+
+void
+stx_table_destroy (stx_table_t **self_p)
+{
+    assert (self_p);
+    stx_table_t *self = *self_p;
+    if (!self)
+        return;
+    for (size_t i = 0; i < self->rows * self->columns; i++)
+        free (self->cells [i]);
+    free (self->cells);
+    free (self);
+    *self_p = NULL;
+}
+
+void
+stx_table_add (stx_table_t *self, const char **cells)
+{
+    if (self->rows == self->capacity) {
+        self->capacity = self->capacity ? self->capacity * 2 : 16;
+        self->cells = realloc (self->cells, self->capacity * self->columns * sizeof (char *));
+        assert (self->cells);
+    }
+    for (size_t c = 0; c < self->columns; c++) {
+        const char *cell = cells [c] ? cells [c] : "";
+        //  Tabs and newlines would break the alignment
+        char *copy = strdup (cell);
+        assert (copy);
+        for (char *p = copy; *p; p++)
+            if (*p == '\n' || *p == '\t' || *p == '\r')
+                *p = ' ';
+        self->cells [self->rows * self->columns + c] = copy;
+    }
+    self->rows++;
+}
+
+size_t
+stx_table_rows (stx_table_t *self)
+{
+    return self->rows - 1;
+}
+
+void
+stx_table_print (stx_table_t *self, FILE *out, size_t width)
+{
+    size_t widths [self->columns];
+    size_t total = 0;
+    for (size_t c = 0; c < self->columns; c++) {
+        widths [c] = 0;
+        for (size_t r = 0; r < self->rows; r++) {
+            size_t w = s_width (self->cells [r * self->columns + c]);
+            if (w > widths [c])
+                widths [c] = w;
+        }
+        total += widths [c] + (c ? 2 : 0);
+    }
+    //  Shorten the widest column, one character at a time, down to a
+    //  floor that keeps every column readable
+    while (width && total > width) {
+        size_t widest = 0;
+        for (size_t c = 1; c < self->columns; c++)
+            if (widths [c] > widths [widest])
+                widest = c;
+        if (widths [widest] <= 8)
+            break;
+        widths [widest]--;
+        total--;
+    }
+    for (size_t r = 0; r < self->rows; r++) {
+        for (size_t c = 0; c < self->columns; c++) {
+            bool last = c + 1 == self->columns;
+            if (c)
+                fputs ("  ", out);
+            s_print_cell (out, self->cells [r * self->columns + c], widths [c],
+                          last ? 0 : widths [c]);
+        }
+        fputc ('\n', out);
+        if (r == 0) {
+            for (size_t c = 0; c < self->columns; c++) {
+                if (c)
+                    fputs ("  ", out);
+                for (size_t i = 0; i < widths [c]; i++)
+                    fputc ('-', out);
+            }
+            fputc ('\n', out);
+        }
+    }
+}
+
+size_t
+stx_terminal_width (FILE *out)
+{
+    if (!isatty (fileno (out)))
+        return 0;
+    const char *columns = getenv ("COLUMNS");
+    if (columns && atoi (columns) > 0)
+        return (size_t) atoi (columns);
+    struct winsize ws;
+    if (ioctl (fileno (out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    return 80;
+}

@@ -1,1 +1,422 @@
-int main (void) { return 0; }
+/*  =========================================================================
+    test_integration - real broker and agent processes on loopback
+
+    Starts stemx-broker and two stemx-agent processes with temporary data
+    folders, publishes the sample catalogue through the stemx CLI, refuses
+    bad input, kills an agent with SIGKILL and restarts it, and checks that
+    every replica converges to the broker's (sequence, head) and answers the
+    same queries as the broker's catalogue, with the counts the sample
+    catalogue implies.
+    ========================================================================= */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <czmq.h>
+#include <jansson.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include "stx_testproc.h"
+
+#define NODES 3                 //  broker, agent a, agent b
+#define WAIT_MS 60000
+
+typedef struct {
+    char dir [PATH_MAX];        //  the test's temporary folder
+    char bin [PATH_MAX];        //  where the programs are
+    char src [PATH_MAX];        //  the source tree
+    char node [NODES][PATH_MAX];    //  data folders
+    pid_t pid [NODES];
+    char request [256];
+    char updates [256];
+    json_t *catalogue;          //  the sample catalogue
+} world_t;
+
+static world_t *s_world;
+
+static char *
+s_prog (world_t *self, const char *name)
+{
+    static char path [PATH_MAX];
+    snprintf (path, sizeof path, "%s/%s", self->bin, name);
+    return path;
+}
+
+static void
+s_start_agent (world_t *self, int index, const char *name)
+{
+    char log [PATH_MAX];
+    snprintf (log, sizeof log, "%s/%s.log", self->dir, name);
+    const char *argv [] = { s_prog (self, "stemx-agent"), "--data", self->node [index],
+                      "--name", name, "--broker", self->request,
+                      "--updates", self->updates, NULL };
+    char sock [PATH_MAX + 16];
+    snprintf (sock, sizeof sock, "%s/agent.sock", self->node [index]);
+    unlink (sock);
+    self->pid [index] = stx_proc_start (log, argv);
+    assert_true (stx_wait_path (sock, 10000));
+}
+
+//  Run stemx --data NODE args..., NULL-terminated. Returns the exit code.
+static int
+s_cli (world_t *self, int node, char **out_p, char **err_p, ...)
+{
+    char prog [PATH_MAX];
+    snprintf (prog, sizeof prog, "%s", s_prog (self, "stemx"));
+    const char *argv [32] = { prog, "--data", self->node [node] };
+    int argc = 3;
+    va_list args;
+    va_start (args, err_p);
+    const char *arg;
+    while ((arg = va_arg (args, const char *)) && argc < 31)
+        argv [argc++] = arg;
+    va_end (args);
+    argv [argc] = NULL;
+    return stx_proc_run (argv, out_p, err_p, 60000);
+}
+
+static json_t *
+s_status (world_t *self, int node)
+{
+    char *out = NULL;
+    int rc = s_cli (self, node, &out, NULL, "status", "--json", NULL);
+    json_t *json = rc == 0 ? json_loads (out, 0, NULL) : NULL;
+    free (out);
+    return json;
+}
+
+//  Poll until every node is at the broker's (seq, head) and seq == want.
+static void
+s_wait_converged (world_t *self, json_int_t want)
+{
+    int64_t deadline = zclock_mono () + WAIT_MS;
+    char last [NODES][128] = { "", "", "" };
+    while (zclock_mono () < deadline) {
+        bool same = true;
+        const char *ref_head = NULL;
+        json_t *status [NODES];
+        for (int n = 0; n < NODES; n++) {
+            status [n] = s_status (self, n);
+            json_int_t seq = json_integer_value (json_object_get (status [n], "seq"));
+            const char *head = json_string_value (json_object_get (status [n], "head"));
+            snprintf (last [n], sizeof last [n], "%lld %s", (long long) seq, head ? head : "-");
+            if (!head || seq != want)
+                same = false;
+            else
+            if (!ref_head)
+                ref_head = head;
+            else
+            if (strcmp (ref_head, head) != 0)
+                same = false;
+        }
+        for (int n = 0; n < NODES; n++)
+            json_decref (status [n]);
+        if (same)
+            return;
+        zclock_sleep (100);
+    }
+    fail_msg ("no convergence at %lld: broker %s, a %s, b %s", (long long) want,
+              last [0], last [1], last [2]);
+}
+
+//  Write a JSON value to DIR/name and return the path (static buffer).
+static const char *
+s_write_json (world_t *self, const char *name, json_t *json)
+{
+    static char path [PATH_MAX];
+    snprintf (path, sizeof path, "%s/%s", self->dir, name);
+    assert_int_equal (json_dump_file (json, path, JSON_INDENT (1)), 0);
+    return path;
+}
+
+static int
+s_setup (void **state)
+{
+    world_t *self = calloc (1, sizeof (world_t));
+    const char *bin = getenv ("STEMX_BIN_DIR");
+    const char *src = getenv ("STEMX_SOURCE_DIR");
+    assert_non_null (bin);
+    assert_non_null (src);
+    snprintf (self->bin, sizeof self->bin, "%s", bin);
+    snprintf (self->src, sizeof self->src, "%s", src);
+    snprintf (self->dir, sizeof self->dir, "%s/stemx-it-XXXXXX", P_tmpdir);
+    assert_non_null (mkdtemp (self->dir));
+    const char *names [NODES] = { "broker", "a", "b" };
+    for (int n = 0; n < NODES; n++)
+        snprintf (self->node [n], sizeof self->node [n], "%s/%s", self->dir, names [n]);
+
+    char path [PATH_MAX];
+    snprintf (path, sizeof path, "%s/config/sample/catalogue.json", self->src);
+    self->catalogue = json_load_file (path, 0, NULL);
+    assert_non_null (self->catalogue);
+
+    //  The broker binds ephemeral ports and tells them in its endpoints file
+    char taxonomy [PATH_MAX], log [PATH_MAX], endpoints [PATH_MAX + 16];
+    snprintf (taxonomy, sizeof taxonomy, "%s/config", self->src);
+    snprintf (log, sizeof log, "%s/broker.log", self->dir);
+    const char *argv [] = { s_prog (self, "stemx-broker"), "--data", self->node [0],
+                      "--taxonomy", taxonomy, "--bind", "tcp://127.0.0.1:*",
+                      "--publish", "tcp://127.0.0.1:*", NULL };
+    self->pid [0] = stx_proc_start (log, argv);
+    snprintf (endpoints, sizeof endpoints, "%s/endpoints", self->node [0]);
+    assert_true (stx_wait_path (endpoints, 10000));
+    zconfig_t *config = zconfig_load (endpoints);
+    assert_non_null (config);
+    snprintf (self->request, sizeof self->request, "%s", zconfig_get (config, "request", ""));
+    snprintf (self->updates, sizeof self->updates, "%s", zconfig_get (config, "updates", ""));
+    zconfig_destroy (&config);
+    assert_true (strncmp (self->request, "tcp://127.0.0.1:", 16) == 0);
+    assert_true (strncmp (self->updates, "tcp://127.0.0.1:", 16) == 0);
+
+    s_start_agent (self, 1, "a");
+    s_start_agent (self, 2, "b");
+    s_world = self;
+    *state = self;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    world_t *self = (world_t *) *state;
+    //  Agents first, then the broker; each must exit cleanly on SIGTERM
+    for (int n = NODES - 1; n >= 0; n--)
+        if (self->pid [n] > 0) {
+            int status = stx_proc_stop (self->pid [n], SIGTERM, 10000);
+            if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+                fprintf (stderr, "node %d exited with status %d; logs in %s\n",
+                         n, status, self->dir);
+            assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+        }
+    json_decref (self->catalogue);
+    stx_remove_tree (self->dir);
+    free (self);
+    return 0;
+}
+
+//  Publish array through agent node; assert the CLI accepted every entry.
+static void
+s_publish_ok (world_t *self, int node, const char *name, json_t *array)
+{
+    const char *path = s_write_json (self, name, array);
+    char *out = NULL, *err = NULL;
+    int rc = s_cli (self, node, &out, &err, "publish", path, "--json", NULL);
+    if (rc != 0)
+        fail_msg ("publish %s exited %d: %s", name, rc, err);
+    json_t *results = json_loads (out, 0, NULL);
+    assert_non_null (results);
+    assert_int_equal (json_array_size (results), json_array_size (array));
+    size_t i;
+    json_t *result;
+    json_array_foreach (results, i, result) {
+        assert_string_equal (json_string_value (json_object_get (result, "result")), "accepted");
+        assert_true (json_integer_value (json_object_get (result, "seq")) > 0);
+    }
+    json_decref (results);
+    free (out);
+    free (err);
+}
+
+//  Publish entry (stolen) through agent node; assert it is refused with a
+//  message containing expect, and that the broker's sequence did not move.
+static void
+s_publish_refused (world_t *self, int node, json_t *entry, const char *expect)
+{
+    json_t *before = s_status (self, 0);
+    const char *path = s_write_json (self, "bad.json", entry);
+    json_decref (entry);
+    char *out = NULL, *err = NULL;
+    int rc = s_cli (self, node, &out, &err, "publish", path, NULL);
+    assert_int_equal (rc, 1);
+    if (!strstr (err, expect))
+        fail_msg ("refusal '%s' does not mention '%s'", err, expect);
+    json_t *after = s_status (self, 0);
+    assert_int_equal (json_integer_value (json_object_get (before, "seq")),
+                      json_integer_value (json_object_get (after, "seq")));
+    json_decref (before);
+    json_decref (after);
+    free (out);
+    free (err);
+}
+
+//  A copy of the first initiative of the sample with key set to a new id.
+static json_t *
+s_initiative (world_t *self, const char *id)
+{
+    json_t *ini = json_deep_copy (json_array_get (
+        json_object_get (self->catalogue, "initiatives"), 0));
+    json_object_set_new (ini, "id", json_string (id));
+    return ini;
+}
+
+//  Assert every node answers `stemx ARGS --json` identically, and return
+//  the broker's answer (caller decrefs).
+static json_t *
+s_same_answer (world_t *self, const char *a1, const char *a2, const char *a3, const char *a4)
+{
+    char *answers [NODES];
+    for (int n = 0; n < NODES; n++) {
+        int rc = s_cli (self, n, &answers [n], NULL, a1, a2, "--json", a3, a4, NULL);
+        assert_int_equal (rc, 0);
+    }
+    for (int n = 1; n < NODES; n++)
+        assert_string_equal (answers [0], answers [n]);
+    json_t *json = json_loads (answers [0], 0, NULL);
+    assert_non_null (json);
+    for (int n = 0; n < NODES; n++)
+        free (answers [n]);
+    return json;
+}
+
+//  How many sample records of section have value in field (a string or
+//  an array of strings).
+static size_t
+s_count (world_t *self, const char *section, const char *field, const char *value)
+{
+    size_t count = 0, i;
+    json_t *record;
+    json_array_foreach (json_object_get (self->catalogue, section), i, record) {
+        json_t *v = json_object_get (record, field);
+        if (json_is_string (v) && strcmp (json_string_value (v), value) == 0)
+            count++;
+        else
+        if (json_is_array (v)) {
+            size_t j;
+            json_t *item;
+            json_array_foreach (v, j, item)
+                if (strcmp (json_string_value (item), value) == 0) {
+                    count++;
+                    break;
+                }
+        }
+    }
+    return count;
+}
+
+static void
+test_replicate_refuse_restart (void **state)
+{
+    world_t *self = (world_t *) *state;
+    json_t *orgs = json_object_get (self->catalogue, "organisations");
+    json_t *inis = json_object_get (self->catalogue, "initiatives");
+    json_t *infra = json_object_get (self->catalogue, "infrastructure_openings");
+    json_t *moments = json_object_get (self->catalogue, "network_moments");
+    json_int_t n_orgs = json_array_size (orgs), n_inis = json_array_size (inis);
+
+    //  Organisations first (through a), so partners' pillars are known
+    s_publish_ok (self, 1, "orgs.json", orgs);
+    s_publish_ok (self, 2, "initiatives.json", inis);
+    s_wait_converged (self, n_orgs + n_inis);
+
+    //  Bad input: each refused with the field named; nothing moves
+    json_t *bad = s_initiative (self, "ini:bad-od");
+    json_object_set_new (bad, "od_codes", json_pack ("[s]", "OD 9.9.9"));
+    s_publish_refused (self, 1, bad, "OD 9.9.9");
+    bad = s_initiative (self, "ini:bad-missing");
+    json_object_del (bad, "title");
+    s_publish_refused (self, 1, bad, "title");
+    bad = s_initiative (self, "ini:bad-dates");
+    json_object_set_new (bad, "period", json_pack ("{s:s, s:s}",
+                         "start", "2026-05-01", "end", "2026-04-30"));
+    s_publish_refused (self, 1, bad, "period");
+    bad = s_initiative (self, "ini:bad-pillar");
+    json_object_set_new (bad, "partners", json_pack ("[{s:s, s:s}]",
+                         "org", "org:vlaio", "helix_pillar", "church"));
+    s_publish_refused (self, 2, bad, "church");
+    bad = json_pack ("{s:s, s:s}", "id", "foo:bar", "title", "no such kind");
+    s_publish_refused (self, 1, bad, "unknown kind");
+    bad = s_initiative (self, "ini:bad-huge");
+    char *huge = malloc (200001);
+    memset (huge, 'x', 200000);
+    huge [200000] = 0;
+    json_object_set_new (bad, "summary", json_string (huge));
+    free (huge);
+    s_publish_refused (self, 2, bad, "summary");
+
+    //  Invalid UTF-8 is refused before it leaves the CLI
+    char path [PATH_MAX + 16];
+    snprintf (path, sizeof path, "%s/latin1.json", self->dir);
+    FILE *file = fopen (path, "wb");
+    fputs ("{\"id\": \"org:caf\xe9\", \"name\": \"Caf\xe9\"}", file);
+    fclose (file);
+    char *err = NULL;
+    assert_int_equal (s_cli (self, 1, NULL, &err, "publish", path, NULL), 1);
+    assert_non_null (strstr (err, "UTF-8"));
+    free (err);
+
+    //  A batch mixing good and bad: the good one is stored, the bad refused
+    json_t *mixed = json_array ();
+    json_array_append_new (mixed, s_initiative (self, "ini:good-one"));
+    bad = s_initiative (self, "ini:bad-theme");
+    json_object_set_new (bad, "themes", json_pack ("[s]", "astrology"));
+    json_array_append_new (mixed, bad);
+    const char *mixed_path = s_write_json (self, "mixed.json", mixed);
+    json_decref (mixed);
+    char *out = NULL;
+    err = NULL;
+    assert_int_equal (s_cli (self, 1, &out, &err, "publish", mixed_path, NULL), 1);
+    assert_non_null (strstr (out, "ini:good-one"));
+    assert_non_null (strstr (err, "astrology"));
+    free (out);
+    free (err);
+    json_int_t expected = n_orgs + n_inis + 1;
+    s_wait_converged (self, expected);
+
+    //  Kill agent a without warning; the system goes on without it
+    int status = stx_proc_stop (self->pid [1], SIGKILL, 5000);
+    assert_true (WIFSIGNALED (status));
+    self->pid [1] = 0;
+    s_publish_ok (self, 2, "infra.json", infra);
+    expected += json_array_size (infra);
+
+    //  Restarted, it resumes from its own sequence and publishes again
+    s_start_agent (self, 1, "a");
+    s_publish_ok (self, 1, "moments.json", moments);
+    expected += json_array_size (moments);
+    s_wait_converged (self, expected);
+
+    //  Every replica answers the same queries as the broker, with the
+    //  counts the sample catalogue implies
+    json_t *answer = s_same_answer (self, "list", "initiative", "--od", "OD 3.2.1");
+    assert_int_equal (json_array_size (answer), s_count (self, "initiatives", "od_codes", "OD 3.2.1"));
+    json_decref (answer);
+    answer = s_same_answer (self, "list", "organisation", "--helix", "industry");
+    assert_int_equal (json_array_size (answer), s_count (self, "organisations", "helix_pillar", "industry"));
+    json_decref (answer);
+    answer = s_same_answer (self, "list", "initiative", "--status", "running");
+    //  ini:good-one is a copy of the first sample initiative
+    size_t running = s_count (self, "initiatives", "status", "running");
+    const char *first_status = json_string_value (json_object_get (
+        json_array_get (inis, 0), "status"));
+    assert_int_equal (json_array_size (answer), running + (strcmp (first_status, "running") == 0));
+    json_decref (answer);
+    answer = s_same_answer (self, "list", "infrastructure", "--od", "OD 3.2.2");
+    assert_int_equal (json_array_size (answer), s_count (self, "infrastructure_openings", "od_code", "OD 3.2.2"));
+    json_decref (answer);
+    answer = s_same_answer (self, "list", "moment", "--from", "2026-01-01");
+    assert_true (json_array_size (answer) > 0);
+    json_decref (answer);
+    answer = s_same_answer (self, "list", "initiative", "--org", "org:vdab");
+    assert_true (json_array_size (answer) > 0);
+    json_decref (answer);
+    answer = s_same_answer (self, "show", "org:vlaio", NULL, NULL);
+    assert_string_equal (json_string_value (json_object_get (answer, "name")),
+                         "Agentschap Innoveren & Ondernemen");
+    json_decref (answer);
+
+    //  The broker's catalogue holds the whole sample plus ini:good-one
+    json_t *status_json = s_status (self, 0);
+    assert_int_equal (json_integer_value (json_object_get (status_json, "entries")), expected);
+    json_decref (status_json);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test_setup_teardown (test_replicate_refuse_restart, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
