@@ -54,19 +54,27 @@ const char *
 //  Convert one JSON entry object into an Entry. On success the caller owns
 //  *entry_p and frees it with stx_entry_free. On failure returns
 //  STX_ERR_INVALID (missing required field, wrong type, unknown field,
-//  unknown kind prefix) with err naming the field, e.g.
-//  "initiative ini:x: period.start: required".
+//  unknown kind prefix, number not an integer in 0..2^32-1) or
+//  STX_ERR_NOMEM, with err naming the entry and field, e.g.
+//  "ini:x: period.start: required", "ini:x: partners[1].org: required",
+//  "id: required". A top-level "_meta" member (as written by
+//  stx_json_from_event) is ignored, so exported events can be re-imported.
 stx_status_t
     stx_json_to_entry (const json_t *object, Stemx__Entry **entry_p, char *err, size_t errlen);
 
-//  Convert an entry to JSON. Caller owns the result (json_decref).
+//  Convert an entry to JSON. Empty strings and zero numbers (proto3's "not
+//  given") are left out; repeated fields are always present, [] when
+//  empty; partners are objects {"org", "helix_pillar" when known}. Bytes
+//  that are not UTF-8 (an unvalidated entry) are printed as U+FFFD.
+//  Caller owns the result (json_decref); NULL only if out of memory.
 json_t *
     stx_json_from_entry (const Stemx__Entry *entry);
 
 //  Convert an event to JSON: the entry's fields (or just "id" for a
 //  withdrawal) plus a "_meta" object {seq, version, op, origin, node,
-//  broker_time, client_time} with times in ISO-8601 UTC. Caller owns the
-//  result.
+//  broker_time, client_time} with times in ISO-8601 UTC with milliseconds
+//  ("2026-11-28T11:47:08.123Z", null when 0), op "upsert", "withdraw" or
+//  "unspecified". Caller owns the result.
 json_t *
     stx_json_from_event (const Stemx__Event *event);
 
