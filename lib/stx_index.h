@@ -16,7 +16,9 @@
       status=<status>         initiative status
       start=<YYYY-MM-DD>      initiative period.start, moment date, infra
                               earliest availability from
-    A withdrawn entry (tombstone) has no index keys.
+    A withdrawn entry (tombstone) has no index keys. Empty values are not
+    indexed. An entry matches a filter field exactly when it has that
+    index key, so the index and the final check always agree.
     ========================================================================= */
 
 #ifndef STX_INDEX_H_INCLUDED
@@ -44,8 +46,9 @@ typedef struct {
 //  Called once per index key; return non-zero to stop.
 typedef int (stx_index_fn) (const char *index_key, void *arg);
 
-//  Call fn for every index key of entry (duplicates removed). Returns the
-//  first non-zero value fn returned, else 0.
+//  Call fn for every index key of entry (duplicates removed), in strcmp
+//  order; entry may be NULL (no keys). index_key is valid only during the
+//  call. Returns the first non-zero value fn returned, else 0.
 int
     stx_index_keys (const Stemx__Entry *entry, stx_index_fn *fn, void *arg);
 

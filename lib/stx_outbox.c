@@ -1,1 +1,489 @@
-//  placeholder, replaced by the module
+/*  =========================================================================
+    stx_outbox - an agent's durable queue of events waiting for the broker
+
+    DESIGN
+    ------
+    Its own LMDB environment, DIR/outbox/, with four named databases:
+      pending   counter (8-byte big-endian) -> packed Event
+      ids       event id -> counter, so an ACK or NACK finds its event
+      rejected  counter (8-byte big-endian) -> record (below)
+      meta      "next" -> next pending counter (8-byte big-endian)
+    A rejected record is reason (4-byte big-endian, signed), text length
+    (4-byte big-endian), the text without NUL, then the packed event.
+
+    Counters only grow, so pending order is publish order. Every add, ack
+    and reject is one transaction, synced on commit (LMDB's default, no
+    NOSYNC flag): when a function returns STX_OK the change is on disk.
+
+    Threads: one outbox belongs to one thread (the agent actor); the
+    environment is MDB_NOTLS like the store.
+    ========================================================================= */
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <lmdb.h>
+#include <czmq.h>
+#include "stx_outbox.h"
+
+#define STX_OUTBOX_MAP_SIZE (256UL * 1024 * 1024)
+
+struct _stx_outbox_t {
+    MDB_env *env;               //  the environment
+    MDB_dbi pending;            //  counter -> packed event
+    MDB_dbi ids;                //  event id -> counter
+    MDB_dbi rejected;           //  counter -> reason, text, packed event
+    MDB_dbi meta;               //  "next"
+    size_t max_key;             //  LMDB's key size limit
+};
+
+static stx_status_t
+s_status (int rc, const char *what)
+{
+    switch (rc) {
+        case MDB_SUCCESS:  return STX_OK;
+        case MDB_NOTFOUND: return STX_ERR_NOT_FOUND;
+        case MDB_MAP_FULL: return STX_ERR_MAP_FULL;
+        default:
+            zsys_error ("stx_outbox: %s: %s", what, mdb_strerror (rc));
+            return STX_ERR_STORAGE;
+    }
+}
+
+static void
+s_put_be64 (uint64_t value, uint8_t out [8])
+{
+    for (int i = 7; i >= 0; i--) {
+        out [i] = (uint8_t) (value & 0xff);
+        value >>= 8;
+    }
+}
+
+static uint64_t
+s_get_be64 (const uint8_t in [8])
+{
+    uint64_t value = 0;
+    for (int i = 0; i < 8; i++)
+        value = (value << 8) | in [i];
+    return value;
+}
+
+static void
+s_put_be32 (uint32_t value, uint8_t out [4])
+{
+    out [0] = (uint8_t) (value >> 24);
+    out [1] = (uint8_t) (value >> 16);
+    out [2] = (uint8_t) (value >> 8);
+    out [3] = (uint8_t) value;
+}
+
+static uint32_t
+s_get_be32 (const uint8_t in [4])
+{
+    return ((uint32_t) in [0] << 24) | ((uint32_t) in [1] << 16)
+         | ((uint32_t) in [2] << 8) | in [3];
+}
+
+static int
+s_begin (stx_outbox_t *self, bool write, MDB_txn **txn)
+{
+    unsigned int flags = write? 0: MDB_RDONLY;
+    int rc = mdb_txn_begin (self->env, NULL, flags, txn);
+    if (rc == MDB_MAP_RESIZED) {
+        rc = mdb_env_set_mapsize (self->env, 0);
+        if (rc == 0)
+            rc = mdb_txn_begin (self->env, NULL, flags, txn);
+    }
+    return rc;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Open or create the outbox
+
+stx_status_t
+stx_outbox_open (const char *dir, bool readonly, stx_outbox_t **self_p,
+                 char *err, size_t errlen)
+{
+    assert (dir);
+    assert (self_p);
+    *self_p = NULL;
+    char path [4096];
+    if (snprintf (path, sizeof (path), "%s/outbox", dir) >= (int) sizeof (path))
+        return stx_fail (err, errlen, STX_ERR_IO, "%s: path too long", dir);
+    if (readonly) {
+        char data_path [4200];
+        struct stat st;
+        snprintf (data_path, sizeof (data_path), "%s/data.mdb", path);
+        if (stat (data_path, &st) != 0)
+            return stx_fail (err, errlen, STX_ERR_NOT_FOUND, "%s: no outbox: %s",
+                             path, strerror (errno));
+    }
+    else {
+        if (mkdir (dir, 0775) != 0 && errno != EEXIST)
+            return stx_fail (err, errlen, STX_ERR_IO, "%s: %s", dir, strerror (errno));
+        if (mkdir (path, 0775) != 0 && errno != EEXIST)
+            return stx_fail (err, errlen, STX_ERR_IO, "%s: %s", path, strerror (errno));
+    }
+    stx_outbox_t *self = (stx_outbox_t *) calloc (1, sizeof (stx_outbox_t));
+    assert (self);
+    MDB_txn *txn = NULL;
+    const char *step = "mdb_env_create";
+    int rc = mdb_env_create (&self->env);
+    if (rc == 0) {
+        step = "mdb_env_set_maxdbs";
+        rc = mdb_env_set_maxdbs (self->env, 4);
+    }
+    if (rc == 0 && !readonly) {
+        step = "mdb_env_set_mapsize";
+        rc = mdb_env_set_mapsize (self->env, STX_OUTBOX_MAP_SIZE);
+    }
+    if (rc == 0) {
+        step = "mdb_env_open";
+        rc = mdb_env_open (self->env, path, MDB_NOTLS | (readonly? MDB_RDONLY: 0), 0664);
+    }
+    if (rc == 0) {
+        int dead = 0;
+        step = "mdb_reader_check";
+        rc = mdb_reader_check (self->env, &dead);
+    }
+    if (rc == 0) {
+        self->max_key = (size_t) mdb_env_get_maxkeysize (self->env);
+        step = "mdb_txn_begin";
+        rc = s_begin (self, !readonly, &txn);
+    }
+    struct {
+        const char *name;
+        MDB_dbi *dbi;
+    } dbs [] = {
+        { "pending", &self->pending },
+        { "ids", &self->ids },
+        { "rejected", &self->rejected },
+        { "meta", &self->meta }
+    };
+    for (size_t i = 0; rc == 0 && i < sizeof (dbs) / sizeof (dbs [0]); i++) {
+        step = dbs [i].name;
+        rc = mdb_dbi_open (txn, dbs [i].name, readonly? 0: MDB_CREATE, dbs [i].dbi);
+    }
+    if (rc == 0) {
+        step = "mdb_txn_commit";
+        rc = mdb_txn_commit (txn);
+        txn = NULL;
+    }
+    if (rc) {
+        if (txn)
+            mdb_txn_abort (txn);
+        if (self->env)
+            mdb_env_close (self->env);
+        free (self);
+        stx_status_t status = rc == MDB_NOTFOUND? STX_ERR_NOT_FOUND:
+                              rc == EACCES || rc == ENOENT? STX_ERR_IO: STX_ERR_STORAGE;
+        return stx_fail (err, errlen, status, "%s: %s: %s", path, step, mdb_strerror (rc));
+    }
+    *self_p = self;
+    return STX_OK;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Close
+
+void
+stx_outbox_destroy (stx_outbox_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        mdb_env_close ((*self_p)->env);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+
+//  --------------------------------------------------------------------------
+//  Append count packed events in one synced commit
+
+stx_status_t
+stx_outbox_add (stx_outbox_t *self, const uint8_t **datas, const size_t *sizes, size_t count)
+{
+    assert (self);
+    assert (datas || count == 0);
+    assert (sizes || count == 0);
+    //  Check every event before writing any
+    for (size_t i = 0; i < count; i++) {
+        Stemx__Event *event;
+        if (stx_event_unpack (datas [i], sizes [i], &event) != STX_OK)
+            return STX_ERR_MALFORMED;
+        bool ok = event->event_id.len > 0 && event->event_id.len <= self->max_key;
+        stx_event_free (&event);
+        if (!ok)
+            return STX_ERR_MALFORMED;
+    }
+    MDB_txn *txn;
+    int rc = s_begin (self, true, &txn);
+    if (rc)
+        return s_status (rc, "mdb_txn_begin");
+
+    uint64_t next = 1;
+    MDB_val key = { 4, (void *) "next" }, data;
+    rc = mdb_get (txn, self->meta, &key, &data);
+    if (rc == 0 && data.mv_size == 8)
+        next = s_get_be64 ((const uint8_t *) data.mv_data);
+    else
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        Stemx__Event *event;
+        stx_event_unpack (datas [i], sizes [i], &event);
+        assert (event);
+        MDB_val id = { event->event_id.len, event->event_id.data };
+        uint8_t counter [8];
+        s_put_be64 (next, counter);
+        data.mv_size = 8;
+        data.mv_data = counter;
+        //  An id already pending is a resend of the same event: keep one
+        rc = mdb_put (txn, self->ids, &id, &data, MDB_NOOVERWRITE);
+        if (rc == 0) {
+            MDB_val seq = { 8, counter }, value = { sizes [i], (void *) datas [i] };
+            rc = mdb_put (txn, self->pending, &seq, &value, MDB_APPEND);
+            next++;
+        }
+        else
+        if (rc == MDB_KEYEXIST)
+            rc = 0;
+        stx_event_free (&event);
+    }
+    if (rc == 0) {
+        uint8_t counter [8];
+        s_put_be64 (next, counter);
+        data.mv_size = 8;
+        data.mv_data = counter;
+        rc = mdb_put (txn, self->meta, &key, &data, 0);
+    }
+    if (rc) {
+        mdb_txn_abort (txn);
+        return s_status (rc, "add");
+    }
+    return s_status (mdb_txn_commit (txn), "mdb_txn_commit");
+}
+
+
+//  --------------------------------------------------------------------------
+//  Call fn for up to max pending events, oldest first
+
+stx_status_t
+stx_outbox_pending (stx_outbox_t *self, size_t max, stx_outbox_fn *fn, void *arg)
+{
+    assert (self);
+    assert (fn);
+    MDB_txn *txn;
+    MDB_cursor *cursor;
+    int rc = s_begin (self, false, &txn);
+    if (rc)
+        return s_status (rc, "mdb_txn_begin");
+    rc = mdb_cursor_open (txn, self->pending, &cursor);
+    if (rc == 0) {
+        MDB_val key, data;
+        size_t sent = 0;
+        rc = mdb_cursor_get (cursor, &key, &data, MDB_FIRST);
+        while (rc == 0 && (max == 0 || sent < max)) {
+            sent++;
+            if (fn ((const uint8_t *) data.mv_data, data.mv_size, arg))
+                break;
+            rc = mdb_cursor_get (cursor, &key, &data, MDB_NEXT);
+        }
+        mdb_cursor_close (cursor);
+    }
+    mdb_txn_abort (txn);
+    return rc == MDB_NOTFOUND? STX_OK: s_status (rc, "pending");
+}
+
+
+//  --------------------------------------------------------------------------
+//  Remove a pending event by id; *data_p (if not NULL) gets a copy of its
+//  bytes (caller frees). MDB_NOTFOUND if not pending.
+
+static int
+s_remove (stx_outbox_t *self, MDB_txn *txn, const uint8_t *id, uint8_t **data_p,
+          size_t *size_p)
+{
+    MDB_val key = { STX_EVENT_ID_SIZE, (void *) id }, counter, data;
+    int rc = mdb_get (txn, self->ids, &key, &counter);
+    if (rc)
+        return rc;
+    uint8_t be [8];
+    assert (counter.mv_size == 8);
+    memcpy (be, counter.mv_data, 8);
+    MDB_val seq = { 8, be };
+    rc = mdb_get (txn, self->pending, &seq, &data);
+    if (rc == 0 && data_p) {
+        *data_p = (uint8_t *) malloc (data.mv_size? data.mv_size: 1);
+        assert (*data_p);
+        memcpy (*data_p, data.mv_data, data.mv_size);
+        *size_p = data.mv_size;
+    }
+    if (rc == 0)
+        rc = mdb_del (txn, self->pending, &seq, NULL);
+    if (rc == 0 || rc == MDB_NOTFOUND)
+        rc = mdb_del (txn, self->ids, &key, NULL);
+    return rc;
+}
+
+
+//  --------------------------------------------------------------------------
+//  The broker accepted these events
+
+stx_status_t
+stx_outbox_ack (stx_outbox_t *self, const uint8_t (*ids) [STX_EVENT_ID_SIZE], size_t count)
+{
+    assert (self);
+    assert (ids || count == 0);
+    MDB_txn *txn;
+    int rc = s_begin (self, true, &txn);
+    if (rc)
+        return s_status (rc, "mdb_txn_begin");
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        rc = s_remove (self, txn, ids [i], NULL, NULL);
+        if (rc == MDB_NOTFOUND)
+            rc = 0;             //  acked before
+    }
+    if (rc) {
+        mdb_txn_abort (txn);
+        return s_status (rc, "ack");
+    }
+    return s_status (mdb_txn_commit (txn), "mdb_txn_commit");
+}
+
+
+//  --------------------------------------------------------------------------
+//  The broker refused the event with id
+
+stx_status_t
+stx_outbox_reject (stx_outbox_t *self, const uint8_t id [STX_EVENT_ID_SIZE],
+                   int reason, const char *text)
+{
+    assert (self);
+    assert (id);
+    if (!text)
+        text = "";
+    MDB_txn *txn;
+    int rc = s_begin (self, true, &txn);
+    if (rc)
+        return s_status (rc, "mdb_txn_begin");
+    uint8_t *event = NULL;
+    size_t event_size = 0;
+    rc = s_remove (self, txn, id, &event, &event_size);
+    if (rc == MDB_NOTFOUND) {
+        mdb_txn_abort (txn);
+        return STX_OK;          //  not pending: nothing to do
+    }
+    uint64_t next = 1;
+    MDB_cursor *cursor = NULL;
+    if (rc == 0)
+        rc = mdb_cursor_open (txn, self->rejected, &cursor);
+    if (rc == 0) {
+        MDB_val key, data;
+        rc = mdb_cursor_get (cursor, &key, &data, MDB_LAST);
+        if (rc == 0 && key.mv_size == 8)
+            next = s_get_be64 ((const uint8_t *) key.mv_data) + 1;
+        if (rc == MDB_NOTFOUND)
+            rc = 0;
+        mdb_cursor_close (cursor);
+    }
+    if (rc == 0) {
+        size_t text_len = strlen (text);
+        size_t size = 8 + text_len + event_size;
+        uint8_t *record = (uint8_t *) malloc (size);
+        assert (record);
+        s_put_be32 ((uint32_t) reason, record);
+        s_put_be32 ((uint32_t) text_len, record + 4);
+        memcpy (record + 8, text, text_len);
+        if (event_size)
+            memcpy (record + 8 + text_len, event, event_size);
+        uint8_t be [8];
+        s_put_be64 (next, be);
+        MDB_val key = { 8, be }, data = { size, record };
+        rc = mdb_put (txn, self->rejected, &key, &data, MDB_APPEND);
+        free (record);
+    }
+    free (event);
+    if (rc) {
+        mdb_txn_abort (txn);
+        return s_status (rc, "reject");
+    }
+    return s_status (mdb_txn_commit (txn), "mdb_txn_commit");
+}
+
+
+//  --------------------------------------------------------------------------
+//  Number of pending and of rejected events
+
+stx_status_t
+stx_outbox_depth (stx_outbox_t *self, uint64_t *pending, uint64_t *rejected)
+{
+    assert (self);
+    MDB_txn *txn;
+    int rc = s_begin (self, false, &txn);
+    if (rc)
+        return s_status (rc, "mdb_txn_begin");
+    MDB_stat stat;
+    rc = mdb_stat (txn, self->pending, &stat);
+    if (rc == 0 && pending)
+        *pending = stat.ms_entries;
+    if (rc == 0)
+        rc = mdb_stat (txn, self->rejected, &stat);
+    if (rc == 0 && rejected)
+        *rejected = stat.ms_entries;
+    mdb_txn_abort (txn);
+    return s_status (rc, "mdb_stat");
+}
+
+
+//  --------------------------------------------------------------------------
+//  Call fn for every rejected event, oldest first
+
+stx_status_t
+stx_outbox_rejected (stx_outbox_t *self, stx_rejected_fn *fn, void *arg)
+{
+    assert (self);
+    assert (fn);
+    MDB_txn *txn;
+    MDB_cursor *cursor;
+    int rc = s_begin (self, false, &txn);
+    if (rc)
+        return s_status (rc, "mdb_txn_begin");
+    rc = mdb_cursor_open (txn, self->rejected, &cursor);
+    if (rc == 0) {
+        MDB_val key, data;
+        rc = mdb_cursor_get (cursor, &key, &data, MDB_FIRST);
+        while (rc == 0) {
+            const uint8_t *record = (const uint8_t *) data.mv_data;
+            if (data.mv_size < 8) {
+                rc = MDB_CORRUPTED;
+                break;
+            }
+            int reason = (int) s_get_be32 (record);
+            size_t text_len = s_get_be32 (record + 4);
+            if (8 + text_len > data.mv_size) {
+                rc = MDB_CORRUPTED;
+                break;
+            }
+            char *text = (char *) malloc (text_len + 1);
+            assert (text);
+            memcpy (text, record + 8, text_len);
+            text [text_len] = 0;
+            int stop = fn (record + 8 + text_len, data.mv_size - 8 - text_len,
+                           reason, text, arg);
+            free (text);
+            if (stop)
+                break;
+            rc = mdb_cursor_get (cursor, &key, &data, MDB_NEXT);
+        }
+        mdb_cursor_close (cursor);
+    }
+    mdb_txn_abort (txn);
+    return rc == 0 || rc == MDB_NOTFOUND? STX_OK: s_status (rc, "rejected");
+}

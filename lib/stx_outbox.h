@@ -30,7 +30,9 @@ void
     stx_outbox_destroy (stx_outbox_t **self_p);
 
 //  Append count packed events (datas[i], sizes[i]) in one synced commit.
-//  Errors: STX_ERR_MAP_FULL, STX_ERR_STORAGE (nothing was added).
+//  An event whose id is already pending is skipped (a retried publish).
+//  Errors: STX_ERR_MALFORMED (some event does not decode or has no id),
+//  STX_ERR_MAP_FULL, STX_ERR_STORAGE; in each case nothing was added.
 stx_status_t
     stx_outbox_add (stx_outbox_t *self, const uint8_t **datas, const size_t *sizes, size_t count);
 

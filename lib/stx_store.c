@@ -1,1 +1,1130 @@
-//  placeholder, replaced by the module
+/*  =========================================================================
+    stx_store - a node's replicated catalogue in one LMDB environment
+
+    DESIGN
+    ------
+    One environment, DIR/catalogue/, five named databases:
+      entries   key -> packed Event, the latest event of each entry
+      index     "<index>=<value>" -> key (DUPSORT), see stx_index.c
+      log       seq as 8-byte big-endian -> packed Event (MDB_APPEND)
+      ids       event id (16 bytes) -> seq as 8-byte big-endian
+      meta      "lineage" (16 bytes), "seq" (8 BE), "head" (32 bytes),
+                "log_first" (8 BE; absent = 1)
+    No key or value carries a terminating NUL, so mdb_dump shows them
+    plainly. The entry count is mdb_stat of entries, never a counter that
+    could drift.
+
+    Invariant 1 rests on s_apply: the broker (stx_txn_sequence) stamps an
+    event, packs it and hands the bytes to s_apply; a replica hands the
+    bytes it received to the very same s_apply (stx_txn_apply). s_apply
+    reads nothing but the bytes and the store, so the catalogue, index and
+    (seq, head) at sequence N are a pure function of events 1..N.
+
+    Everything a failing event must not leave behind is checked before
+    the first write, so a refused event (conflict, gap, ...) leaves the
+    transaction usable for the other events of its batch. A storage error
+    after the first write leaves it half done: the caller must abort.
+
+    Threads: the environment is opened MDB_NOTLS, so reader slots belong
+    to transactions, not threads, and a read transaction may be held
+    across loop iterations. LMDB allows one write transaction at a time.
+    ========================================================================= */
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <lmdb.h>
+#include <sodium.h>
+#include <czmq.h>
+#include "stx_store.h"
+
+#define STX_MAP_SIZE_DEFAULT (1024UL * 1024 * 1024)
+
+struct _stx_store_t {
+    MDB_env *env;               //  the environment
+    MDB_dbi entries;            //  key -> latest packed event
+    MDB_dbi index;              //  index key -> entry keys (DUPSORT)
+    MDB_dbi log;                //  seq -> packed event
+    MDB_dbi ids;                //  event id -> seq
+    MDB_dbi meta;               //  lineage, seq, head, log_first
+    size_t max_key;             //  LMDB's key size limit (511)
+    bool readonly;              //  opened MDB_RDONLY
+};
+
+struct _stx_txn_t {
+    stx_store_t *store;         //  the store it belongs to
+    MDB_txn *txn;               //  LMDB transaction
+    bool write;                 //  a write transaction
+};
+
+//  --------------------------------------------------------------------------
+//  Translate an LMDB return code; unexpected ones are logged once here.
+
+static stx_status_t
+s_status (int rc, const char *what)
+{
+    switch (rc) {
+        case MDB_SUCCESS:  return STX_OK;
+        case MDB_NOTFOUND: return STX_ERR_NOT_FOUND;
+        case MDB_MAP_FULL: return STX_ERR_MAP_FULL;
+        default:
+            zsys_error ("stx_store: %s: %s", what, mdb_strerror (rc));
+            return STX_ERR_STORAGE;
+    }
+}
+
+static void
+s_put_be64 (uint64_t value, uint8_t out [8])
+{
+    for (int i = 7; i >= 0; i--) {
+        out [i] = (uint8_t) (value & 0xff);
+        value >>= 8;
+    }
+}
+
+static uint64_t
+s_get_be64 (const uint8_t in [8])
+{
+    uint64_t value = 0;
+    for (int i = 0; i < 8; i++)
+        value = (value << 8) | in [i];
+    return value;
+}
+
+static MDB_val
+s_val (const void *data, size_t size)
+{
+    MDB_val val = { size, (void *) data };
+    return val;
+}
+
+static MDB_val
+s_str (const char *string)
+{
+    return s_val (string, strlen (string));
+}
+
+static int64_t
+s_now_ms (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_REALTIME, &now);
+    return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+//  Replace a protobuf-c string field, freeing the old value unless it is
+//  the shared empty string.
+static void
+s_set_string (char **field, const char *value)
+{
+    char *copy = *value? strdup (value): (char *) protobuf_c_empty_string;
+    assert (copy);
+    if (*field && *field != protobuf_c_empty_string)
+        free (*field);
+    *field = copy;
+}
+
+//  The organisation owning an entry ("" if none).
+static const char *
+s_owner (const Stemx__Entry *entry)
+{
+    const Stemx__Partner *partner = NULL;
+    if (!entry)
+        return "";
+    switch (entry->kind_case) {
+        case STEMX__ENTRY__KIND_ORGANISATION:
+            return entry->organisation? entry->organisation->id: "";
+        case STEMX__ENTRY__KIND_INITIATIVE:
+            partner = entry->initiative? entry->initiative->owner: NULL;
+            break;
+        case STEMX__ENTRY__KIND_INFRASTRUCTURE:
+            partner = entry->infrastructure? entry->infrastructure->provider: NULL;
+            break;
+        case STEMX__ENTRY__KIND_MOMENT:
+            partner = entry->moment? entry->moment->organiser: NULL;
+            break;
+        default:
+            break;
+    }
+    return partner? partner->org: "";
+}
+
+//  A structurally sound envelope: key storable, op and entry agree.
+static bool
+s_envelope_ok (stx_store_t *store, const Stemx__Event *event)
+{
+    size_t key_len = strlen (event->key);
+    if (key_len == 0 || key_len > store->max_key)
+        return false;
+    if (event->op == STEMX__OPERATION__OP_UPSERT)
+        return stx_entry_kind (event->entry) != STX_KIND_NONE;
+    if (event->op == STEMX__OPERATION__OP_WITHDRAW)
+        return event->entry == NULL;
+    return false;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Open the store
+
+stx_status_t
+stx_store_open (const char *dir, int flags, size_t map_size, stx_store_t **self_p,
+                char *err, size_t errlen)
+{
+    assert (dir);
+    assert (self_p);
+    *self_p = NULL;
+    bool readonly = (flags & STX_STORE_READONLY) != 0;
+
+    char path [4096];
+    if (snprintf (path, sizeof (path), "%s/catalogue", dir) >= (int) sizeof (path))
+        return stx_fail (err, errlen, STX_ERR_IO, "%s: path too long", dir);
+    if (readonly) {
+        char data_path [4200];
+        struct stat st;
+        snprintf (data_path, sizeof (data_path), "%s/data.mdb", path);
+        if (stat (data_path, &st) != 0)
+            return stx_fail (err, errlen, STX_ERR_NOT_FOUND, "%s: no store: %s",
+                             path, strerror (errno));
+    }
+    else {
+        if (mkdir (dir, 0775) != 0 && errno != EEXIST)
+            return stx_fail (err, errlen, STX_ERR_IO, "%s: %s", dir, strerror (errno));
+        if (mkdir (path, 0775) != 0 && errno != EEXIST)
+            return stx_fail (err, errlen, STX_ERR_IO, "%s: %s", path, strerror (errno));
+    }
+    int rc = sodium_init ();
+    assert (rc >= 0);
+
+    stx_store_t *self = (stx_store_t *) calloc (1, sizeof (stx_store_t));
+    assert (self);
+    self->readonly = readonly;
+    MDB_txn *txn = NULL;
+    const char *step = "mdb_env_create";
+    rc = mdb_env_create (&self->env);
+    if (rc == 0) {
+        step = "mdb_env_set_maxdbs";
+        rc = mdb_env_set_maxdbs (self->env, 8);
+    }
+    //  Read-only opens take the size recorded in the file
+    if (rc == 0 && !readonly) {
+        step = "mdb_env_set_mapsize";
+        rc = mdb_env_set_mapsize (self->env, map_size? map_size: STX_MAP_SIZE_DEFAULT);
+    }
+    if (rc == 0) {
+        step = "mdb_env_open";
+        unsigned int env_flags = MDB_NOTLS;
+        if (readonly)
+            env_flags |= MDB_RDONLY;
+        if (flags & STX_STORE_NOSYNC)
+            env_flags |= MDB_NOMETASYNC;
+        rc = mdb_env_open (self->env, path, env_flags, 0664);
+    }
+    if (rc == 0) {
+        //  Clear reader slots left behind by crashed processes
+        int dead = 0;
+        step = "mdb_reader_check";
+        rc = mdb_reader_check (self->env, &dead);
+        if (dead)
+            zsys_info ("stx_store: %s: cleared %d stale reader slots", path, dead);
+    }
+    if (rc == 0) {
+        self->max_key = (size_t) mdb_env_get_maxkeysize (self->env);
+        step = "mdb_txn_begin";
+        rc = mdb_txn_begin (self->env, NULL, readonly? MDB_RDONLY: 0, &txn);
+    }
+    struct {
+        const char *name;
+        MDB_dbi *dbi;
+        unsigned int flags;
+    } dbs [] = {
+        { "entries", &self->entries, 0 },
+        { "index", &self->index, MDB_DUPSORT },
+        { "log", &self->log, 0 },
+        { "ids", &self->ids, 0 },
+        { "meta", &self->meta, 0 }
+    };
+    for (size_t i = 0; rc == 0 && i < sizeof (dbs) / sizeof (dbs [0]); i++) {
+        step = dbs [i].name;
+        rc = mdb_dbi_open (txn, dbs [i].name, dbs [i].flags | (readonly? 0: MDB_CREATE),
+                           dbs [i].dbi);
+    }
+    if (rc == 0) {
+        step = "mdb_txn_commit";
+        rc = mdb_txn_commit (txn);
+        txn = NULL;
+    }
+    if (rc) {
+        if (txn)
+            mdb_txn_abort (txn);
+        if (self->env)
+            mdb_env_close (self->env);
+        free (self);
+        stx_status_t status = rc == MDB_NOTFOUND? STX_ERR_NOT_FOUND:
+                              rc == EACCES || rc == ENOENT? STX_ERR_IO: STX_ERR_STORAGE;
+        return stx_fail (err, errlen, status, "%s: %s: %s", path, step, mdb_strerror (rc));
+    }
+    *self_p = self;
+    return STX_OK;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Close the store
+
+void
+stx_store_destroy (stx_store_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        stx_store_t *self = *self_p;
+        mdb_env_close (self->env);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+
+//  --------------------------------------------------------------------------
+//  Read meta in a short read transaction
+
+stx_status_t
+stx_store_meta (stx_store_t *self, stx_meta_t *meta)
+{
+    assert (self);
+    stx_txn_t *txn;
+    stx_status_t status = stx_store_begin (self, false, &txn);
+    if (status == STX_OK) {
+        status = stx_txn_meta (txn, meta);
+        stx_txn_abort (&txn);
+    }
+    return status;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Begin a transaction
+
+stx_status_t
+stx_store_begin (stx_store_t *self, bool write, stx_txn_t **txn_p)
+{
+    assert (self);
+    assert (txn_p);
+    *txn_p = NULL;
+    if (write && self->readonly)
+        return STX_ERR_INVALID;
+    MDB_txn *txn = NULL;
+    unsigned int flags = write? 0: MDB_RDONLY;
+    int rc = mdb_txn_begin (self->env, NULL, flags, &txn);
+    if (rc == MDB_MAP_RESIZED) {
+        //  Another process grew the map: adopt its size and retry
+        rc = mdb_env_set_mapsize (self->env, 0);
+        if (rc == 0)
+            rc = mdb_txn_begin (self->env, NULL, flags, &txn);
+    }
+    else
+    if (rc == MDB_READERS_FULL) {
+        int dead = 0;
+        mdb_reader_check (self->env, &dead);
+        rc = mdb_txn_begin (self->env, NULL, flags, &txn);
+    }
+    if (rc)
+        return s_status (rc, "mdb_txn_begin");
+
+    stx_txn_t *self_txn = (stx_txn_t *) calloc (1, sizeof (stx_txn_t));
+    assert (self_txn);
+    self_txn->store = self;
+    self_txn->txn = txn;
+    self_txn->write = write;
+    *txn_p = self_txn;
+    return STX_OK;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Commit and free the transaction
+
+stx_status_t
+stx_txn_commit (stx_txn_t **txn_p)
+{
+    assert (txn_p);
+    stx_txn_t *self = *txn_p;
+    assert (self);
+    int rc = 0;
+    if (self->write)
+        rc = mdb_txn_commit (self->txn);
+    else
+        mdb_txn_abort (self->txn);
+    free (self);
+    *txn_p = NULL;
+    return s_status (rc, "mdb_txn_commit");
+}
+
+
+//  --------------------------------------------------------------------------
+//  Abort and free the transaction
+
+void
+stx_txn_abort (stx_txn_t **txn_p)
+{
+    assert (txn_p);
+    if (*txn_p) {
+        mdb_txn_abort ((*txn_p)->txn);
+        free (*txn_p);
+        *txn_p = NULL;
+    }
+}
+
+
+//  --------------------------------------------------------------------------
+//  Meta helpers
+
+static stx_status_t
+s_meta_get_u64 (stx_txn_t *self, const char *name, uint64_t *value, bool *found)
+{
+    MDB_val key = s_str (name), data;
+    int rc = mdb_get (self->txn, self->store->meta, &key, &data);
+    *found = false;
+    *value = 0;
+    if (rc == MDB_NOTFOUND)
+        return STX_OK;
+    if (rc)
+        return s_status (rc, name);
+    if (data.mv_size != 8)
+        return s_status (MDB_CORRUPTED, name);
+    *value = s_get_be64 ((const uint8_t *) data.mv_data);
+    *found = true;
+    return STX_OK;
+}
+
+static stx_status_t
+s_meta_put (stx_txn_t *self, const char *name, const void *value, size_t size)
+{
+    MDB_val key = s_str (name), data = s_val (value, size);
+    return s_status (mdb_put (self->txn, self->store->meta, &key, &data, 0), name);
+}
+
+static stx_status_t
+s_meta_put_u64 (stx_txn_t *self, const char *name, uint64_t value)
+{
+    uint8_t be [8];
+    s_put_be64 (value, be);
+    return s_meta_put (self, name, be, 8);
+}
+
+
+//  Just (seq, head): what every apply reads.
+static stx_status_t
+s_position (stx_txn_t *self, uint64_t *seq, uint8_t head [STX_HEAD_SIZE])
+{
+    bool found;
+    stx_status_t status = s_meta_get_u64 (self, "seq", seq, &found);
+    if (status != STX_OK)
+        return status;
+    MDB_val key = s_str ("head"), data;
+    int rc = mdb_get (self->txn, self->store->meta, &key, &data);
+    if (rc == 0 && data.mv_size == STX_HEAD_SIZE)
+        memcpy (head, data.mv_data, STX_HEAD_SIZE);
+    else
+    if (rc == MDB_NOTFOUND)
+        memset (head, 0, STX_HEAD_SIZE);
+    else
+        return s_status (rc? rc: MDB_CORRUPTED, "head");
+    return STX_OK;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Meta as seen by this transaction
+
+stx_status_t
+stx_txn_meta (stx_txn_t *self, stx_meta_t *meta)
+{
+    assert (self);
+    assert (meta);
+    memset (meta, 0, sizeof (*meta));
+
+    MDB_val key = s_str ("lineage"), data;
+    int rc = mdb_get (self->txn, self->store->meta, &key, &data);
+    if (rc == 0 && data.mv_size == STX_LINEAGE_SIZE) {
+        memcpy (meta->lineage, data.mv_data, STX_LINEAGE_SIZE);
+        meta->has_lineage = true;
+    }
+    else
+    if (rc && rc != MDB_NOTFOUND)
+        return s_status (rc, "lineage");
+
+    key = s_str ("head");
+    rc = mdb_get (self->txn, self->store->meta, &key, &data);
+    if (rc == 0 && data.mv_size == STX_HEAD_SIZE)
+        memcpy (meta->head, data.mv_data, STX_HEAD_SIZE);
+    else
+    if (rc && rc != MDB_NOTFOUND)
+        return s_status (rc, "head");
+
+    bool found;
+    stx_status_t status = s_meta_get_u64 (self, "seq", &meta->seq, &found);
+    if (status == STX_OK)
+        status = s_meta_get_u64 (self, "log_first", &meta->log_first, &found);
+    if (status != STX_OK)
+        return status;
+    if (!found)
+        meta->log_first = 1;
+
+    MDB_stat stat;
+    rc = mdb_stat (self->txn, self->store->entries, &stat);
+    if (rc)
+        return s_status (rc, "mdb_stat");
+    meta->entries = stat.ms_entries;
+    return STX_OK;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Set a new random lineage if the store has none
+
+stx_status_t
+stx_txn_ensure_lineage (stx_txn_t *self)
+{
+    assert (self);
+    stx_meta_t meta;
+    stx_status_t status = stx_txn_meta (self, &meta);
+    if (status != STX_OK || meta.has_lineage)
+        return status;
+    uint8_t lineage [STX_LINEAGE_SIZE];
+    randombytes_buf (lineage, sizeof (lineage));
+    return s_meta_put (self, "lineage", lineage, sizeof (lineage));
+}
+
+
+//  --------------------------------------------------------------------------
+//  Index maintenance: add or remove the index keys of one entry
+
+typedef struct {
+    stx_txn_t *txn;
+    MDB_val key;                //  entry key, the DUPSORT data
+    bool add;
+    int rc;
+} s_index_ctx_t;
+
+static int
+s_index_one (const char *index_key, void *arg)
+{
+    s_index_ctx_t *ctx = (s_index_ctx_t *) arg;
+    stx_store_t *store = ctx->txn->store;
+    MDB_val key = s_str (index_key);
+    //  Keys over LMDB's limit cannot be stored; no node stores them, and
+    //  stx_index_match still checks the value, so queries stay right.
+    if (key.mv_size > store->max_key)
+        return 0;
+    MDB_val data = ctx->key;
+    int rc;
+    if (ctx->add) {
+        rc = mdb_put (ctx->txn->txn, store->index, &key, &data, MDB_NODUPDATA);
+        if (rc == MDB_KEYEXIST)
+            rc = 0;
+    }
+    else {
+        rc = mdb_del (ctx->txn->txn, store->index, &key, &data);
+        if (rc == MDB_NOTFOUND)
+            rc = 0;
+    }
+    ctx->rc = rc;
+    return rc;
+}
+
+static stx_status_t
+s_index_update (stx_txn_t *self, const Stemx__Event *event, bool add)
+{
+    if (event->op != STEMX__OPERATION__OP_UPSERT || !event->entry)
+        return STX_OK;          //  tombstones have no index keys
+    s_index_ctx_t ctx = { self, s_str (event->key), add, 0 };
+    stx_index_keys (event->entry, s_index_one, &ctx);
+    return s_status (ctx.rc, "index");
+}
+
+
+//  --------------------------------------------------------------------------
+//  Latest event of key, or NULL in *event_p if none.
+
+static stx_status_t
+s_latest (stx_txn_t *self, const char *key, Stemx__Event **event_p)
+{
+    *event_p = NULL;
+    MDB_val mkey = s_str (key), data;
+    if (mkey.mv_size == 0 || mkey.mv_size > self->store->max_key)
+        return STX_OK;
+    int rc = mdb_get (self->txn, self->store->entries, &mkey, &data);
+    if (rc == MDB_NOTFOUND)
+        return STX_OK;
+    if (rc)
+        return s_status (rc, "entries");
+    if (stx_event_unpack ((const uint8_t *) data.mv_data, data.mv_size, event_p) != STX_OK)
+        return s_status (MDB_CORRUPTED, "entries");
+    return STX_OK;
+}
+
+
+//  --------------------------------------------------------------------------
+//  The one apply path. With load, the event is a snapshot's latest event
+//  of its key: no sequence check, no log, no meta.
+
+static stx_status_t
+s_apply (stx_txn_t *self, const uint8_t *data, size_t size, bool load)
+{
+    stx_store_t *store = self->store;
+    Stemx__Event *event, *previous = NULL;
+    stx_status_t status = stx_event_unpack (data, size, &event);
+    if (status != STX_OK)
+        return status;
+    if (!s_envelope_ok (store, event)) {
+        stx_event_free (&event);
+        return STX_ERR_MALFORMED;
+    }
+    uint64_t last = 0;
+    uint8_t head [STX_HEAD_SIZE];
+    if (!load) {
+        status = s_position (self, &last, head);
+        if (status == STX_OK && event->seq <= last)
+            status = STX_ERR_STALE;
+        else
+        if (status == STX_OK && event->seq > last + 1)
+            status = STX_ERR_GAP;
+    }
+    //  Nothing written so far; from here on a failure means abort
+    if (status == STX_OK)
+        status = s_latest (self, event->key, &previous);
+    if (status == STX_OK && previous)
+        status = s_index_update (self, previous, false);
+    if (status == STX_OK) {
+        MDB_val key = s_str (event->key), value = s_val (data, size);
+        status = s_status (mdb_put (self->txn, store->entries, &key, &value, 0), "entries");
+    }
+    if (status == STX_OK)
+        status = s_index_update (self, event, true);
+    if (status == STX_OK && !load) {
+        uint8_t seq [8];
+        s_put_be64 (event->seq, seq);
+        MDB_val key = s_val (seq, 8), value = s_val (data, size);
+        status = s_status (mdb_put (self->txn, store->log, &key, &value, MDB_APPEND), "log");
+    }
+    if (status == STX_OK && event->event_id.len > 0 && event->event_id.len <= store->max_key) {
+        uint8_t seq [8];
+        s_put_be64 (event->seq, seq);
+        MDB_val key = s_val (event->event_id.data, event->event_id.len), value = s_val (seq, 8);
+        status = s_status (mdb_put (self->txn, store->ids, &key, &value, 0), "ids");
+    }
+    if (status == STX_OK && !load) {
+        stx_chain_next (head, data, size, head);
+        status = s_meta_put_u64 (self, "seq", event->seq);
+        if (status == STX_OK)
+            status = s_meta_put (self, "head", head, STX_HEAD_SIZE);
+    }
+    stx_event_free (&previous);
+    stx_event_free (&event);
+    return status;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Every node: apply one packed, sequenced event
+
+stx_status_t
+stx_txn_apply (stx_txn_t *self, const uint8_t *data, size_t size)
+{
+    assert (self);
+    return s_apply (self, data, size, false);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Fill in the helix pillar of a partner from its organisation entry.
+
+static stx_status_t
+s_fill_pillar (stx_txn_t *self, Stemx__Partner *partner)
+{
+    if (!partner || !*partner->org || *partner->helix_pillar)
+        return STX_OK;
+    Stemx__Event *org;
+    stx_status_t status = s_latest (self, partner->org, &org);
+    if (status == STX_OK && org
+    &&  org->op == STEMX__OPERATION__OP_UPSERT
+    &&  org->entry && org->entry->kind_case == STEMX__ENTRY__KIND_ORGANISATION
+    &&  org->entry->organisation)
+        s_set_string (&partner->helix_pillar, org->entry->organisation->helix_pillar);
+    stx_event_free (&org);
+    return status;
+}
+
+static stx_status_t
+s_fill_pillars (stx_txn_t *self, Stemx__Entry *entry)
+{
+    stx_status_t status = STX_OK;
+    if (!entry)
+        return status;
+    if (entry->kind_case == STEMX__ENTRY__KIND_INITIATIVE && entry->initiative) {
+        Stemx__Initiative *ini = entry->initiative;
+        status = s_fill_pillar (self, ini->owner);
+        for (size_t i = 0; status == STX_OK && i < ini->n_partners; i++)
+            status = s_fill_pillar (self, ini->partners [i]);
+    }
+    else
+    if (entry->kind_case == STEMX__ENTRY__KIND_INFRASTRUCTURE && entry->infrastructure)
+        status = s_fill_pillar (self, entry->infrastructure->provider);
+    else
+    if (entry->kind_case == STEMX__ENTRY__KIND_MOMENT && entry->moment) {
+        Stemx__NetworkMoment *moment = entry->moment;
+        status = s_fill_pillar (self, moment->organiser);
+        for (size_t i = 0; status == STX_OK && i < moment->n_co_organisers; i++)
+            status = s_fill_pillar (self, moment->co_organisers [i]);
+    }
+    return status;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Broker: sequence one event
+
+stx_status_t
+stx_txn_sequence (stx_txn_t *self, Stemx__Event *event, stx_sequenced_t *out,
+                  char *err, size_t errlen)
+{
+    assert (self);
+    assert (event);
+    assert (out);
+    memset (out, 0, sizeof (*out));
+    stx_store_t *store = self->store;
+    if (event->event_id.len != STX_EVENT_ID_SIZE)
+        return stx_fail (err, errlen, STX_ERR_MALFORMED, "event_id: must be %d bytes",
+                         STX_EVENT_ID_SIZE);
+    if (!s_envelope_ok (store, event))
+        return stx_fail (err, errlen, STX_ERR_MALFORMED,
+                         "%.200s: key, op and entry do not agree", event->key);
+
+    //  A resend: answer with what the first sending got
+    MDB_val key = s_val (event->event_id.data, event->event_id.len), data;
+    int rc = mdb_get (self->txn, store->ids, &key, &data);
+    if (rc == 0 && data.mv_size == 8) {
+        out->duplicate = true;
+        out->seq = s_get_be64 ((const uint8_t *) data.mv_data);
+        Stemx__Event *original = NULL;
+        uint8_t seq [8];
+        s_put_be64 (out->seq, seq);
+        key = s_val (seq, 8);
+        if (mdb_get (self->txn, store->log, &key, &data) == 0)
+            stx_event_unpack ((const uint8_t *) data.mv_data, data.mv_size, &original);
+        else {
+            //  Below the log horizon: the latest event may still be it
+            s_latest (self, event->key, &original);
+            if (original && original->seq != out->seq)
+                stx_event_free (&original);
+        }
+        if (original)
+            out->version = original->version;
+        stx_event_free (&original);
+        return STX_OK;
+    }
+    if (rc && rc != MDB_NOTFOUND)
+        return stx_fail (err, errlen, s_status (rc, "ids"), "%.200s: storage error: %s",
+                         event->key, mdb_strerror (rc));
+
+    Stemx__Event *current;
+    uint64_t last = 0;
+    uint8_t head [STX_HEAD_SIZE];
+    stx_status_t status = s_latest (self, event->key, &current);
+    if (status == STX_OK)
+        status = s_position (self, &last, head);
+    if (status != STX_OK) {
+        stx_event_free (&current);
+        return stx_fail (err, errlen, status, "%.200s: storage error", event->key);
+    }
+    uint64_t version = current? current->version: 0;
+    bool live = current && current->op == STEMX__OPERATION__OP_UPSERT;
+    if (event->expected_version && event->expected_version != version) {
+        stx_event_free (&current);
+        return stx_fail (err, errlen, STX_ERR_CONFLICT,
+                         "%.200s: expected version %llu, current %llu", event->key,
+                         (unsigned long long) event->expected_version,
+                         (unsigned long long) version);
+    }
+    if (event->op == STEMX__OPERATION__OP_WITHDRAW && !live) {
+        const char *why = current? "already withdrawn": "no such entry";
+        stx_event_free (&current);
+        return stx_fail (err, errlen, STX_ERR_NOT_FOUND, "%.200s: %s", event->key, why);
+    }
+    //  Stamp: from here on the event is accepted
+    status = s_fill_pillars (self, event->entry);
+    if (status == STX_OK) {
+        const char *origin = event->op == STEMX__OPERATION__OP_UPSERT
+                           ? s_owner (event->entry): s_owner (current->entry);
+        s_set_string (&event->origin, origin);
+        event->version = version + 1;
+        event->broker_time_ms = s_now_ms ();
+        event->seq = last + 1;
+
+        size_t size;
+        uint8_t *packed = stx_event_pack (event, &size);
+        status = s_apply (self, packed, size, false);
+        free (packed);
+    }
+    stx_event_free (&current);
+    if (status != STX_OK)
+        return stx_fail (err, errlen, status, "%.200s: %s", event->key, stx_strerror (status));
+    out->seq = event->seq;
+    out->version = event->version;
+    return STX_OK;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Snapshot: drop everything
+
+stx_status_t
+stx_txn_clear (stx_txn_t *self)
+{
+    assert (self);
+    stx_store_t *store = self->store;
+    MDB_dbi dbis [] = { store->entries, store->index, store->log, store->ids, store->meta };
+    for (size_t i = 0; i < sizeof (dbis) / sizeof (dbis [0]); i++) {
+        int rc = mdb_drop (self->txn, dbis [i], 0);
+        if (rc)
+            return s_status (rc, "mdb_drop");
+    }
+    return STX_OK;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Snapshot: store one entry's latest event
+
+stx_status_t
+stx_txn_load (stx_txn_t *self, const uint8_t *data, size_t size)
+{
+    assert (self);
+    return s_apply (self, data, size, true);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Snapshot: set lineage, seq and head
+
+stx_status_t
+stx_txn_set_position (stx_txn_t *self, const uint8_t lineage [STX_LINEAGE_SIZE],
+                      uint64_t seq, const uint8_t head [STX_HEAD_SIZE])
+{
+    assert (self);
+    assert (lineage);
+    assert (head);
+    stx_status_t status = s_meta_put (self, "lineage", lineage, STX_LINEAGE_SIZE);
+    if (status == STX_OK)
+        status = s_meta_put_u64 (self, "seq", seq);
+    if (status == STX_OK)
+        status = s_meta_put (self, "head", head, STX_HEAD_SIZE);
+    if (status == STX_OK)
+        status = s_meta_put_u64 (self, "log_first", seq + 1);
+    return status;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Latest event of key
+
+stx_status_t
+stx_txn_get (stx_txn_t *self, const char *key, Stemx__Event **event_p)
+{
+    assert (self);
+    assert (key);
+    assert (event_p);
+    stx_status_t status = s_latest (self, key, event_p);
+    if (status == STX_OK && !*event_p)
+        status = STX_ERR_NOT_FOUND;
+    return status;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Query helpers: a list of candidate entry keys
+
+typedef struct {
+    char **items;
+    size_t count;
+    size_t max;
+} s_keylist_t;
+
+static void
+s_keylist_add (s_keylist_t *self, const MDB_val *value)
+{
+    if (self->count == self->max) {
+        self->max = self->max? self->max * 2: 64;
+        self->items = (char **) realloc (self->items, self->max * sizeof (char *));
+        assert (self->items);
+    }
+    char *key = (char *) malloc (value->mv_size + 1);
+    assert (key);
+    memcpy (key, value->mv_data, value->mv_size);
+    key [value->mv_size] = 0;
+    self->items [self->count++] = key;
+}
+
+static void
+s_keylist_destroy (s_keylist_t *self)
+{
+    for (size_t i = 0; i < self->count; i++)
+        free (self->items [i]);
+    free (self->items);
+}
+
+static int
+s_compare_keys (const void *a, const void *b)
+{
+    return strcmp (*(char * const *) a, *(char * const *) b);
+}
+
+//  Number of entries under one index key (0 if none).
+static stx_status_t
+s_index_count (MDB_cursor *cursor, const char *index_key, size_t *count)
+{
+    MDB_val key = s_str (index_key), data;
+    *count = 0;
+    int rc = mdb_cursor_get (cursor, &key, &data, MDB_SET);
+    if (rc == MDB_NOTFOUND)
+        return STX_OK;
+    if (rc == 0)
+        rc = mdb_cursor_count (cursor, count);
+    return s_status (rc, "index");
+}
+
+//  Append the entries under one index key to list.
+static stx_status_t
+s_index_collect (MDB_cursor *cursor, const char *index_key, s_keylist_t *list)
+{
+    MDB_val key = s_str (index_key), data;
+    int rc = mdb_cursor_get (cursor, &key, &data, MDB_SET);
+    while (rc == 0) {
+        s_keylist_add (list, &data);
+        rc = mdb_cursor_get (cursor, &key, &data, MDB_NEXT_DUP);
+    }
+    return rc == MDB_NOTFOUND? STX_OK: s_status (rc, "index");
+}
+
+//  Walk the start=<date> keys with date <= to (or all if to is NULL):
+//  count them (stopping once over limit) or, with list, collect them.
+static stx_status_t
+s_index_dates (MDB_cursor *cursor, const char *to, size_t limit, size_t *count,
+               s_keylist_t *list)
+{
+    const char *prefix = "start=";
+    size_t prefix_len = strlen (prefix);
+    MDB_val key = s_str (prefix), data;
+    *count = 0;
+    int rc = mdb_cursor_get (cursor, &key, &data, MDB_SET_RANGE);
+    while (rc == 0) {
+        if (key.mv_size < prefix_len || memcmp (key.mv_data, prefix, prefix_len) != 0)
+            break;
+        size_t date_len = key.mv_size - prefix_len;
+        const char *date = (const char *) key.mv_data + prefix_len;
+        if (to) {
+            size_t to_len = strlen (to);
+            int cmp = memcmp (date, to, date_len < to_len? date_len: to_len);
+            if (cmp > 0 || (cmp == 0 && date_len > to_len))
+                break;
+        }
+        if (list) {
+            s_keylist_add (list, &data);
+            rc = mdb_cursor_get (cursor, &key, &data, MDB_NEXT);
+        }
+        else {
+            size_t here;
+            rc = mdb_cursor_count (cursor, &here);
+            if (rc)
+                break;
+            *count += here;
+            if (*count > limit)
+                break;
+            rc = mdb_cursor_get (cursor, &key, &data, MDB_NEXT_NODUP);
+        }
+    }
+    return rc == MDB_NOTFOUND? STX_OK: s_status (rc, "index");
+}
+
+
+//  --------------------------------------------------------------------------
+//  Call fn for each live entry matching filter, in key order
+
+stx_status_t
+stx_txn_query (stx_txn_t *self, const stx_filter_t *filter, stx_query_fn *fn, void *arg)
+{
+    assert (self);
+    assert (filter);
+    assert (fn);
+    stx_store_t *store = self->store;
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open (self->txn, store->index, &cursor);
+    if (rc)
+        return s_status (rc, "mdb_cursor_open");
+
+    //  Candidate index keys the filter names
+    struct {
+        const char *prefix;
+        const char *value;
+    } fields [] = {
+        { "kind", filter->kind != STX_KIND_NONE? stx_kind_name (filter->kind): NULL },
+        { "od", filter->od },
+        { "helix", filter->helix },
+        { "org", filter->org },
+        { "muni", filter->municipality },
+        { "theme", filter->theme },
+        { "status", filter->status }
+    };
+    const char *from = filter->from && *filter->from? filter->from: NULL;
+    const char *to = filter->to && *filter->to? filter->to: NULL;
+
+    stx_status_t status = STX_OK;
+    char best [1024] = "";
+    size_t best_count = SIZE_MAX;
+    bool empty = false;         //  some named index key has no entries
+    for (size_t i = 0; i < sizeof (fields) / sizeof (fields [0]); i++) {
+        if (!fields [i].value || !*fields [i].value)
+            continue;
+        char index_key [1024];
+        int len = snprintf (index_key, sizeof (index_key), "%s=%s",
+                            fields [i].prefix, fields [i].value);
+        if (len < 0 || (size_t) len > store->max_key)
+            continue;           //  never indexed; stx_index_match checks it
+        size_t count;
+        status = s_index_count (cursor, index_key, &count);
+        if (status != STX_OK)
+            break;
+        if (count == 0) {
+            empty = true;
+            break;
+        }
+        if (count < best_count) {
+            best_count = count;
+            strcpy (best, index_key);
+        }
+    }
+    bool use_dates = false;
+    if (status == STX_OK && !empty && (from || to)) {
+        size_t count;
+        status = s_index_dates (cursor, to, best_count, &count, NULL);
+        if (status == STX_OK && count < best_count) {
+            best_count = count;
+            use_dates = true;
+            empty = count == 0;
+        }
+    }
+    s_keylist_t list = { NULL, 0, 0 };
+    if (status == STX_OK && !empty) {
+        if (use_dates) {
+            size_t count;
+            status = s_index_dates (cursor, to, SIZE_MAX, &count, &list);
+        }
+        else
+        if (*best)
+            status = s_index_collect (cursor, best, &list);
+        else {
+            //  No usable filter: every kind, through the kind index
+            for (int kind = STX_KIND_ORGANISATION;
+                 status == STX_OK && kind <= STX_KIND_MOMENT; kind++) {
+                char index_key [64];
+                snprintf (index_key, sizeof (index_key), "kind=%s",
+                          stx_kind_name ((stx_kind_t) kind));
+                status = s_index_collect (cursor, index_key, &list);
+            }
+        }
+    }
+    mdb_cursor_close (cursor);
+
+    //  Key order, each key once, then the real check of every field
+    if (list.count)
+        qsort (list.items, list.count, sizeof (char *), s_compare_keys);
+    for (size_t i = 0; status == STX_OK && i < list.count; i++) {
+        if (i > 0 && strcmp (list.items [i], list.items [i - 1]) == 0)
+            continue;
+        Stemx__Event *event;
+        status = s_latest (self, list.items [i], &event);
+        int stop = 0;
+        if (status == STX_OK && event
+        &&  event->op == STEMX__OPERATION__OP_UPSERT
+        &&  stx_index_match (event->entry, filter))
+            stop = fn (event, arg);
+        stx_event_free (&event);
+        if (stop)
+            break;
+    }
+    s_keylist_destroy (&list);
+    return status;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Packed event at seq in the log
+
+stx_status_t
+stx_txn_log_get (stx_txn_t *self, uint64_t seq, const uint8_t **data_p, size_t *size_p)
+{
+    assert (self);
+    assert (data_p);
+    assert (size_p);
+    *data_p = NULL;
+    *size_p = 0;
+    stx_meta_t meta;
+    stx_status_t status = stx_txn_meta (self, &meta);
+    if (status != STX_OK)
+        return status;
+    if (seq < meta.log_first || seq > meta.seq)
+        return STX_ERR_NOT_FOUND;
+    uint8_t be [8];
+    s_put_be64 (seq, be);
+    MDB_val key = s_val (be, 8), data;
+    int rc = mdb_get (self->txn, self->store->log, &key, &data);
+    if (rc)
+        return s_status (rc, "log");
+    *data_p = (const uint8_t *) data.mv_data;
+    *size_p = data.mv_size;
+    return STX_OK;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Iterate the latest packed event of every entry, after `after`
+
+stx_status_t
+stx_txn_entries (stx_txn_t *self, const char *after, stx_entry_fn *fn, void *arg)
+{
+    assert (self);
+    assert (fn);
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open (self->txn, self->store->entries, &cursor);
+    if (rc)
+        return s_status (rc, "mdb_cursor_open");
+    MDB_val key, data;
+    if (after && *after) {
+        key = s_str (after);
+        if (key.mv_size > self->store->max_key)
+            key.mv_size = self->store->max_key;
+        rc = mdb_cursor_get (cursor, &key, &data, MDB_SET_RANGE);
+        if (rc == 0 && key.mv_size == strlen (after)
+        &&  memcmp (key.mv_data, after, key.mv_size) == 0)
+            rc = mdb_cursor_get (cursor, &key, &data, MDB_NEXT);
+    }
+    else
+        rc = mdb_cursor_get (cursor, &key, &data, MDB_FIRST);
+
+    char name [1024];
+    while (rc == 0) {
+        assert (key.mv_size < sizeof (name));
+        memcpy (name, key.mv_data, key.mv_size);
+        name [key.mv_size] = 0;
+        if (fn (name, (const uint8_t *) data.mv_data, data.mv_size, arg))
+            break;
+        rc = mdb_cursor_get (cursor, &key, &data, MDB_NEXT);
+    }
+    mdb_cursor_close (cursor);
+    return rc == 0 || rc == MDB_NOTFOUND? STX_OK: s_status (rc, "entries");
+}

@@ -19,6 +19,10 @@
     Threads: a store and its transactions belong to one thread, except that
     read transactions may be held across loop iterations (MDB_NOTLS). One
     write transaction at a time per environment (LMDB's rule).
+
+    Index keys are "<index>=<value>" (stx_index.h) stored without a NUL;
+    a key longer than LMDB's limit (511 bytes) is not indexed, which only
+    costs that value its index (stx_txn_query still checks it).
     ========================================================================= */
 
 #ifndef STX_STORE_H_INCLUDED
@@ -75,7 +79,9 @@ stx_status_t
     stx_store_meta (stx_store_t *self, stx_meta_t *meta);
 
 //  Begin a transaction. Caller owns *txn_p and ends it with commit or
-//  abort. Handles MDB_MAP_RESIZED by adopting the new size.
+//  abort. Handles MDB_MAP_RESIZED by adopting the new size (and a full
+//  reader table by clearing stale slots once). Errors: STX_ERR_INVALID
+//  (write transaction on a read-only store), STX_ERR_STORAGE.
 stx_status_t
     stx_store_begin (stx_store_t *self, bool write, stx_txn_t **txn_p);
 
@@ -107,8 +113,15 @@ stx_status_t
 //  else owner / provider / organiser; for a withdrawal the current
 //  entry's), and the helix pillar of every Partner that lacks one, looked
 //  up in the catalogue's organisation entries (left "" if unknown); then
-//  packs and applies it. Errors: those above, STX_ERR_MAP_FULL, STX_ERR_STORAGE
-//  (the transaction must then be aborted).
+//  packs and applies it. The node field is left as the caller set it.
+//  Strings are replaced in place, so event must be allocated as protobuf-c
+//  does (unpacked, or from stx_event_new) and freed with stx_event_free.
+//  Errors: those above, STX_ERR_MALFORMED (event id not 16 bytes, key
+//  empty or over 511 bytes, op and entry disagree), all refused before
+//  anything is written, so the transaction stays usable for the rest of
+//  the batch; STX_ERR_MAP_FULL, STX_ERR_STORAGE (the transaction must then
+//  be aborted). err (may be NULL) gets "key: reason", e.g.
+//  "ini:x: expected version 2, current 3", "ini:x: already withdrawn".
 stx_status_t
     stx_txn_sequence (stx_txn_t *self, Stemx__Event *event, stx_sequenced_t *out,
                       char *err, size_t errlen);
@@ -116,17 +129,20 @@ stx_status_t
 //  Every node: apply one packed, sequenced event: seq must be last + 1
 //  (else STX_ERR_STALE or STX_ERR_GAP, nothing changed). Updates entries,
 //  index, log, ids and meta (seq, head) together. Errors also
-//  STX_ERR_MALFORMED, STX_ERR_MAP_FULL, STX_ERR_STORAGE.
+//  STX_ERR_MALFORMED (undecodable, or key/op/entry wrong; nothing
+//  changed), STX_ERR_MAP_FULL, STX_ERR_STORAGE (abort the transaction).
 stx_status_t
     stx_txn_apply (stx_txn_t *self, const uint8_t *data, size_t size);
 
-//  Replica taking a snapshot: drop the whole catalogue, index, log and ids
-//  (call once, first, in the snapshot's write transaction).
+//  Replica taking a snapshot: drop the whole catalogue, index, log, ids
+//  and meta (lineage, seq, head) (call once, first, in the snapshot's
+//  write transaction; stx_txn_set_position then sets the meta).
 stx_status_t
     stx_txn_clear (stx_txn_t *self);
 
-//  Replica taking a snapshot: store one entry's latest packed event as is
-//  (no sequence check, no log).
+//  Replica taking a snapshot: store one entry's latest packed event as is,
+//  with its index keys and its event id (no sequence check, no log, no
+//  meta). Errors: STX_ERR_MALFORMED, STX_ERR_MAP_FULL, STX_ERR_STORAGE.
 stx_status_t
     stx_txn_load (stx_txn_t *self, const uint8_t *data, size_t size);
 
@@ -146,8 +162,13 @@ typedef int (stx_query_fn) (const Stemx__Event *event, void *arg);
 
 //  Call fn for each live (not withdrawn) entry matching filter, in key
 //  order. Always reads through the most selective index the filter names
-//  (kind at least); never scans the whole catalogue. Returns STX_OK or
-//  STX_ERR_STORAGE.
+//  (kind at least); never scans the whole catalogue. The plan: count
+//  (mdb_cursor_count) each index key the filter names, kind=, od=, helix=,
+//  org=, muni=, theme=, status=; for from/to count the start= keys up to
+//  `to`; read the smallest set (an empty filter reads the four kind=
+//  keys), sort and dedupe the entry keys, then check every candidate with
+//  stx_index_match. The event passed to fn is valid only during the call.
+//  Returns STX_OK or STX_ERR_STORAGE.
 stx_status_t
     stx_txn_query (stx_txn_t *self, const stx_filter_t *filter, stx_query_fn *fn, void *arg);
 

@@ -1,1 +1,1216 @@
-int main (void) { return 0; }
+/*  =========================================================================
+    test_stx_store - the replicated catalogue: sequencing, applying,
+    querying, snapshots, read-only access and a full map
+
+    Each test works in a fresh mkdtemp folder, removed at the end. Entries
+    are built in C (stack structs, then deep-copied to the heap through
+    pack/unpack, since stx_txn_sequence replaces strings in the event).
+    ========================================================================= */
+
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ftw.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <lmdb.h>
+#include <cmocka.h>
+#include "stx_store.h"
+
+//  --------------------------------------------------------------------------
+//  Fixture: a fresh folder
+
+static int
+s_unlink (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void) st; (void) flag; (void) ftw;
+    return remove (path);
+}
+
+static int
+s_setup (void **state)
+{
+    char *dir = strdup ("/tmp/stx-store-XXXXXX");
+    if (!mkdtemp (dir))
+        return -1;
+    *state = dir;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    char *dir = (char *) *state;
+    nftw (dir, s_unlink, 16, FTW_DEPTH | FTW_PHYS);
+    free (dir);
+    return 0;
+}
+
+//  A second folder under the fixture's one
+static void
+s_subdir (void **state, const char *name, char *out, size_t size)
+{
+    snprintf (out, size, "%s/%s", (char *) *state, name);
+}
+
+static stx_store_t *
+s_open (const char *dir, int flags, size_t map_size)
+{
+    stx_store_t *store = NULL;
+    char err [STX_ERRLEN] = "";
+    stx_status_t status = stx_store_open (dir, flags, map_size, &store, err, sizeof (err));
+    if (status != STX_OK)
+        fprintf (stderr, "open: %s\n", err);
+    assert_int_equal (status, STX_OK);
+    assert_non_null (store);
+    return store;
+}
+
+//  --------------------------------------------------------------------------
+//  Entry builders
+
+static Stemx__Entry *
+s_heap (const Stemx__Entry *entry)
+{
+    size_t size = stemx__entry__get_packed_size (entry);
+    uint8_t *buffer = (uint8_t *) malloc (size + 1);
+    stemx__entry__pack (entry, buffer);
+    Stemx__Entry *copy = stemx__entry__unpack (NULL, size, buffer);
+    free (buffer);
+    assert_non_null (copy);
+    return copy;
+}
+
+static Stemx__Entry *
+s_org (const char *id, const char *pillar, const char *muni)
+{
+    Stemx__Organisation org;
+    stemx__organisation__init (&org);
+    org.id = (char *) id;
+    org.name = (char *) id;
+    org.helix_pillar = (char *) pillar;
+    org.kind = (char *) "agency";
+    org.region = (char *) "flanders";
+    org.municipality = (char *) muni;
+    Stemx__Entry entry;
+    stemx__entry__init (&entry);
+    entry.kind_case = STEMX__ENTRY__KIND_ORGANISATION;
+    entry.organisation = &org;
+    return s_heap (&entry);
+}
+
+//  Initiative: owner and one partner, both without pillar (the broker
+//  fills them in), one OD, one theme.
+static Stemx__Entry *
+s_ini (const char *id, const char *owner_org, const char *partner_org, const char *od,
+       const char *theme, const char *status, const char *muni,
+       const char *start, const char *end, const char *summary)
+{
+    Stemx__Partner owner, partner;
+    stemx__partner__init (&owner);
+    stemx__partner__init (&partner);
+    owner.org = (char *) owner_org;
+    partner.org = (char *) partner_org;
+    Stemx__Partner *partners [] = { &partner };
+    Stemx__Period period;
+    stemx__period__init (&period);
+    period.start = (char *) start;
+    period.end = (char *) end;
+    char *ods [] = { (char *) od };
+    char *themes [] = { (char *) theme };
+    Stemx__Initiative ini;
+    stemx__initiative__init (&ini);
+    ini.id = (char *) id;
+    ini.title = (char *) id;
+    ini.summary = (char *) (summary? summary: "");
+    ini.owner = &owner;
+    ini.n_partners = partner_org? 1: 0;
+    ini.partners = partners;
+    ini.n_od_codes = 1;
+    ini.od_codes = ods;
+    ini.n_themes = 1;
+    ini.themes = themes;
+    ini.period = &period;
+    ini.status = (char *) status;
+    ini.municipality = (char *) muni;
+    Stemx__Entry entry;
+    stemx__entry__init (&entry);
+    entry.kind_case = STEMX__ENTRY__KIND_INITIATIVE;
+    entry.initiative = &ini;
+    return s_heap (&entry);
+}
+
+static Stemx__Entry *
+s_infra (const char *id, const char *provider_org, const char *od, const char *muni,
+         const char *from, const char *to, const char *theme)
+{
+    Stemx__Partner provider;
+    stemx__partner__init (&provider);
+    provider.org = (char *) provider_org;
+    Stemx__Location location;
+    stemx__location__init (&location);
+    location.municipality = (char *) muni;
+    Stemx__AvailabilityWindow window;
+    stemx__availability_window__init (&window);
+    window.from = (char *) from;
+    window.to = (char *) to;
+    Stemx__AvailabilityWindow *windows [] = { &window };
+    char *themes [] = { (char *) theme };
+    Stemx__InfrastructureOpening infra;
+    stemx__infrastructure_opening__init (&infra);
+    infra.id = (char *) id;
+    infra.provider = &provider;
+    infra.kind = (char *) "research_institution";
+    infra.od_code = (char *) od;
+    infra.facility = (char *) "lab";
+    infra.location = &location;
+    infra.n_availability = 1;
+    infra.availability = windows;
+    infra.n_themes = 1;
+    infra.themes = themes;
+    Stemx__Entry entry;
+    stemx__entry__init (&entry);
+    entry.kind_case = STEMX__ENTRY__KIND_INFRASTRUCTURE;
+    entry.infrastructure = &infra;
+    return s_heap (&entry);
+}
+
+static Stemx__Entry *
+s_moment (const char *id, const char *organiser_org, const char *co_org, const char *od,
+          const char *date, const char *muni, const char *theme)
+{
+    Stemx__Partner organiser, co;
+    stemx__partner__init (&organiser);
+    stemx__partner__init (&co);
+    organiser.org = (char *) organiser_org;
+    co.org = (char *) co_org;
+    Stemx__Partner *cos [] = { &co };
+    Stemx__Location location;
+    stemx__location__init (&location);
+    location.municipality = (char *) muni;
+    char *ods [] = { (char *) od };
+    char *themes [] = { (char *) theme };
+    Stemx__NetworkMoment moment;
+    stemx__network_moment__init (&moment);
+    moment.id = (char *) id;
+    moment.organiser = &organiser;
+    moment.n_co_organisers = 1;
+    moment.co_organisers = cos;
+    moment.title = (char *) id;
+    moment.kind = (char *) "network_moment";
+    moment.date = (char *) date;
+    moment.location = &location;
+    moment.n_topic_od_codes = 1;
+    moment.topic_od_codes = ods;
+    moment.n_themes = 1;
+    moment.themes = themes;
+    Stemx__Entry entry;
+    stemx__entry__init (&entry);
+    entry.kind_case = STEMX__ENTRY__KIND_MOMENT;
+    entry.moment = &moment;
+    return s_heap (&entry);
+}
+
+//  --------------------------------------------------------------------------
+//  Sequencing helpers
+
+//  Sequence one event (taking ownership of entry) in its own committed
+//  transaction; returns the status, fills out.
+static stx_status_t
+s_publish (stx_store_t *store, const char *key, Stemx__Entry *entry, uint64_t expected,
+           stx_sequenced_t *out, char *err)
+{
+    Stemx__Event *event = stx_event_new (key, &entry);
+    event->expected_version = expected;
+    stx_txn_t *txn;
+    assert_int_equal (stx_store_begin (store, true, &txn), STX_OK);
+    stx_sequenced_t dummy;
+    char dummy_err [STX_ERRLEN];
+    stx_status_t status = stx_txn_sequence (txn, event, out? out: &dummy,
+                                            err? err: dummy_err, STX_ERRLEN);
+    if (status == STX_OK)
+        status = stx_txn_commit (&txn);
+    else
+        stx_txn_abort (&txn);
+    stx_event_free (&event);
+    return status;
+}
+
+static void
+s_publish_ok (stx_store_t *store, const char *key, Stemx__Entry *entry)
+{
+    char err [STX_ERRLEN] = "";
+    stx_status_t status = s_publish (store, key, entry, 0, NULL, err);
+    if (status != STX_OK)
+        fprintf (stderr, "publish %s: %s\n", key, err);
+    assert_int_equal (status, STX_OK);
+}
+
+static stx_meta_t
+s_meta (stx_store_t *store)
+{
+    stx_meta_t meta;
+    assert_int_equal (stx_store_meta (store, &meta), STX_OK);
+    return meta;
+}
+
+//  Recompute the chain over the whole log and compare with meta.
+static void
+s_check_chain (stx_store_t *store)
+{
+    stx_meta_t meta = s_meta (store);
+    uint8_t head [STX_HEAD_SIZE] = { 0 };
+    stx_txn_t *txn;
+    assert_int_equal (stx_store_begin (store, false, &txn), STX_OK);
+    assert_int_equal (meta.log_first, 1);
+    for (uint64_t seq = 1; seq <= meta.seq; seq++) {
+        const uint8_t *data;
+        size_t size;
+        assert_int_equal (stx_txn_log_get (txn, seq, &data, &size), STX_OK);
+        Stemx__Event *event;
+        assert_int_equal (stx_event_unpack (data, size, &event), STX_OK);
+        assert_int_equal (event->seq, seq);
+        stx_event_free (&event);
+        stx_chain_next (head, data, size, head);
+    }
+    const uint8_t *data;
+    size_t size;
+    assert_int_equal (stx_txn_log_get (txn, 0, &data, &size), STX_ERR_NOT_FOUND);
+    assert_int_equal (stx_txn_log_get (txn, meta.seq + 1, &data, &size), STX_ERR_NOT_FOUND);
+    stx_txn_abort (&txn);
+    assert_memory_equal (head, meta.head, STX_HEAD_SIZE);
+}
+
+//  Query into a comma-separated list of keys
+static int
+s_collect (const Stemx__Event *event, void *arg)
+{
+    char *out = (char *) arg;
+    if (*out)
+        strcat (out, ",");
+    strcat (out, event->key);
+    return 0;
+}
+
+static const char *
+s_query (stx_store_t *store, const stx_filter_t *filter, char *out)
+{
+    *out = 0;
+    stx_txn_t *txn;
+    assert_int_equal (stx_store_begin (store, false, &txn), STX_OK);
+    assert_int_equal (stx_txn_query (txn, filter, s_collect, out), STX_OK);
+    stx_txn_abort (&txn);
+    return out;
+}
+
+//  Does the raw index hold index_key -> entry_key? The store must be
+//  closed (one environment per process).
+static bool
+s_raw_index_has (const char *dir, const char *index_key, const char *entry_key)
+{
+    char path [512];
+    snprintf (path, sizeof (path), "%s/catalogue", dir);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal (mdb_env_create (&env), 0);
+    assert_int_equal (mdb_env_set_maxdbs (env, 8), 0);
+    assert_int_equal (mdb_env_open (env, path, MDB_RDONLY, 0664), 0);
+    assert_int_equal (mdb_txn_begin (env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal (mdb_dbi_open (txn, "index", MDB_DUPSORT, &dbi), 0);
+    MDB_val key = { strlen (index_key), (void *) index_key };
+    MDB_val data = { strlen (entry_key), (void *) entry_key };
+    MDB_cursor *cursor;
+    assert_int_equal (mdb_cursor_open (txn, dbi, &cursor), 0);
+    int rc = mdb_cursor_get (cursor, &key, &data, MDB_GET_BOTH);
+    mdb_cursor_close (cursor);
+    mdb_txn_abort (txn);
+    mdb_env_close (env);
+    return rc == 0;
+}
+
+//  The small ecosystem the query tests use.
+static void
+s_populate (stx_store_t *store)
+{
+    s_publish_ok (store, "org:a", s_org ("org:a", "government", "Gent"));
+    s_publish_ok (store, "org:b", s_org ("org:b", "industry", "Genk"));
+    s_publish_ok (store, "org:c", s_org ("org:c", "knowledge", "Leuven"));
+    s_publish_ok (store, "ini:a1", s_ini ("ini:a1", "org:a", "org:b", "OD 1.1.1", "digital",
+                                          "running", "Gent", "2026-01-01", "2026-06-30", NULL));
+    s_publish_ok (store, "ini:b1", s_ini ("ini:b1", "org:b", NULL, "OD 2.1.1", "energy",
+                                          "planned", "Genk", "2026-09-01", "", NULL));
+    s_publish_ok (store, "infra:c1", s_infra ("infra:c1", "org:c", "OD 3.2.1", "Leuven",
+                                              "2026-03-01", "2026-03-31", "digital"));
+    s_publish_ok (store, "moment:m1", s_moment ("moment:m1", "org:a", "org:b", "OD 1.1.1",
+                                                "2026-05-10", "Gent", "energy"));
+}
+
+//  --------------------------------------------------------------------------
+
+static void
+test_sequence (void **state)
+{
+    stx_store_t *store = s_open ((char *) *state, 0, 0);
+    stx_meta_t meta = s_meta (store);
+    assert_int_equal (meta.seq, 0);
+    assert_false (meta.has_lineage);
+    assert_int_equal (meta.log_first, 1);
+    uint8_t zeros [STX_HEAD_SIZE] = { 0 };
+    assert_memory_equal (meta.head, zeros, STX_HEAD_SIZE);
+
+    stx_txn_t *txn;
+    assert_int_equal (stx_store_begin (store, true, &txn), STX_OK);
+    assert_int_equal (stx_txn_ensure_lineage (txn), STX_OK);
+    assert_int_equal (stx_txn_commit (&txn), STX_OK);
+    assert_null (txn);
+    meta = s_meta (store);
+    assert_true (meta.has_lineage);
+    uint8_t lineage [STX_LINEAGE_SIZE];
+    memcpy (lineage, meta.lineage, STX_LINEAGE_SIZE);
+    assert_int_equal (stx_store_begin (store, true, &txn), STX_OK);
+    assert_int_equal (stx_txn_ensure_lineage (txn), STX_OK);
+    assert_int_equal (stx_txn_commit (&txn), STX_OK);
+    meta = s_meta (store);
+    assert_memory_equal (meta.lineage, lineage, STX_LINEAGE_SIZE);     //  kept
+
+    //  A batch of three in one transaction: seqs 1, 2, 3
+    Stemx__Entry *a = s_org ("org:a", "government", "Gent");
+    Stemx__Entry *b = s_org ("org:b", "industry", "Genk");
+    Stemx__Entry *x = s_ini ("ini:x", "org:a", "org:b", "OD 1.1.1", "digital", "running",
+                             "Gent", "2026-01-01", "", NULL);
+    Stemx__Event *events [3] = {
+        stx_event_new ("org:a", &a), stx_event_new ("org:b", &b), stx_event_new ("ini:x", &x)
+    };
+    char err [STX_ERRLEN];
+    assert_int_equal (stx_store_begin (store, true, &txn), STX_OK);
+    for (int i = 0; i < 3; i++) {
+        stx_sequenced_t out;
+        assert_int_equal (stx_txn_sequence (txn, events [i], &out, err, sizeof (err)), STX_OK);
+        assert_int_equal (out.seq, i + 1);
+        assert_int_equal (out.version, 1);
+        assert_false (out.duplicate);
+        assert_int_equal (events [i]->seq, i + 1);
+        assert_int_equal (events [i]->version, 1);
+        assert_true (events [i]->broker_time_ms > 0);
+    }
+    //  The transaction sees its own writes
+    assert_int_equal (stx_txn_meta (txn, &meta), STX_OK);
+    assert_int_equal (meta.seq, 3);
+    assert_int_equal (meta.entries, 3);
+    assert_int_equal (stx_txn_commit (&txn), STX_OK);
+
+    //  Origin and partner pillars stamped from the catalogue
+    assert_string_equal (events [0]->origin, "org:a");
+    assert_string_equal (events [2]->origin, "org:a");
+    assert_string_equal (events [2]->entry->initiative->owner->helix_pillar, "government");
+    assert_string_equal (events [2]->entry->initiative->partners [0]->helix_pillar, "industry");
+    Stemx__Event *stored;
+    assert_int_equal (stx_store_begin (store, false, &txn), STX_OK);
+    assert_int_equal (stx_txn_get (txn, "ini:x", &stored), STX_OK);
+    assert_string_equal (stored->origin, "org:a");
+    assert_string_equal (stored->entry->initiative->partners [0]->helix_pillar, "industry");
+    assert_int_equal (stored->seq, 3);
+    stx_event_free (&stored);
+    assert_int_equal (stx_txn_get (txn, "ini:nope", &stored), STX_ERR_NOT_FOUND);
+    assert_null (stored);
+    stx_txn_abort (&txn);
+    s_check_chain (store);
+    stx_meta_t before = s_meta (store);
+
+    //  Resend of event 2 (same id, other content): the original seq and
+    //  version, nothing changes
+    Stemx__Entry *b2 = s_org ("org:b", "knowledge", "Hasselt");
+    Stemx__Event *resend = stx_event_new ("org:b", &b2);
+    memcpy (resend->event_id.data, events [1]->event_id.data, STX_EVENT_ID_SIZE);
+    assert_int_equal (stx_store_begin (store, true, &txn), STX_OK);
+    stx_sequenced_t out;
+    assert_int_equal (stx_txn_sequence (txn, resend, &out, err, sizeof (err)), STX_OK);
+    assert_true (out.duplicate);
+    assert_int_equal (out.seq, 2);
+    assert_int_equal (out.version, 1);
+    assert_int_equal (resend->seq, 0);      //  not stamped
+    assert_int_equal (stx_txn_commit (&txn), STX_OK);
+    stx_meta_t after = s_meta (store);
+    assert_int_equal (after.seq, before.seq);
+    assert_memory_equal (after.head, before.head, STX_HEAD_SIZE);
+    char keys [256];
+    stx_filter_t helix = { .helix = "knowledge" };
+    assert_string_equal (s_query (store, &helix, keys), "");
+
+    //  A resend within the same batch as its first sending
+    Stemx__Entry *c = s_org ("org:c", "knowledge", "Leuven");
+    Stemx__Event *first = stx_event_new ("org:c", &c);
+    assert_int_equal (stx_store_begin (store, true, &txn), STX_OK);
+    assert_int_equal (stx_txn_sequence (txn, first, &out, err, sizeof (err)), STX_OK);
+    assert_int_equal (out.seq, 4);
+    assert_int_equal (stx_txn_sequence (txn, first, &out, err, sizeof (err)), STX_OK);
+    assert_true (out.duplicate);
+    assert_int_equal (out.seq, 4);
+    assert_int_equal (stx_txn_commit (&txn), STX_OK);
+    assert_int_equal (s_meta (store).seq, 4);
+
+    //  A broken envelope is refused before anything is written
+    Stemx__Entry *none = NULL;
+    Stemx__Event *bad = stx_event_new ("", &none);
+    assert_int_equal (stx_store_begin (store, true, &txn), STX_OK);
+    assert_int_equal (stx_txn_sequence (txn, bad, &out, err, sizeof (err)), STX_ERR_MALFORMED);
+    stx_txn_abort (&txn);
+
+    stx_event_free (&bad);
+    stx_event_free (&first);
+    stx_event_free (&resend);
+    for (int i = 0; i < 3; i++)
+        stx_event_free (&events [i]);
+    s_check_chain (store);
+    stx_store_destroy (&store);
+    assert_null (store);
+    stx_store_destroy (&store);
+}
+
+static void
+test_conflict (void **state)
+{
+    stx_store_t *store = s_open ((char *) *state, 0, 0);
+    s_publish_ok (store, "org:a", s_org ("org:a", "government", "Gent"));
+    stx_sequenced_t out;
+    char err [STX_ERRLEN];
+    //  Creating with expected version 1: there is no version 1
+    assert_int_equal (s_publish (store, "ini:x",
+        s_ini ("ini:x", "org:a", NULL, "OD 1.1.1", "digital", "running", "Gent",
+               "2026-01-01", "", NULL), 1, &out, err), STX_ERR_CONFLICT);
+    assert_string_equal (err, "ini:x: expected version 1, current 0");
+    assert_int_equal (s_publish (store, "ini:x",
+        s_ini ("ini:x", "org:a", NULL, "OD 1.1.1", "digital", "running", "Gent",
+               "2026-01-01", "", NULL), 0, &out, err), STX_OK);
+    assert_int_equal (out.version, 1);
+    assert_int_equal (out.seq, 2);
+
+    //  In one batch: a stale edit is refused, the next event still goes in
+    Stemx__Entry *e1 = s_ini ("ini:x", "org:a", NULL, "OD 2.1.1", "digital", "running",
+                              "Gent", "2026-01-01", "", NULL);
+    Stemx__Entry *e2 = s_ini ("ini:x", "org:a", NULL, "OD 3.1.1", "digital", "running",
+                              "Gent", "2026-01-01", "", NULL);
+    Stemx__Event *stale = stx_event_new ("ini:x", &e1);
+    Stemx__Event *good = stx_event_new ("ini:x", &e2);
+    stale->expected_version = 5;
+    good->expected_version = 1;
+    stx_txn_t *txn;
+    assert_int_equal (stx_store_begin (store, true, &txn), STX_OK);
+    assert_int_equal (stx_txn_sequence (txn, stale, &out, err, sizeof (err)), STX_ERR_CONFLICT);
+    assert_string_equal (err, "ini:x: expected version 5, current 1");
+    assert_int_equal (stx_txn_sequence (txn, good, &out, err, sizeof (err)), STX_OK);
+    assert_int_equal (out.seq, 3);          //  gapless despite the refusal
+    assert_int_equal (out.version, 2);
+    assert_int_equal (stx_txn_commit (&txn), STX_OK);
+    stx_event_free (&stale);
+    stx_event_free (&good);
+
+    char keys [256];
+    stx_filter_t od3 = { .od = "OD 3.1.1" };
+    assert_string_equal (s_query (store, &od3, keys), "ini:x");
+    s_check_chain (store);
+    stx_store_destroy (&store);
+}
+
+static void
+test_withdraw (void **state)
+{
+    const char *dir = (char *) *state;
+    stx_store_t *store = s_open (dir, 0, 0);
+    char err [STX_ERRLEN];
+    stx_sequenced_t out;
+    s_publish_ok (store, "org:a", s_org ("org:a", "government", "Gent"));
+    s_publish_ok (store, "ini:x", s_ini ("ini:x", "org:a", NULL, "OD 1.1.1", "digital",
+                                         "running", "Gent", "2026-01-01", "", NULL));
+    //  Withdrawing what was never there
+    assert_int_equal (s_publish (store, "ini:nope", NULL, 0, &out, err), STX_ERR_NOT_FOUND);
+    assert_string_equal (err, "ini:nope: no such entry");
+    assert_int_equal (s_meta (store).seq, 2);
+
+    assert_int_equal (s_publish (store, "ini:x", NULL, 0, &out, err), STX_OK);
+    assert_int_equal (out.seq, 3);
+    assert_int_equal (out.version, 2);
+    //  The tombstone stays; queries skip it
+    stx_txn_t *txn;
+    Stemx__Event *event;
+    assert_int_equal (stx_store_begin (store, false, &txn), STX_OK);
+    assert_int_equal (stx_txn_get (txn, "ini:x", &event), STX_OK);
+    assert_int_equal (event->op, STEMX__OPERATION__OP_WITHDRAW);
+    assert_null (event->entry);
+    assert_int_equal (event->version, 2);
+    assert_string_equal (event->origin, "org:a");   //  from the withdrawn entry
+    stx_event_free (&event);
+    stx_txn_abort (&txn);
+    assert_int_equal (s_meta (store).entries, 2);
+    char keys [256];
+    stx_filter_t kind = { .kind = STX_KIND_INITIATIVE };
+    assert_string_equal (s_query (store, &kind, keys), "");
+    stx_filter_t all = { .kind = STX_KIND_NONE };
+    assert_string_equal (s_query (store, &all, keys), "org:a");
+
+    //  Twice is refused
+    assert_int_equal (s_publish (store, "ini:x", NULL, 0, &out, err), STX_ERR_NOT_FOUND);
+    assert_string_equal (err, "ini:x: already withdrawn");
+    s_check_chain (store);
+    stx_store_destroy (&store);
+
+    //  The index keys went with it
+    assert_true (s_raw_index_has (dir, "kind=organisation", "org:a"));
+    assert_false (s_raw_index_has (dir, "kind=initiative", "ini:x"));
+    assert_false (s_raw_index_has (dir, "od=OD 1.1.1", "ini:x"));
+    assert_false (s_raw_index_has (dir, "org=org:a", "ini:x"));
+
+    //  Upserting again continues the numbering
+    store = s_open (dir, 0, 0);
+    assert_int_equal (s_publish (store, "ini:x",
+        s_ini ("ini:x", "org:a", NULL, "OD 2.1.1", "digital", "running", "Gent",
+               "2026-01-01", "", NULL), 2, &out, err), STX_OK);
+    assert_int_equal (out.version, 3);
+    assert_int_equal (out.seq, 4);
+    assert_string_equal (s_query (store, &kind, keys), "ini:x");
+    stx_store_destroy (&store);
+    assert_true (s_raw_index_has (dir, "od=OD 2.1.1", "ini:x"));
+}
+
+static void
+test_update_moves_index (void **state)
+{
+    const char *dir = (char *) *state;
+    stx_store_t *store = s_open (dir, 0, 0);
+    s_publish_ok (store, "org:a", s_org ("org:a", "government", "Gent"));
+    s_publish_ok (store, "org:b", s_org ("org:b", "industry", "Genk"));
+    s_publish_ok (store, "ini:x", s_ini ("ini:x", "org:a", "org:b", "OD 1.1.1", "digital",
+                                         "running", "Gent", "2026-01-01", "", NULL));
+    s_publish_ok (store, "ini:x", s_ini ("ini:x", "org:a", NULL, "OD 2.1.1", "energy",
+                                         "completed", "Genk", "2027-01-01", "", NULL));
+    char keys [256];
+    stx_filter_t f = { .od = "OD 1.1.1" };
+    assert_string_equal (s_query (store, &f, keys), "");
+    f.od = "OD 2.1.1";
+    assert_string_equal (s_query (store, &f, keys), "ini:x");
+    stx_filter_t partner = { .kind = STX_KIND_INITIATIVE, .org = "org:b" };
+    assert_string_equal (s_query (store, &partner, keys), "");
+    stx_filter_t helix = { .kind = STX_KIND_INITIATIVE, .helix = "industry" };
+    assert_string_equal (s_query (store, &helix, keys), "");
+    stx_store_destroy (&store);
+
+    assert_false (s_raw_index_has (dir, "od=OD 1.1.1", "ini:x"));
+    assert_false (s_raw_index_has (dir, "theme=digital", "ini:x"));
+    assert_false (s_raw_index_has (dir, "org=org:b", "ini:x"));
+    assert_false (s_raw_index_has (dir, "start=2026-01-01", "ini:x"));
+    assert_true (s_raw_index_has (dir, "od=OD 2.1.1", "ini:x"));
+    assert_true (s_raw_index_has (dir, "status=completed", "ini:x"));
+    assert_true (s_raw_index_has (dir, "muni=Genk", "ini:x"));
+    assert_true (s_raw_index_has (dir, "start=2027-01-01", "ini:x"));
+    assert_true (s_raw_index_has (dir, "org=org:b", "org:b"));
+}
+
+static void
+test_query_filters (void **state)
+{
+    stx_store_t *store = s_open ((char *) *state, 0, 0);
+    s_populate (store);
+    char keys [512];
+    struct {
+        stx_filter_t filter;
+        const char *expected;
+    } cases [] = {
+        { { .kind = STX_KIND_NONE },
+          "infra:c1,ini:a1,ini:b1,moment:m1,org:a,org:b,org:c" },
+        { { .kind = STX_KIND_ORGANISATION }, "org:a,org:b,org:c" },
+        { { .kind = STX_KIND_INITIATIVE }, "ini:a1,ini:b1" },
+        { { .kind = STX_KIND_INFRASTRUCTURE }, "infra:c1" },
+        { { .kind = STX_KIND_MOMENT }, "moment:m1" },
+        { { .od = "OD 1.1.1" }, "ini:a1,moment:m1" },
+        { { .od = "OD 3.2.1" }, "infra:c1" },
+        { { .od = "OD 9.9.9" }, "" },
+        { { .kind = STX_KIND_MOMENT, .od = "OD 1.1.1" }, "moment:m1" },
+        //  pillars come from the organisations, filled in by the broker
+        { { .helix = "industry" }, "ini:a1,ini:b1,moment:m1,org:b" },
+        { { .helix = "knowledge" }, "infra:c1,org:c" },
+        { { .kind = STX_KIND_INITIATIVE, .helix = "government" }, "ini:a1" },
+        { { .org = "org:b" }, "ini:a1,ini:b1,moment:m1,org:b" },
+        { { .org = "org:c" }, "infra:c1,org:c" },
+        { { .municipality = "Gent" }, "ini:a1,moment:m1,org:a" },
+        { { .municipality = "Leuven" }, "infra:c1,org:c" },
+        { { .theme = "digital" }, "infra:c1,ini:a1" },
+        { { .theme = "energy" }, "ini:b1,moment:m1" },
+        { { .status = "planned" }, "ini:b1" },
+        { { .status = "running", .municipality = "Genk" }, "" },
+        { { .from = "2026-05-01", .to = "2026-05-31" }, "ini:a1,moment:m1" },
+        { { .from = "2026-03-15" }, "infra:c1,ini:a1,ini:b1,moment:m1" },
+        { { .to = "2026-02-01" }, "ini:a1" },
+        { { .from = "2027-01-01" }, "ini:b1" },
+        { { .from = "2026-07-01", .to = "2026-08-31" }, "" },
+        { { .kind = STX_KIND_INITIATIVE, .from = "2026-07-01" }, "ini:b1" },
+        { { .org = "org:a", .to = "2026-04-01" }, "ini:a1" },
+        { { .org = "org:a", .theme = "energy", .from = "2026-05-10", .to = "2026-05-10" },
+          "moment:m1" },
+    };
+    for (size_t i = 0; i < sizeof (cases) / sizeof (cases [0]); i++) {
+        s_query (store, &cases [i].filter, keys);
+        if (strcmp (keys, cases [i].expected))
+            fprintf (stderr, "case %zu: got '%s', want '%s'\n", i, keys, cases [i].expected);
+        assert_string_equal (keys, cases [i].expected);
+    }
+    stx_store_destroy (&store);
+}
+
+static int
+s_stop_after_one (const Stemx__Event *event, void *arg)
+{
+    (void) event;
+    ++*(int *) arg;
+    return 1;
+}
+
+static void
+test_query_stop (void **state)
+{
+    stx_store_t *store = s_open ((char *) *state, 0, 0);
+    s_populate (store);
+    int calls = 0;
+    stx_txn_t *txn;
+    stx_filter_t all = { .kind = STX_KIND_NONE };
+    assert_int_equal (stx_store_begin (store, false, &txn), STX_OK);
+    assert_int_equal (stx_txn_query (txn, &all, s_stop_after_one, &calls), STX_OK);
+    stx_txn_abort (&txn);
+    assert_int_equal (calls, 1);
+    stx_store_destroy (&store);
+}
+
+//  Packed log of a store, for replaying elsewhere
+typedef struct {
+    uint8_t *data [64];
+    size_t size [64];
+    size_t count;
+} s_log_t;
+
+static void
+s_log_read (stx_store_t *store, s_log_t *log)
+{
+    stx_meta_t meta = s_meta (store);
+    assert_true (meta.seq <= 64);
+    stx_txn_t *txn;
+    assert_int_equal (stx_store_begin (store, false, &txn), STX_OK);
+    log->count = meta.seq;
+    for (uint64_t seq = 1; seq <= meta.seq; seq++) {
+        const uint8_t *data;
+        size_t size;
+        assert_int_equal (stx_txn_log_get (txn, seq, &data, &size), STX_OK);
+        log->data [seq - 1] = (uint8_t *) malloc (size);
+        memcpy (log->data [seq - 1], data, size);
+        log->size [seq - 1] = size;
+    }
+    stx_txn_abort (&txn);
+}
+
+static void
+s_log_destroy (s_log_t *log)
+{
+    for (size_t i = 0; i < log->count; i++)
+        free (log->data [i]);
+}
+
+//  Compare two stores: meta and the results of many filters
+static void
+s_assert_same (stx_store_t *a, stx_store_t *b)
+{
+    stx_meta_t ma = s_meta (a), mb = s_meta (b);
+    assert_int_equal (ma.seq, mb.seq);
+    assert_memory_equal (ma.head, mb.head, STX_HEAD_SIZE);
+    assert_int_equal (ma.entries, mb.entries);
+    stx_filter_t filters [] = {
+        { .kind = STX_KIND_NONE },
+        { .kind = STX_KIND_INITIATIVE },
+        { .od = "OD 1.1.1" },
+        { .od = "OD 2.1.1" },
+        { .helix = "industry" },
+        { .org = "org:a" },
+        { .municipality = "Gent" },
+        { .theme = "energy" },
+        { .status = "running" },
+        { .from = "2026-03-01", .to = "2026-06-01" },
+    };
+    char ka [512], kb [512];
+    for (size_t i = 0; i < sizeof (filters) / sizeof (filters [0]); i++)
+        assert_string_equal (s_query (a, &filters [i], ka), s_query (b, &filters [i], kb));
+}
+
+//  Byte-wise equal entries databases
+typedef struct {
+    char keys [64][64];
+    uint8_t *data [64];
+    size_t size [64];
+    size_t count;
+} s_entries_t;
+
+static int
+s_entry_copy (const char *key, const uint8_t *data, size_t size, void *arg)
+{
+    s_entries_t *self = (s_entries_t *) arg;
+    assert_true (self->count < 64);
+    snprintf (self->keys [self->count], 64, "%s", key);
+    self->data [self->count] = (uint8_t *) malloc (size);
+    memcpy (self->data [self->count], data, size);
+    self->size [self->count++] = size;
+    return 0;
+}
+
+static void
+s_entries_read (stx_store_t *store, const char *after, s_entries_t *out)
+{
+    memset (out, 0, sizeof (*out));
+    stx_txn_t *txn;
+    assert_int_equal (stx_store_begin (store, false, &txn), STX_OK);
+    assert_int_equal (stx_txn_entries (txn, after, s_entry_copy, out), STX_OK);
+    stx_txn_abort (&txn);
+}
+
+static void
+s_entries_destroy (s_entries_t *self)
+{
+    for (size_t i = 0; i < self->count; i++)
+        free (self->data [i]);
+}
+
+static void
+s_assert_same_entries (stx_store_t *a, stx_store_t *b)
+{
+    s_entries_t ea, eb;
+    s_entries_read (a, NULL, &ea);
+    s_entries_read (b, NULL, &eb);
+    assert_int_equal (ea.count, eb.count);
+    for (size_t i = 0; i < ea.count; i++) {
+        assert_string_equal (ea.keys [i], eb.keys [i]);
+        assert_int_equal (ea.size [i], eb.size [i]);
+        assert_memory_equal (ea.data [i], eb.data [i], ea.size [i]);
+    }
+    s_entries_destroy (&ea);
+    s_entries_destroy (&eb);
+}
+
+//  Broker activity with updates and a withdrawal
+static void
+s_history (stx_store_t *store)
+{
+    s_populate (store);
+    s_publish_ok (store, "ini:a1", s_ini ("ini:a1", "org:a", "org:c", "OD 2.1.1", "energy",
+                                          "completed", "Gent", "2026-01-01", "2026-02-01", NULL));
+    s_publish_ok (store, "org:d", s_org ("org:d", "civil_society", "Gent"));
+    stx_sequenced_t out;
+    assert_int_equal (s_publish (store, "moment:m1", NULL, 0, &out, NULL), STX_OK);
+}
+
+static void
+test_replicas_converge (void **state)
+{
+    char dir_a [512], dir_b [512];
+    s_subdir (state, "a", dir_a, sizeof (dir_a));
+    s_subdir (state, "b", dir_b, sizeof (dir_b));
+    stx_store_t *a = s_open (dir_a, 0, 0);
+    stx_store_t *b = s_open (dir_b, STX_STORE_NOSYNC, 0);
+    s_history (a);
+    s_log_t log;
+    s_log_read (a, &log);
+    assert_int_equal (log.count, 10);
+
+    //  Replica: some events one per transaction, the rest in one batch
+    stx_txn_t *txn;
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal (stx_store_begin (b, true, &txn), STX_OK);
+        assert_int_equal (stx_txn_apply (txn, log.data [i], log.size [i]), STX_OK);
+        assert_int_equal (stx_txn_commit (&txn), STX_OK);
+    }
+    assert_int_equal (stx_store_begin (b, true, &txn), STX_OK);
+    for (size_t i = 4; i < log.count; i++)
+        assert_int_equal (stx_txn_apply (txn, log.data [i], log.size [i]), STX_OK);
+    assert_int_equal (stx_txn_commit (&txn), STX_OK);
+
+    s_assert_same (a, b);
+    s_assert_same_entries (a, b);
+    s_check_chain (b);
+
+    //  The replica's log serves the same bytes
+    s_log_t log_b;
+    s_log_read (b, &log_b);
+    for (size_t i = 0; i < log.count; i++) {
+        assert_int_equal (log.size [i], log_b.size [i]);
+        assert_memory_equal (log.data [i], log_b.data [i], log.size [i]);
+    }
+    s_log_destroy (&log_b);
+    s_log_destroy (&log);
+    stx_store_destroy (&a);
+    stx_store_destroy (&b);
+}
+
+static void
+test_apply_gap_stale (void **state)
+{
+    char dir_a [512], dir_b [512];
+    s_subdir (state, "a", dir_a, sizeof (dir_a));
+    s_subdir (state, "b", dir_b, sizeof (dir_b));
+    stx_store_t *a = s_open (dir_a, 0, 0);
+    stx_store_t *b = s_open (dir_b, 0, 0);
+    s_populate (a);
+    s_log_t log;
+    s_log_read (a, &log);
+
+    stx_txn_t *txn;
+    assert_int_equal (stx_store_begin (b, true, &txn), STX_OK);
+    assert_int_equal (stx_txn_apply (txn, log.data [1], log.size [1]), STX_ERR_GAP);
+    stx_meta_t meta;
+    assert_int_equal (stx_txn_meta (txn, &meta), STX_OK);
+    assert_int_equal (meta.seq, 0);
+    assert_int_equal (meta.entries, 0);
+    assert_int_equal (stx_txn_apply (txn, log.data [0], log.size [0]), STX_OK);
+    assert_int_equal (stx_txn_apply (txn, log.data [0], log.size [0]), STX_ERR_STALE);
+    const uint8_t junk [] = { 0x1a, 0x7f, 'x' };
+    assert_int_equal (stx_txn_apply (txn, junk, sizeof (junk)), STX_ERR_MALFORMED);
+    assert_int_equal (stx_txn_meta (txn, &meta), STX_OK);
+    assert_int_equal (meta.seq, 1);
+    assert_int_equal (meta.entries, 1);
+    uint8_t head [STX_HEAD_SIZE] = { 0 };
+    stx_chain_next (head, log.data [0], log.size [0], head);
+    assert_memory_equal (meta.head, head, STX_HEAD_SIZE);
+    assert_int_equal (stx_txn_apply (txn, log.data [2], log.size [2]), STX_ERR_GAP);
+    assert_int_equal (stx_txn_commit (&txn), STX_OK);
+
+    meta = s_meta (b);
+    assert_int_equal (meta.seq, 1);
+    assert_memory_equal (meta.head, head, STX_HEAD_SIZE);
+    char keys [256];
+    stx_filter_t all = { .kind = STX_KIND_NONE };
+    assert_string_equal (s_query (b, &all, keys), "org:a");
+    s_log_destroy (&log);
+    stx_store_destroy (&a);
+    stx_store_destroy (&b);
+}
+
+static void
+test_abort_and_reopen (void **state)
+{
+    const char *dir = (char *) *state;
+    stx_store_t *store = s_open (dir, 0, 0);
+    //  An aborted batch leaves nothing
+    Stemx__Entry *a = s_org ("org:a", "government", "Gent");
+    Stemx__Event *event = stx_event_new ("org:a", &a);
+    stx_txn_t *txn;
+    stx_sequenced_t out;
+    char err [STX_ERRLEN];
+    assert_int_equal (stx_store_begin (store, true, &txn), STX_OK);
+    assert_int_equal (stx_txn_ensure_lineage (txn), STX_OK);
+    assert_int_equal (stx_txn_sequence (txn, event, &out, err, sizeof (err)), STX_OK);
+    assert_int_equal (out.seq, 1);
+    stx_txn_abort (&txn);
+    assert_null (txn);
+    stx_txn_abort (&txn);
+    stx_meta_t meta = s_meta (store);
+    assert_int_equal (meta.seq, 0);
+    assert_int_equal (meta.entries, 0);
+    assert_false (meta.has_lineage);
+    char keys [256];
+    stx_filter_t all = { .kind = STX_KIND_NONE };
+    assert_string_equal (s_query (store, &all, keys), "");
+    //  The same event id is not known: it sequences afresh
+    event->seq = 0;
+    assert_int_equal (stx_store_begin (store, true, &txn), STX_OK);
+    assert_int_equal (stx_txn_ensure_lineage (txn), STX_OK);
+    assert_int_equal (stx_txn_sequence (txn, event, &out, err, sizeof (err)), STX_OK);
+    assert_false (out.duplicate);
+    assert_int_equal (out.seq, 1);
+    assert_int_equal (stx_txn_commit (&txn), STX_OK);
+    stx_event_free (&event);
+    s_publish_ok (store, "org:b", s_org ("org:b", "industry", "Genk"));
+    stx_meta_t before = s_meta (store);
+    stx_store_destroy (&store);
+
+    //  Reopen: same position, the chain continues
+    store = s_open (dir, 0, 0);
+    meta = s_meta (store);
+    assert_int_equal (meta.seq, 2);
+    assert_memory_equal (meta.head, before.head, STX_HEAD_SIZE);
+    assert_memory_equal (meta.lineage, before.lineage, STX_LINEAGE_SIZE);
+    s_publish_ok (store, "org:c", s_org ("org:c", "knowledge", "Leuven"));
+    assert_int_equal (s_meta (store).seq, 3);
+    s_check_chain (store);
+    assert_string_equal (s_query (store, &all, keys), "org:a,org:b,org:c");
+    stx_store_destroy (&store);
+}
+
+//  --------------------------------------------------------------------------
+//  Read-only access while another process holds the store open
+
+static void
+s_child_wait (int fd)
+{
+    char c;
+    if (read (fd, &c, 1) != 1)
+        _exit (10);
+}
+
+static void
+s_child_publish (stx_store_t *store, const char *key, const char *pillar)
+{
+    Stemx__Entry *entry = s_org (key, pillar, "Gent");
+    Stemx__Event *event = stx_event_new (key, &entry);
+    stx_txn_t *txn;
+    stx_sequenced_t out;
+    if (stx_store_begin (store, true, &txn) != STX_OK
+    ||  stx_txn_sequence (txn, event, &out, NULL, 0) != STX_OK
+    ||  stx_txn_commit (&txn) != STX_OK)
+        _exit (11);
+    stx_event_free (&event);
+}
+
+static void
+test_readonly_other_process (void **state)
+{
+    const char *dir = (char *) *state;
+    stx_store_t *ro = NULL;
+    char err [STX_ERRLEN];
+    //  Nothing there yet
+    assert_int_equal (stx_store_open (dir, STX_STORE_READONLY, 0, &ro, err, sizeof (err)),
+                      STX_ERR_NOT_FOUND);
+    assert_null (ro);
+
+    int to_child [2], to_parent [2];
+    assert_int_equal (pipe (to_child), 0);
+    assert_int_equal (pipe (to_parent), 0);
+    pid_t pid = fork ();
+    assert_true (pid >= 0);
+    if (pid == 0) {
+        //  Child: the daemon holding the store open for writing
+        close (to_child [1]);
+        close (to_parent [0]);
+        stx_store_t *store = NULL;
+        if (stx_store_open (dir, 0, 0, &store, NULL, 0) != STX_OK)
+            _exit (12);
+        s_child_publish (store, "org:a", "government");
+        if (write (to_parent [1], "1", 1) != 1)
+            _exit (13);
+        s_child_wait (to_child [0]);
+        s_child_publish (store, "org:b", "industry");
+        if (write (to_parent [1], "2", 1) != 1)
+            _exit (13);
+        s_child_wait (to_child [0]);
+        stx_store_destroy (&store);
+        _exit (0);
+    }
+    close (to_child [0]);
+    close (to_parent [1]);
+    char c;
+    assert_int_equal (read (to_parent [0], &c, 1), 1);
+
+    ro = s_open (dir, STX_STORE_READONLY, 0);
+    stx_meta_t meta = s_meta (ro);
+    assert_int_equal (meta.seq, 1);
+    stx_txn_t *old;
+    assert_int_equal (stx_store_begin (ro, false, &old), STX_OK);
+    Stemx__Event *event;
+    assert_int_equal (stx_txn_get (old, "org:a", &event), STX_OK);
+    assert_string_equal (event->entry->organisation->helix_pillar, "government");
+    stx_event_free (&event);
+    //  A read-only store cannot write
+    stx_txn_t *txn = NULL;
+    assert_int_equal (stx_store_begin (ro, true, &txn), STX_ERR_INVALID);
+    assert_null (txn);
+
+    //  The writer commits more; a new read transaction sees it, the
+    //  one held open (possible across loop iterations) keeps its view
+    assert_int_equal (write (to_child [1], "g", 1), 1);
+    assert_int_equal (read (to_parent [0], &c, 1), 1);
+    char keys [256];
+    stx_filter_t all = { .kind = STX_KIND_ORGANISATION };
+    assert_string_equal (s_query (ro, &all, keys), "org:a,org:b");
+    assert_int_equal (s_meta (ro).seq, 2);
+    stx_meta_t old_meta;
+    assert_int_equal (stx_txn_meta (old, &old_meta), STX_OK);
+    assert_int_equal (old_meta.seq, 1);
+    stx_txn_abort (&old);
+
+    assert_int_equal (write (to_child [1], "q", 1), 1);
+    int child_status;
+    assert_int_equal (waitpid (pid, &child_status, 0), pid);
+    assert_true (WIFEXITED (child_status));
+    assert_int_equal (WEXITSTATUS (child_status), 0);
+    //  Still readable after the writer has gone
+    assert_int_equal (s_meta (ro).seq, 2);
+    stx_store_destroy (&ro);
+    close (to_child [1]);
+    close (to_parent [0]);
+}
+
+//  --------------------------------------------------------------------------
+//  A tiny map (256 KiB: LMDB keeps the previous version's pages, so 64 KiB
+//  holds barely one event) fills up without harm
+
+static void
+test_map_full (void **state)
+{
+    const char *dir = (char *) *state;
+    stx_store_t *store = s_open (dir, 0, 256 * 1024);
+    char summary [200];
+    memset (summary, 'x', sizeof (summary) - 1);
+    summary [sizeof (summary) - 1] = 0;
+    s_publish_ok (store, "org:a", s_org ("org:a", "government", "Gent"));
+
+    stx_status_t status = STX_OK;
+    int published = 1;
+    for (int i = 0; i < 1000 && status == STX_OK; i++) {
+        char key [32];
+        snprintf (key, sizeof (key), "ini:n%04d", i);
+        status = s_publish (store, key, s_ini (key, "org:a", NULL, "OD 1.1.1", "digital",
+                                               "running", "Gent", "2026-01-01", "", summary),
+                            0, NULL, NULL);
+        if (status == STX_OK)
+            published++;
+    }
+    assert_int_equal (status, STX_ERR_MAP_FULL);
+    assert_true (published > 2);
+
+    //  Everything committed is intact and readable
+    stx_meta_t meta = s_meta (store);
+    assert_int_equal (meta.seq, published);
+    assert_int_equal (meta.entries, published);
+    s_check_chain (store);
+    char keys [1 << 15];
+    stx_filter_t f = { .od = "OD 1.1.1" };
+    s_query (store, &f, keys);
+    size_t commas = 0;
+    for (char *p = keys; *p; p++)
+        commas += *p == ',';
+    assert_int_equal (commas + 1, published - 1);
+    stx_store_destroy (&store);
+
+    //  And after reopening
+    store = s_open (dir, STX_STORE_READONLY, 0);
+    assert_int_equal (s_meta (store).seq, published);
+    s_check_chain (store);
+    stx_store_destroy (&store);
+}
+
+//  --------------------------------------------------------------------------
+//  Snapshot: clear, load, set position
+
+typedef struct {
+    stx_txn_t *txn;
+    size_t loaded;
+} s_loader_t;
+
+static int
+s_load_one (const char *key, const uint8_t *data, size_t size, void *arg)
+{
+    (void) key;
+    s_loader_t *loader = (s_loader_t *) arg;
+    assert_int_equal (stx_txn_load (loader->txn, data, size), STX_OK);
+    loader->loaded++;
+    return 0;
+}
+
+static void
+test_snapshot (void **state)
+{
+    char dir_a [512], dir_b [512];
+    s_subdir (state, "a", dir_a, sizeof (dir_a));
+    s_subdir (state, "b", dir_b, sizeof (dir_b));
+    stx_store_t *a = s_open (dir_a, 0, 0);
+    stx_store_t *b = s_open (dir_b, 0, 0);
+    stx_txn_t *txn;
+    assert_int_equal (stx_store_begin (a, true, &txn), STX_OK);
+    assert_int_equal (stx_txn_ensure_lineage (txn), STX_OK);
+    assert_int_equal (stx_txn_commit (&txn), STX_OK);
+    s_history (a);
+
+    //  The replica holds stale data of its own, which the snapshot drops
+    s_publish_ok (b, "org:zz", s_org ("org:zz", "industry", "Brugge"));
+    s_publish_ok (b, "org:a", s_org ("org:a", "industry", "Brugge"));
+
+    //  Snapshot from one read transaction of a
+    stx_txn_t *source;
+    assert_int_equal (stx_store_begin (a, false, &source), STX_OK);
+    stx_meta_t ma;
+    assert_int_equal (stx_txn_meta (source, &ma), STX_OK);
+    assert_int_equal (stx_store_begin (b, true, &txn), STX_OK);
+    assert_int_equal (stx_txn_clear (txn), STX_OK);
+    s_loader_t loader = { txn, 0 };
+    assert_int_equal (stx_txn_entries (source, NULL, s_load_one, &loader), STX_OK);
+    assert_int_equal (loader.loaded, ma.entries);
+    assert_int_equal (stx_txn_set_position (txn, ma.lineage, ma.seq, ma.head), STX_OK);
+    assert_int_equal (stx_txn_commit (&txn), STX_OK);
+    stx_txn_abort (&source);
+
+    stx_meta_t mb = s_meta (b);
+    assert_true (mb.has_lineage);
+    assert_memory_equal (mb.lineage, ma.lineage, STX_LINEAGE_SIZE);
+    assert_int_equal (mb.log_first, ma.seq + 1);
+    s_assert_same (a, b);
+    s_assert_same_entries (a, b);
+    //  The replica's log is empty below the snapshot
+    const uint8_t *data;
+    size_t size;
+    assert_int_equal (stx_store_begin (b, false, &txn), STX_OK);
+    assert_int_equal (stx_txn_log_get (txn, ma.seq, &data, &size), STX_ERR_NOT_FOUND);
+    assert_int_equal (stx_txn_log_get (txn, 1, &data, &size), STX_ERR_NOT_FOUND);
+    stx_txn_abort (&txn);
+
+    //  The snapshot is followed by live updates
+    s_publish_ok (a, "org:e", s_org ("org:e", "knowledge", "Kortrijk"));
+    s_publish_ok (a, "ini:b1", s_ini ("ini:b1", "org:b", "org:e", "OD 4.1.1", "energy",
+                                      "running", "Genk", "2026-09-01", "", NULL));
+    assert_int_equal (stx_store_begin (a, false, &source), STX_OK);
+    assert_int_equal (stx_store_begin (b, true, &txn), STX_OK);
+    for (uint64_t seq = ma.seq + 1; seq <= ma.seq + 2; seq++) {
+        assert_int_equal (stx_txn_log_get (source, seq, &data, &size), STX_OK);
+        assert_int_equal (stx_txn_apply (txn, data, size), STX_OK);
+    }
+    assert_int_equal (stx_txn_commit (&txn), STX_OK);
+    stx_txn_abort (&source);
+    s_assert_same (a, b);
+    s_assert_same_entries (a, b);
+    assert_int_equal (stx_store_begin (b, false, &txn), STX_OK);
+    assert_int_equal (stx_txn_log_get (txn, ma.seq + 2, &data, &size), STX_OK);
+    stx_txn_abort (&txn);
+
+    //  Iteration resumes after a given key
+    s_entries_t after;
+    s_entries_read (b, "moment:m1", &after);
+    assert_int_equal (after.count, 5);
+    assert_string_equal (after.keys [0], "org:a");
+    s_entries_destroy (&after);
+    s_entries_read (b, "org:b", &after);
+    assert_string_equal (after.keys [0], "org:c");
+    s_entries_destroy (&after);
+    s_entries_read (b, "ini:zz", &after);
+    assert_string_equal (after.keys [0], "moment:m1");
+    s_entries_destroy (&after);
+
+    stx_store_destroy (&a);
+    stx_store_destroy (&b);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test_setup_teardown (test_sequence, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_conflict, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_withdraw, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_update_moves_index, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_query_filters, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_query_stop, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_replicas_converge, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_apply_gap_stale, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_abort_and_reopen, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_readonly_other_process, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_map_full, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_snapshot, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
