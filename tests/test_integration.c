@@ -34,13 +34,26 @@ typedef struct {
     json_t *catalogue;          //  the sample catalogue
 } world_t;
 
-static world_t *s_world;
+
+//  snprintf that fails the test instead of silently cutting a path short
+static void
+s_path (char *buf, size_t size, const char *format, ...) __attribute__ ((format (printf, 3, 4)));
+
+static void
+s_path (char *buf, size_t size, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    int len = vsnprintf (buf, size, format, args);
+    va_end (args);
+    assert_true (len >= 0 && (size_t) len < size);
+}
 
 static char *
 s_prog (world_t *self, const char *name)
 {
     static char path [PATH_MAX];
-    snprintf (path, sizeof path, "%s/%s", self->bin, name);
+    s_path (path, sizeof path, "%s/%s", self->bin, name);
     return path;
 }
 
@@ -48,12 +61,12 @@ static void
 s_start_agent (world_t *self, int index, const char *name)
 {
     char log [PATH_MAX];
-    snprintf (log, sizeof log, "%s/%s.log", self->dir, name);
+    s_path (log, sizeof log, "%s/%s.log", self->dir, name);
     const char *argv [] = { s_prog (self, "stemx-agent"), "--data", self->node [index],
                       "--name", name, "--broker", self->request,
                       "--updates", self->updates, NULL };
     char sock [PATH_MAX + 16];
-    snprintf (sock, sizeof sock, "%s/agent.sock", self->node [index]);
+    s_path (sock, sizeof sock, "%s/agent.sock", self->node [index]);
     unlink (sock);
     self->pid [index] = stx_proc_start (log, argv);
     assert_true (stx_wait_path (sock, 10000));
@@ -64,7 +77,7 @@ static int
 s_cli (world_t *self, int node, char **out_p, char **err_p, ...)
 {
     char prog [PATH_MAX];
-    snprintf (prog, sizeof prog, "%s", s_prog (self, "stemx"));
+    s_path (prog, sizeof prog, "%s", s_prog (self, "stemx"));
     const char *argv [32] = { prog, "--data", self->node [node] };
     int argc = 3;
     va_list args;
@@ -126,7 +139,7 @@ static const char *
 s_write_json (world_t *self, const char *name, json_t *json)
 {
     static char path [PATH_MAX];
-    snprintf (path, sizeof path, "%s/%s", self->dir, name);
+    s_path (path, sizeof path, "%s/%s", self->dir, name);
     assert_int_equal (json_dump_file (json, path, JSON_INDENT (1)), 0);
     return path;
 }
@@ -139,40 +152,39 @@ s_setup (void **state)
     const char *src = getenv ("STEMX_SOURCE_DIR");
     assert_non_null (bin);
     assert_non_null (src);
-    snprintf (self->bin, sizeof self->bin, "%s", bin);
-    snprintf (self->src, sizeof self->src, "%s", src);
-    snprintf (self->dir, sizeof self->dir, "%s/stemx-it-XXXXXX", P_tmpdir);
+    s_path (self->bin, sizeof self->bin, "%s", bin);
+    s_path (self->src, sizeof self->src, "%s", src);
+    s_path (self->dir, sizeof self->dir, "%s/stemx-it-XXXXXX", P_tmpdir);
     assert_non_null (mkdtemp (self->dir));
     const char *names [NODES] = { "broker", "a", "b" };
     for (int n = 0; n < NODES; n++)
-        snprintf (self->node [n], sizeof self->node [n], "%s/%s", self->dir, names [n]);
+        s_path (self->node [n], sizeof self->node [n], "%s/%s", self->dir, names [n]);
 
     char path [PATH_MAX];
-    snprintf (path, sizeof path, "%s/config/sample/catalogue.json", self->src);
+    s_path (path, sizeof path, "%s/config/sample/catalogue.json", self->src);
     self->catalogue = json_load_file (path, 0, NULL);
     assert_non_null (self->catalogue);
 
     //  The broker binds ephemeral ports and tells them in its endpoints file
     char taxonomy [PATH_MAX], log [PATH_MAX], endpoints [PATH_MAX + 16];
-    snprintf (taxonomy, sizeof taxonomy, "%s/config", self->src);
-    snprintf (log, sizeof log, "%s/broker.log", self->dir);
+    s_path (taxonomy, sizeof taxonomy, "%s/config", self->src);
+    s_path (log, sizeof log, "%s/broker.log", self->dir);
     const char *argv [] = { s_prog (self, "stemx-broker"), "--data", self->node [0],
                       "--taxonomy", taxonomy, "--bind", "tcp://127.0.0.1:*",
                       "--publish", "tcp://127.0.0.1:*", NULL };
     self->pid [0] = stx_proc_start (log, argv);
-    snprintf (endpoints, sizeof endpoints, "%s/endpoints", self->node [0]);
+    s_path (endpoints, sizeof endpoints, "%s/endpoints", self->node [0]);
     assert_true (stx_wait_path (endpoints, 10000));
     zconfig_t *config = zconfig_load (endpoints);
     assert_non_null (config);
-    snprintf (self->request, sizeof self->request, "%s", zconfig_get (config, "request", ""));
-    snprintf (self->updates, sizeof self->updates, "%s", zconfig_get (config, "updates", ""));
+    s_path (self->request, sizeof self->request, "%s", zconfig_get (config, "request", ""));
+    s_path (self->updates, sizeof self->updates, "%s", zconfig_get (config, "updates", ""));
     zconfig_destroy (&config);
     assert_true (strncmp (self->request, "tcp://127.0.0.1:", 16) == 0);
     assert_true (strncmp (self->updates, "tcp://127.0.0.1:", 16) == 0);
 
     s_start_agent (self, 1, "a");
     s_start_agent (self, 2, "b");
-    s_world = self;
     *state = self;
     return 0;
 }
@@ -337,7 +349,7 @@ test_replicate_refuse_restart (void **state)
 
     //  Invalid UTF-8 is refused before it leaves the CLI
     char path [PATH_MAX + 16];
-    snprintf (path, sizeof path, "%s/latin1.json", self->dir);
+    s_path (path, sizeof path, "%s/latin1.json", self->dir);
     FILE *file = fopen (path, "wb");
     fputs ("{\"id\": \"org:caf\xe9\", \"name\": \"Caf\xe9\"}", file);
     fclose (file);
