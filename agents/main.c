@@ -1,1 +1,122 @@
-int main (void) { return 1; }
+/*  =========================================================================
+    stemx-agent - the agent daemon
+
+    Parses the command line, loads the ZPL config (command line wins over
+    config, config over built-in defaults), starts the agent actor, writes
+    DATA/endpoints (local = ipc://DATA/agent.sock), then waits in the
+    foreground for SIGINT/SIGTERM. Exit status: 0 after a clean stop, 1 on
+    a startup or fatal error, 2 on a usage error. See config/agent.cfg.
+    ========================================================================= */
+
+#include <getopt.h>
+#include "stx_agent.h"
+#include "stx_daemon.h"
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+        "usage: stemx-agent [options]\n"
+        "\n"
+        "The stemx agent: keeps a replica of the broker's catalogue, queues\n"
+        "local publishes in a durable outbox, and serves the stemx CLI on\n"
+        "ipc://DIR/agent.sock. Runs in the foreground.\n"
+        "\n"
+        "  -c, --config FILE     ZPL configuration file (see agent.cfg)\n"
+        "  -d, --data DIR        replica and outbox folder   [agent/data]\n"
+        "  -b, --broker EP       broker request endpoint     [agent/broker, tcp://127.0.0.1:5670]\n"
+        "  -u, --updates EP      broker updates endpoint     [agent/updates, tcp://127.0.0.1:5671]\n"
+        "  -n, --name NAME       node name sent to the broker [agent/name, host name]\n"
+        "  -v, --verbose         log replication steps\n"
+        "  -h, --help            this help\n"
+        "\n"
+        "The broker's actual endpoints are in its DATA/endpoints file.\n"
+        "SIGINT or SIGTERM stops the agent cleanly.\n");
+}
+
+int
+main (int argc, char *argv [])
+{
+    const char *config_file = NULL, *data = NULL, *broker = NULL, *updates = NULL;
+    const char *name = NULL;
+    bool verbose = false;
+    static struct option options [] = {
+        { "config",  required_argument, NULL, 'c' },
+        { "data",    required_argument, NULL, 'd' },
+        { "broker",  required_argument, NULL, 'b' },
+        { "updates", required_argument, NULL, 'u' },
+        { "name",    required_argument, NULL, 'n' },
+        { "verbose", no_argument,       NULL, 'v' },
+        { "help",    no_argument,       NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    int option;
+    while ((option = getopt_long (argc, argv, "c:d:b:u:n:vh", options, NULL)) != -1) {
+        switch (option) {
+            case 'c': config_file = optarg; break;
+            case 'd': data = optarg; break;
+            case 'b': broker = optarg; break;
+            case 'u': updates = optarg; break;
+            case 'n': name = optarg; break;
+            case 'v': verbose = true; break;
+            case 'h': s_usage (stdout); return 0;
+            default:  s_usage (stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "stemx-agent: unexpected argument '%s' (see --help)\n", argv [optind]);
+        return 2;
+    }
+    stx_daemon_log_init ("stemx-agent");
+
+    char err [STX_ERRLEN] = "";
+    zconfig_t *config = NULL;
+    if (stx_daemon_config_load (config_file, &config, err, sizeof (err)) != STX_OK) {
+        fprintf (stderr, "stemx-agent: %s\n", err);
+        return 1;
+    }
+    stx_agent_config_t settings;
+    stx_agent_config_default (&settings);
+    settings.data_dir = data? data: stx_daemon_config_str (config, "agent/data", NULL);
+    settings.name = name? name: stx_daemon_config_str (config, "agent/name", NULL);
+    settings.broker = broker? broker: stx_daemon_config_str (config, "agent/broker", settings.broker);
+    settings.updates = updates? updates:
+                       stx_daemon_config_str (config, "agent/updates", settings.updates);
+    settings.verbose = verbose || atoi (stx_daemon_config_str (config, "agent/verbose", "0"));
+    settings.sync = atoi (stx_daemon_config_str (config, "agent/sync", "0")) != 0;
+    stx_status_t status = stx_daemon_config_size (config, "agent/map_size", 0,
+                                                  &settings.map_size, err, sizeof (err));
+    if (status == STX_OK)
+        status = stx_daemon_config_int (config, "agent/silence", settings.silence_ms,
+                                        &settings.silence_ms, err, sizeof (err));
+    if (status == STX_OK && !settings.data_dir)
+        status = stx_fail (err, sizeof (err), STX_ERR_INVALID,
+                           "no data folder: give --data DIR or agent/data in the config");
+    if (status != STX_OK) {
+        fprintf (stderr, "stemx-agent: %s\n", err);
+        zconfig_destroy (&config);
+        return 2;
+    }
+    zactor_t *agent = stx_agent_new (&settings, err, sizeof (err));
+    if (!agent) {
+        fprintf (stderr, "stemx-agent: %s\n", err);
+        zconfig_destroy (&config);
+        return 1;
+    }
+    zstr_send (agent, "ENDPOINT");
+    char *local = zstr_recv (agent);
+    const char *names [] = { "local", "broker", "updates" };
+    const char *values [] = { local, settings.broker, settings.updates };
+    int rc = 0;
+    if (stx_daemon_write_endpoints (settings.data_dir, "stemx-agent", names, values, 3,
+                                    err, sizeof (err)) != STX_OK) {
+        fprintf (stderr, "stemx-agent: %s\n", err);
+        rc = 1;
+    }
+    zstr_free (&local);
+    if (rc == 0)
+        rc = stx_daemon_wait (agent);
+    zactor_destroy (&agent);
+    zconfig_destroy (&config);
+    return rc;
+}

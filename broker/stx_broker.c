@@ -1,1 +1,1122 @@
-//  placeholder, replaced by the module
+/*  =========================================================================
+    stx_broker - the stemx broker as a czmq actor
+
+    DESIGN
+    The ZeroMQ Guide's Clone server made durable. One thread (this actor)
+    owns everything: a ROUTER for requests, a PUB for updates, the LMDB
+    store, the taxonomy. docs/PROTOCOL.md is the contract; in short:
+
+      HELLO     -> WELCOME {lineage, seq, head, log_first, refresh_required}
+      PUBLISH   -> ACK {one Result per event}, after a synced commit
+      SNAPSHOT  -> SNAPSHOT chunks as credit allows, then SNAPSHOT END
+      CREDIT    -> more chunks of the peer's running snapshot
+      FETCH     -> LOG {a range of the log, last}
+      PING      -> PONG {seq, head}
+      anything else, undecodable or too large -> ERROR {reason, text}
+
+    Group commit. When the poller wakes, the actor drains up to batch_max
+    ready messages without blocking. Events of all PUBLISH requests in the
+    drain are validated first (refusals never reach the store), then
+    sequenced in ONE write transaction, committed (synced), and only then
+    acked and published on PUB in sequence order, with the exact bytes the
+    log holds (read back from the log). A request of any other kind first
+    flushes the batch, so each peer sees its answers in the order it asked.
+    If the commit fails, no event of the batch is acked: each gets
+    R_STORAGE. If one event hits a storage error while sequencing, the
+    transaction is aborted and the batch is redone without that event; so
+    nothing is ever acked from memory, and no partial state remains.
+
+    Snapshot sessions. A SNAPSHOT request opens a read transaction
+    (MDB_NOTLS lets it live across loop iterations while the same thread
+    writes) and walks the catalogue in key order with an `after` cursor;
+    each chunk costs one credit. One session per peer, at most
+    max_sessions at once, dropped when idle for session_timeout_ms. The
+    session table is the one owner of its transactions: every path that
+    ends a session goes through s_session_destroy.
+
+    Threads: the actor thread only. The caller talks to it over the pipe.
+    ========================================================================= */
+
+#include "stx_broker.h"
+#include "stx_store.h"
+#include "stx_taxonomy.h"
+#include "stx_daemon.h"
+#include "stx_wire.h"
+
+#define S_CHUNK_ENTRIES     64              //  entries per snapshot chunk
+#define S_CHUNK_BYTES       (512 * 1024)    //  bytes per snapshot chunk
+#define S_FETCH_EVENTS      1000            //  events per log range
+#define S_FETCH_BYTES       (4 * 1024 * 1024)
+#define S_PUB_HWM           100000          //  PUB send high-water mark
+#define S_WARN_PER_TICK     20              //  warnings logged per heartbeat
+#define S_PEER_TTL          (3600 * 1000)   //  forget a silent peer's name after
+#define S_PEER_MAX          10000           //  peers remembered at most
+
+//  A snapshot in progress for one peer.
+typedef struct {
+    zframe_t *routing_id;       //  the peer
+    stx_txn_t *txn;             //  read transaction the snapshot comes from
+    stx_meta_t meta;            //  position of that transaction
+    char *after;                //  last key sent; NULL before the first chunk
+    uint64_t credit;            //  chunks the peer can take now
+    uint64_t entries;           //  entries sent so far
+    int64_t last_active;        //  for the idle timeout
+} s_session_t;
+
+//  What a peer told us in its HELLO.
+typedef struct {
+    char *node;                 //  its name, stamped into its events
+    int64_t last_seen;
+} s_peer_t;
+
+//  One PUBLISH request waiting in the current group commit.
+typedef struct {
+    zframe_t *routing_id;
+    Stemx__Request *request;    //  holds the packed events
+    char *node;                 //  peer's name, or NULL
+    size_t count;               //  events in the request
+    Stemx__Result *results;     //  one per event
+    Stemx__Result **result_ptrs;
+    char **texts;               //  owned result texts (or NULL)
+    bool *refused;              //  refused before sequencing (validation)
+    bool *excluded;             //  left out after a storage error
+} s_publish_t;
+
+typedef struct {
+    zsock_t *pipe;              //  actor command pipe
+    zsock_t *router;            //  requests
+    zsock_t *publisher;         //  updates: "E" events, "H" heartbeats
+    zpoller_t *poller;
+    stx_store_t *store;
+    stx_taxonomy_t *taxonomy;
+    stx_limits_t limits;
+    stx_meta_t meta;            //  committed position, refreshed after each commit
+    zhashx_t *sessions;         //  routing id hex -> s_session_t
+    zhashx_t *peers;            //  routing id hex -> s_peer_t
+    zlistx_t *batch;            //  s_publish_t of the current group commit
+    char *data_dir;
+    char request_endpoint [256];
+    char updates_endpoint [256];
+    size_t max_message;
+    int heartbeat_ms;
+    int max_sessions;
+    int session_timeout_ms;
+    int batch_max;
+    bool verbose;
+    bool terminated;
+    int warnings;               //  warnings logged this tick
+    int suppressed;             //  warnings not logged this tick
+} s_broker_t;
+
+
+//  --------------------------------------------------------------------------
+//  Small helpers
+
+static void
+s_warn (s_broker_t *self, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
+
+//  Log a refusal once; past S_WARN_PER_TICK per heartbeat, only count
+//  them, so a flooding peer cannot flood the log.
+static void
+s_warn (s_broker_t *self, const char *format, ...)
+{
+    if (self->warnings >= S_WARN_PER_TICK) {
+        self->suppressed++;
+        return;
+    }
+    self->warnings++;
+    char line [512];
+    va_list args;
+    va_start (args, format);
+    vsnprintf (line, sizeof (line), format, args);
+    va_end (args);
+    zsys_warning ("%s", line);
+}
+
+static char *
+s_peer_key (zframe_t *routing_id)
+{
+    return zframe_strhex (routing_id);
+}
+
+//  Name of a peer for logs: its HELLO name, else its routing id.
+static const char *
+s_peer_name (s_broker_t *self, zframe_t *routing_id, char *buffer, size_t size)
+{
+    char *key = s_peer_key (routing_id);
+    s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->peers, key);
+    if (peer && peer->node && *peer->node)
+        snprintf (buffer, size, "%s", peer->node);
+    else
+        snprintf (buffer, size, "peer-%s", key);
+    free (key);
+    return buffer;
+}
+
+static void
+s_send_error (s_broker_t *self, zframe_t *routing_id, Stemx__Reason reason, const char *text)
+{
+    Stemx__Error error = STEMX__ERROR__INIT;
+    error.reason = reason;
+    error.text = (char *) text;
+    Stemx__Reply reply = STEMX__REPLY__INIT;
+    reply.body_case = STEMX__REPLY__BODY_ERROR;
+    reply.error = &error;
+    stx_wire_send_reply (self->router, routing_id, &reply);
+}
+
+static void
+s_refresh_meta (s_broker_t *self)
+{
+    stx_status_t status = stx_store_meta (self->store, &self->meta);
+    if (status != STX_OK)
+        zsys_error ("cannot read store meta: %s", stx_strerror (status));
+}
+
+
+//  --------------------------------------------------------------------------
+//  Peers and snapshot sessions
+
+static void
+s_peer_destroy (s_peer_t **self_p)
+{
+    if (*self_p) {
+        free ((*self_p)->node);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+static void
+s_peer_destructor (void **item)
+{
+    s_peer_destroy ((s_peer_t **) item);
+}
+
+static s_peer_t *
+s_peer_touch (s_broker_t *self, zframe_t *routing_id)
+{
+    char *key = s_peer_key (routing_id);
+    s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->peers, key);
+    if (!peer && zhashx_size (self->peers) < S_PEER_MAX) {
+        peer = (s_peer_t *) zmalloc (sizeof (s_peer_t));
+        assert (peer);
+        zhashx_insert (self->peers, key, peer);
+    }
+    if (peer)
+        peer->last_seen = zclock_mono ();
+    free (key);
+    return peer;
+}
+
+static void
+s_session_destroy (s_session_t **self_p)
+{
+    if (*self_p) {
+        s_session_t *self = *self_p;
+        stx_txn_abort (&self->txn);
+        zframe_destroy (&self->routing_id);
+        free (self->after);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+static void
+s_session_destructor (void **item)
+{
+    s_session_destroy ((s_session_t **) item);
+}
+
+//  Collects one snapshot chunk while stx_txn_entries walks the catalogue.
+typedef struct {
+    ProtobufCBinaryData items [S_CHUNK_ENTRIES];
+    size_t count;
+    size_t bytes;
+    char *last_key;             //  owned
+    bool stopped;               //  full: more entries may follow
+} s_chunk_t;
+
+static int
+s_chunk_entry (const char *key, const uint8_t *data, size_t size, void *arg)
+{
+    s_chunk_t *chunk = (s_chunk_t *) arg;
+    if (chunk->count == S_CHUNK_ENTRIES
+    || (chunk->count > 0 && chunk->bytes + size > S_CHUNK_BYTES)) {
+        chunk->stopped = true;
+        return 1;
+    }
+    chunk->items [chunk->count].data = (uint8_t *) data;
+    chunk->items [chunk->count].len = size;
+    chunk->count++;
+    chunk->bytes += size;
+    free (chunk->last_key);
+    chunk->last_key = strdup (key);
+    assert (chunk->last_key);
+    return 0;
+}
+
+//  Send what the session's credit allows. Returns true when the snapshot is
+//  complete (or failed) and the session should end.
+static bool
+s_session_pump (s_broker_t *self, s_session_t *session)
+{
+    while (session->credit > 0) {
+        s_chunk_t chunk;
+        memset (&chunk, 0, sizeof (chunk));
+        stx_status_t status = stx_txn_entries (session->txn, session->after,
+                                               s_chunk_entry, &chunk);
+        if (status != STX_OK) {
+            free (chunk.last_key);
+            zsys_error ("snapshot: cannot read the catalogue: %s", stx_strerror (status));
+            s_send_error (self, session->routing_id, STEMX__REASON__R_STORAGE,
+                          "snapshot: cannot read the catalogue");
+            return true;
+        }
+        if (chunk.count > 0) {
+            Stemx__SnapshotChunk body = STEMX__SNAPSHOT_CHUNK__INIT;
+            body.n_events = chunk.count;
+            body.events = chunk.items;
+            Stemx__Reply reply = STEMX__REPLY__INIT;
+            reply.body_case = STEMX__REPLY__BODY_CHUNK;
+            reply.chunk = &body;
+            stx_wire_send_reply (self->router, session->routing_id, &reply);
+            session->credit--;
+            session->entries += chunk.count;
+            free (session->after);
+            session->after = chunk.last_key;
+            chunk.last_key = NULL;
+        }
+        free (chunk.last_key);
+        if (!chunk.stopped) {
+            //  Walked to the end: close the snapshot with its position
+            Stemx__SnapshotEnd end = STEMX__SNAPSHOT_END__INIT;
+            end.lineage.data = session->meta.lineage;
+            end.lineage.len = STX_LINEAGE_SIZE;
+            end.seq = session->meta.seq;
+            end.head.data = session->meta.head;
+            end.head.len = STX_HEAD_SIZE;
+            end.entries = session->entries;
+            Stemx__Reply reply = STEMX__REPLY__INIT;
+            reply.body_case = STEMX__REPLY__BODY_SNAPSHOT_END;
+            reply.snapshot_end = &end;
+            stx_wire_send_reply (self->router, session->routing_id, &reply);
+            if (self->verbose)
+                zsys_debug ("snapshot: sent %" PRIu64 " entries at seq %" PRIu64,
+                            session->entries, session->meta.seq);
+            return true;
+        }
+    }
+    return false;
+}
+
+static void
+s_handle_snapshot (s_broker_t *self, zframe_t *routing_id, Stemx__SnapshotRequest *request)
+{
+    char *key = s_peer_key (routing_id);
+    zhashx_delete (self->sessions, key);    //  a new request restarts it
+    if ((int) zhashx_size (self->sessions) >= self->max_sessions) {
+        char text [128];
+        snprintf (text, sizeof (text), "busy: %d snapshot sessions running, retry later",
+                  self->max_sessions);
+        s_send_error (self, routing_id, STEMX__REASON__R_STORAGE, text);
+        free (key);
+        return;
+    }
+    s_session_t *session = (s_session_t *) zmalloc (sizeof (s_session_t));
+    assert (session);
+    session->routing_id = zframe_dup (routing_id);
+    session->credit = request->credit;
+    session->last_active = zclock_mono ();
+    stx_status_t status = stx_store_begin (self->store, false, &session->txn);
+    if (status == STX_OK)
+        status = stx_txn_meta (session->txn, &session->meta);
+    if (status != STX_OK) {
+        zsys_error ("snapshot: cannot begin read: %s", stx_strerror (status));
+        s_send_error (self, routing_id, STEMX__REASON__R_STORAGE, "snapshot: storage error");
+        s_session_destroy (&session);
+        free (key);
+        return;
+    }
+    if (s_session_pump (self, session))
+        s_session_destroy (&session);
+    else
+        zhashx_insert (self->sessions, key, session);
+    free (key);
+}
+
+static void
+s_handle_credit (s_broker_t *self, zframe_t *routing_id, Stemx__Credit *credit)
+{
+    char *key = s_peer_key (routing_id);
+    s_session_t *session = (s_session_t *) zhashx_lookup (self->sessions, key);
+    if (!session) {
+        //  Credits for chunks consumed after the session ended are normal
+        if (self->verbose)
+            zsys_debug ("credit without a snapshot session, ignored");
+    }
+    else {
+        session->credit += credit->credit;
+        session->last_active = zclock_mono ();
+        if (s_session_pump (self, session))
+            zhashx_delete (self->sessions, key);
+    }
+    free (key);
+}
+
+
+//  --------------------------------------------------------------------------
+//  HELLO, FETCH, PING
+
+static void
+s_handle_hello (s_broker_t *self, zframe_t *routing_id, Stemx__Hello *hello)
+{
+    s_peer_t *peer = s_peer_touch (self, routing_id);
+    if (peer) {
+        free (peer->node);
+        peer->node = strdup (hello->node? hello->node: "");
+    }
+    const stx_meta_t *meta = &self->meta;
+    bool refresh = hello->lineage.len != STX_LINEAGE_SIZE
+                || memcmp (hello->lineage.data, meta->lineage, STX_LINEAGE_SIZE) != 0
+                || hello->last_seq + 1 < meta->log_first
+                || hello->last_seq > meta->seq;
+    Stemx__Welcome welcome = STEMX__WELCOME__INIT;
+    welcome.lineage.data = (uint8_t *) meta->lineage;
+    welcome.lineage.len = STX_LINEAGE_SIZE;
+    welcome.seq = meta->seq;
+    welcome.head.data = (uint8_t *) meta->head;
+    welcome.head.len = STX_HEAD_SIZE;
+    welcome.log_first = meta->log_first;
+    welcome.refresh_required = refresh;
+    Stemx__Reply reply = STEMX__REPLY__INIT;
+    reply.body_case = STEMX__REPLY__BODY_WELCOME;
+    reply.welcome = &welcome;
+    stx_wire_send_reply (self->router, routing_id, &reply);
+    zsys_info ("hello from %s at seq %" PRIu64 "%s", *hello->node? hello->node: "(unnamed)",
+               hello->last_seq, refresh? ", refresh required": "");
+}
+
+//  Collects a log range.
+typedef struct {
+    ProtobufCBinaryData *items;
+    size_t count;
+    size_t bytes;
+} s_range_t;
+
+static void
+s_handle_fetch (s_broker_t *self, zframe_t *routing_id, Stemx__Fetch *fetch)
+{
+    const stx_meta_t *meta = &self->meta;
+    uint64_t from = fetch->from? fetch->from: 1;
+    uint64_t to = fetch->to == 0 || fetch->to > meta->seq? meta->seq: fetch->to;
+    if (from < meta->log_first && from <= meta->seq) {
+        char text [128];
+        snprintf (text, sizeof (text), "fetch from %" PRIu64 " is below the log horizon %" PRIu64,
+                  from, meta->log_first);
+        s_send_error (self, routing_id, STEMX__REASON__R_REFRESH_REQUIRED, text);
+        return;
+    }
+    s_range_t range = { NULL, 0, 0 };
+    stx_txn_t *txn = NULL;
+    if (from <= to) {
+        stx_status_t status = stx_store_begin (self->store, false, &txn);
+        if (status != STX_OK) {
+            s_send_error (self, routing_id, STEMX__REASON__R_STORAGE, "fetch: storage error");
+            return;
+        }
+        uint64_t wanted = to - from + 1;
+        if (wanted > S_FETCH_EVENTS)
+            wanted = S_FETCH_EVENTS;
+        range.items = (ProtobufCBinaryData *) calloc (wanted, sizeof (ProtobufCBinaryData));
+        assert (range.items);
+        for (uint64_t seq = from; seq <= to && range.count < wanted; seq++) {
+            const uint8_t *data;
+            size_t size;
+            status = stx_txn_log_get (txn, seq, &data, &size);
+            if (status != STX_OK) {
+                zsys_error ("fetch: log has no seq %" PRIu64 ": %s", seq, stx_strerror (status));
+                break;
+            }
+            if (range.count > 0 && range.bytes + size > S_FETCH_BYTES)
+                break;
+            range.items [range.count].data = (uint8_t *) data;
+            range.items [range.count].len = size;
+            range.count++;
+            range.bytes += size;
+        }
+    }
+    Stemx__LogRange log = STEMX__LOG_RANGE__INIT;
+    log.n_events = range.count;
+    log.events = range.items;
+    log.last = meta->seq;
+    Stemx__Reply reply = STEMX__REPLY__INIT;
+    reply.body_case = STEMX__REPLY__BODY_LOG;
+    reply.log = &log;
+    stx_wire_send_reply (self->router, routing_id, &reply);
+    stx_txn_abort (&txn);       //  after packing: items point into the map
+    free (range.items);
+}
+
+static void
+s_handle_ping (s_broker_t *self, zframe_t *routing_id)
+{
+    Stemx__Pong pong = STEMX__PONG__INIT;
+    pong.seq = self->meta.seq;
+    pong.head.data = self->meta.head;
+    pong.head.len = STX_HEAD_SIZE;
+    Stemx__Reply reply = STEMX__REPLY__INIT;
+    reply.body_case = STEMX__REPLY__BODY_PONG;
+    reply.pong = &pong;
+    stx_wire_send_reply (self->router, routing_id, &reply);
+}
+
+
+//  --------------------------------------------------------------------------
+//  PUBLISH and the group commit
+
+static void
+s_publish_destroy (s_publish_t **self_p)
+{
+    if (*self_p) {
+        s_publish_t *self = *self_p;
+        zframe_destroy (&self->routing_id);
+        stx_wire_request_free (&self->request);
+        for (size_t index = 0; index < self->count; index++) {
+            free (self->texts [index]);
+            free (self->results [index].event_id.data);
+        }
+        free (self->texts);
+        free (self->results);
+        free (self->result_ptrs);
+        free (self->refused);
+        free (self->excluded);
+        free (self->node);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+static void
+s_publish_destructor (void **item)
+{
+    s_publish_destroy ((s_publish_t **) item);
+}
+
+//  Set the result of one event; text is copied.
+static void
+s_publish_result (s_publish_t *self, size_t index, Stemx__Reason reason, const char *text,
+                  uint64_t seq, uint64_t version)
+{
+    Stemx__Result *result = &self->results [index];
+    result->reason = reason;
+    result->seq = seq;
+    result->version = version;
+    free (self->texts [index]);
+    self->texts [index] = text && *text? strdup (text): NULL;
+    result->text = self->texts [index]? self->texts [index]: (char *) "";
+}
+
+//  Copy the event id into its result (results own their ids, so they never
+//  point into a freed unpacked event).
+static void
+s_publish_set_id (s_publish_t *publish, size_t index, const Stemx__Event *event)
+{
+    Stemx__Result *result = &publish->results [index];
+    if (event->event_id.len != STX_EVENT_ID_SIZE)
+        return;
+    if (!result->event_id.data) {
+        result->event_id.data = (uint8_t *) malloc (STX_EVENT_ID_SIZE);
+        assert (result->event_id.data);
+    }
+    memcpy (result->event_id.data, event->event_id.data, STX_EVENT_ID_SIZE);
+    result->event_id.len = STX_EVENT_ID_SIZE;
+}
+
+//  Take a PUBLISH into the current batch: check every event now (the
+//  store never sees a refused one), sequence later.
+static void
+s_batch_add (s_broker_t *self, zframe_t **routing_id_p, Stemx__Request **request_p)
+{
+    s_publish_t *publish = (s_publish_t *) zmalloc (sizeof (s_publish_t));
+    assert (publish);
+    publish->routing_id = *routing_id_p;
+    *routing_id_p = NULL;
+    publish->request = *request_p;
+    *request_p = NULL;
+    Stemx__Publish *body = publish->request->publish;
+    size_t count = body->n_events;
+    publish->count = count;
+    publish->results = (Stemx__Result *) calloc (count + 1, sizeof (Stemx__Result));
+    publish->result_ptrs = (Stemx__Result **) calloc (count + 1, sizeof (Stemx__Result *));
+    publish->texts = (char **) calloc (count + 1, sizeof (char *));
+    publish->refused = (bool *) calloc (count + 1, sizeof (bool));
+    publish->excluded = (bool *) calloc (count + 1, sizeof (bool));
+    assert (publish->results && publish->result_ptrs && publish->texts
+            && publish->refused && publish->excluded);
+
+    char *key = s_peer_key (publish->routing_id);
+    s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->peers, key);
+    free (key);
+    if (peer && peer->node && *peer->node)
+        publish->node = strdup (peer->node);
+
+    char who [64];
+    for (size_t index = 0; index < count; index++) {
+        Stemx__Result init = STEMX__RESULT__INIT;
+        publish->results [index] = init;
+        publish->result_ptrs [index] = &publish->results [index];
+        Stemx__Event *event = NULL;
+        char err [STX_ERRLEN] = "";
+        stx_status_t status = stx_event_unpack (body->events [index].data,
+                                                body->events [index].len, &event);
+        if (status != STX_OK)
+            snprintf (err, sizeof (err), "events[%zu]: undecodable Event", index);
+        else {
+            s_publish_set_id (publish, index, event);
+            status = stx_validate_event (self->taxonomy, &self->limits, event,
+                                         err, sizeof (err));
+        }
+        stx_event_free (&event);
+        if (status != STX_OK) {
+            Stemx__Reason reason = stx_status_reason (status);
+            if (reason == STEMX__REASON__R_OK)
+                reason = STEMX__REASON__R_MALFORMED;
+            s_publish_result (publish, index, reason, *err? err: stx_strerror (status), 0, 0);
+            publish->refused [index] = true;
+            s_warn (self, "refused event from %s: %s",
+                    s_peer_name (self, publish->routing_id, who, sizeof (who)),
+                    *err? err: stx_strerror (status));
+        }
+    }
+    zlistx_add_end (self->batch, publish);
+}
+
+static bool
+s_storage_failure (stx_status_t status)
+{
+    switch (status) {
+        case STX_ERR_MAP_FULL:
+        case STX_ERR_STORAGE:
+        case STX_ERR_NOMEM:
+        case STX_ERR_IO:
+        case STX_ERR_GAP:
+        case STX_ERR_STALE:
+        case STX_ERR_TIMEOUT:
+            return true;
+        default:
+            return false;
+    }
+}
+
+//  One attempt at sequencing the whole batch in one write transaction.
+//  Returns STX_OK with the transaction committed; or the storage error, after
+//  which the caller decides (an event was excluded: redo; else give up).
+static stx_status_t
+s_batch_attempt (s_broker_t *self, bool *excluded_one, char *err, size_t errlen)
+{
+    *excluded_one = false;
+    stx_txn_t *txn = NULL;
+    stx_status_t status = stx_store_begin (self->store, true, &txn);
+    if (status != STX_OK)
+        return stx_fail (err, errlen, status, "cannot begin write: %s", stx_strerror (status));
+
+    s_publish_t *publish = (s_publish_t *) zlistx_first (self->batch);
+    while (publish) {
+        Stemx__Publish *body = publish->request->publish;
+        for (size_t index = 0; index < publish->count; index++) {
+            if (publish->refused [index] || publish->excluded [index])
+                continue;
+            Stemx__Event *event = NULL;
+            status = stx_event_unpack (body->events [index].data, body->events [index].len, &event);
+            assert (status == STX_OK);      //  it decoded when added
+            if (publish->node) {
+                if (event->node && event->node != protobuf_c_empty_string)
+                    free (event->node);
+                event->node = strdup (publish->node);
+                assert (event->node);
+            }
+            stx_sequenced_t out = { 0, 0, false };
+            char text [STX_ERRLEN] = "";
+            status = stx_txn_sequence (txn, event, &out, text, sizeof (text));
+            stx_event_free (&event);
+            if (status == STX_ERR_DUPLICATE)
+                out.duplicate = true, status = STX_OK;
+            if (status == STX_OK)
+                s_publish_result (publish, index, STEMX__REASON__R_OK, NULL, out.seq, out.version);
+            else
+            if (s_storage_failure (status)) {
+                //  Leave this event out and let the caller redo the batch
+                char line [STX_ERRLEN + 32];
+                snprintf (line, sizeof (line), "%s: %s", stx_strerror (status), text);
+                s_publish_result (publish, index, STEMX__REASON__R_STORAGE, line, 0, 0);
+                publish->excluded [index] = true;
+                *excluded_one = true;
+                stx_txn_abort (&txn);
+                return stx_fail (err, errlen, status, "%s", line);
+            }
+            else
+                s_publish_result (publish, index, stx_status_reason (status),
+                                  *text? text: stx_strerror (status), 0, 0);
+        }
+        publish = (s_publish_t *) zlistx_next (self->batch);
+    }
+    status = stx_txn_commit (&txn);
+    if (status != STX_OK)
+        return stx_fail (err, errlen, status, "commit failed: %s", stx_strerror (status));
+    return STX_OK;
+}
+
+//  Sequence, commit, ack, publish: the whole batch, then empty it.
+static void
+s_batch_flush (s_broker_t *self)
+{
+    if (zlistx_size (self->batch) == 0)
+        return;
+    uint64_t before = self->meta.seq;
+    char err [STX_ERRLEN] = "";
+    stx_status_t status;
+    bool excluded_one;
+    do
+        status = s_batch_attempt (self, &excluded_one, err, sizeof (err));
+    while (status != STX_OK && excluded_one);
+
+    if (status != STX_OK) {
+        //  Nothing of this batch is stored: no event is acked
+        zsys_error ("group commit failed, batch refused: %s", err);
+        char text [STX_ERRLEN + 32];
+        snprintf (text, sizeof (text), "%s: %s",
+                  status == STX_ERR_MAP_FULL? "storage full": "storage error", err);
+        s_publish_t *publish = (s_publish_t *) zlistx_first (self->batch);
+        while (publish) {
+            for (size_t index = 0; index < publish->count; index++) {
+                Stemx__Result *result = &publish->results [index];
+                if (publish->refused [index] || publish->excluded [index])
+                    continue;
+                //  A resend of an event committed earlier stays acked
+                if (result->reason == STEMX__REASON__R_OK
+                &&  result->seq != 0 && result->seq <= before)
+                    continue;
+                s_publish_result (publish, index, STEMX__REASON__R_STORAGE, text, 0, 0);
+            }
+            publish = (s_publish_t *) zlistx_next (self->batch);
+        }
+    }
+    s_refresh_meta (self);
+    if (status != STX_OK && self->meta.seq != before)
+        zsys_error ("store moved from %" PRIu64 " to %" PRIu64 " on a failed commit",
+                    before, self->meta.seq);
+
+    //  Acks, only now that the commit is synced
+    s_publish_t *publish = (s_publish_t *) zlistx_first (self->batch);
+    while (publish) {
+        Stemx__Ack ack = STEMX__ACK__INIT;
+        ack.n_results = publish->count;
+        ack.results = publish->result_ptrs;
+        Stemx__Reply reply = STEMX__REPLY__INIT;
+        reply.body_case = STEMX__REPLY__BODY_ACK;
+        reply.ack = &ack;
+        stx_wire_send_reply (self->router, publish->routing_id, &reply);
+        publish = (s_publish_t *) zlistx_next (self->batch);
+    }
+    zlistx_purge (self->batch);
+
+    //  Fan out the new events, in order, as the log holds them
+    if (self->meta.seq > before) {
+        stx_txn_t *txn = NULL;
+        status = stx_store_begin (self->store, false, &txn);
+        for (uint64_t seq = before + 1; status == STX_OK && seq <= self->meta.seq; seq++) {
+            const uint8_t *data;
+            size_t size;
+            status = stx_txn_log_get (txn, seq, &data, &size);
+            if (status == STX_OK)
+                stx_wire_publish (self->publisher, STX_TOPIC_EVENT, data, size);
+        }
+        if (status != STX_OK)
+            zsys_error ("cannot read the log to publish: %s (replicas will fetch)",
+                        stx_strerror (status));
+        stx_txn_abort (&txn);
+        if (self->verbose)
+            zsys_debug ("committed %" PRIu64 " events, seq %" PRIu64,
+                        self->meta.seq - before, self->meta.seq);
+    }
+}
+
+
+//  --------------------------------------------------------------------------
+//  Requests
+
+static void
+s_handle_message (s_broker_t *self, zmsg_t *msg)
+{
+    char who [64];
+    zframe_t *routing_id = zmsg_pop (msg);
+    if (!routing_id)
+        return;
+    if (zmsg_size (msg) != 1) {
+        char text [96];
+        snprintf (text, sizeof (text), "expected one frame, got %zu", zmsg_size (msg));
+        s_warn (self, "malformed request from %s: %s",
+                s_peer_name (self, routing_id, who, sizeof (who)), text);
+        s_send_error (self, routing_id, STEMX__REASON__R_MALFORMED, text);
+        zframe_destroy (&routing_id);
+        return;
+    }
+    zframe_t *frame = zmsg_first (msg);
+    Stemx__Request *request = NULL;
+    stx_status_t status = stx_wire_decode_request (frame, self->max_message, &request);
+    if (status != STX_OK) {
+        char text [128];
+        if (status == STX_ERR_TOO_LARGE)
+            snprintf (text, sizeof (text), "message of %zu bytes is over the limit of %zu",
+                      zframe_size (frame), self->max_message);
+        else
+            snprintf (text, sizeof (text), "undecodable request (%zu bytes)", zframe_size (frame));
+        s_warn (self, "refused request from %s: %s",
+                s_peer_name (self, routing_id, who, sizeof (who)), text);
+        s_send_error (self, routing_id, stx_status_reason (status), text);
+        zframe_destroy (&routing_id);
+        return;
+    }
+    s_peer_touch (self, routing_id);
+    if (self->verbose)
+        zsys_debug ("%s from %s", stx_wire_request_name (request),
+                    s_peer_name (self, routing_id, who, sizeof (who)));
+
+    if (request->body_case == STEMX__REQUEST__BODY_PUBLISH) {
+        s_batch_add (self, &routing_id, &request);
+        return;
+    }
+    //  Any other request first completes the batch, keeping per-peer order
+    s_batch_flush (self);
+    switch (request->body_case) {
+        case STEMX__REQUEST__BODY_HELLO:
+            s_handle_hello (self, routing_id, request->hello);
+            break;
+        case STEMX__REQUEST__BODY_SNAPSHOT:
+            s_handle_snapshot (self, routing_id, request->snapshot);
+            break;
+        case STEMX__REQUEST__BODY_CREDIT:
+            s_handle_credit (self, routing_id, request->credit);
+            break;
+        case STEMX__REQUEST__BODY_FETCH:
+            s_handle_fetch (self, routing_id, request->fetch);
+            break;
+        case STEMX__REQUEST__BODY_PING:
+            s_handle_ping (self, routing_id);
+            break;
+        default: {
+            char text [96];
+            snprintf (text, sizeof (text), "%s: not served by the broker",
+                      stx_wire_request_name (request));
+            s_warn (self, "refused request from %s: %s",
+                    s_peer_name (self, routing_id, who, sizeof (who)), text);
+            s_send_error (self, routing_id, STEMX__REASON__R_MALFORMED, text);
+            break;
+        }
+    }
+    stx_wire_request_free (&request);
+    zframe_destroy (&routing_id);
+}
+
+//  Drain what is ready (up to batch_max messages), then group-commit.
+static void
+s_drain_router (s_broker_t *self)
+{
+    for (int count = 0; count < self->batch_max; count++) {
+        if (count > 0 && !(zsock_events (self->router) & ZMQ_POLLIN))
+            break;
+        zmsg_t *msg = zmsg_recv (self->router);
+        if (!msg)
+            break;
+        s_handle_message (self, msg);
+        zmsg_destroy (&msg);
+    }
+    s_batch_flush (self);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Timers: heartbeat, idle sessions, forgotten peers
+
+static void
+s_tick (s_broker_t *self)
+{
+    Stemx__Heartbeat heartbeat = STEMX__HEARTBEAT__INIT;
+    heartbeat.lineage.data = self->meta.lineage;
+    heartbeat.lineage.len = STX_LINEAGE_SIZE;
+    heartbeat.seq = self->meta.seq;
+    heartbeat.head.data = self->meta.head;
+    heartbeat.head.len = STX_HEAD_SIZE;
+    stx_wire_send_heartbeat (self->publisher, &heartbeat);
+
+    int64_t now = zclock_mono ();
+    zlistx_t *expired = zlistx_new ();
+    assert (expired);
+    zlistx_set_destructor (expired, (zlistx_destructor_fn *) zstr_free);
+    s_session_t *session = (s_session_t *) zhashx_first (self->sessions);
+    while (session) {
+        if (now - session->last_active > self->session_timeout_ms)
+            zlistx_add_end (expired, strdup ((const char *) zhashx_cursor (self->sessions)));
+        session = (s_session_t *) zhashx_next (self->sessions);
+    }
+    s_peer_t *peer = (s_peer_t *) zhashx_first (self->peers);
+    while (peer) {
+        if (now - peer->last_seen > S_PEER_TTL)
+            zlistx_add_end (expired, strdup ((const char *) zhashx_cursor (self->peers)));
+        peer = (s_peer_t *) zhashx_next (self->peers);
+    }
+    const char *key = (const char *) zlistx_first (expired);
+    while (key) {
+        if (zhashx_lookup (self->sessions, key)) {
+            zsys_notice ("snapshot session peer-%s idle, dropped", key);
+            zhashx_delete (self->sessions, key);
+        }
+        else
+            zhashx_delete (self->peers, key);
+        key = (const char *) zlistx_next (expired);
+    }
+    zlistx_destroy (&expired);
+
+    if (self->suppressed)
+        zsys_warning ("%d more refusals not logged", self->suppressed);
+    self->warnings = 0;
+    self->suppressed = 0;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Pipe commands
+
+static void
+s_handle_pipe (s_broker_t *self)
+{
+    zmsg_t *msg = zmsg_recv (self->pipe);
+    if (!msg) {
+        self->terminated = true;
+        return;
+    }
+    char *command = zmsg_popstr (msg);
+    if (!command || streq (command, "$TERM"))
+        self->terminated = true;
+    else
+    if (streq (command, "ENDPOINTS"))
+        zstr_sendx (self->pipe, self->request_endpoint, self->updates_endpoint, NULL);
+    else
+    if (streq (command, "STATUS")) {
+        char seq [32], head [STX_HEAD_SIZE * 2 + 1], lineage [STX_LINEAGE_SIZE * 2 + 1];
+        snprintf (seq, sizeof (seq), "%" PRIu64, self->meta.seq);
+        stx_hex (self->meta.head, STX_HEAD_SIZE, head);
+        stx_hex (self->meta.lineage, STX_LINEAGE_SIZE, lineage);
+        zstr_sendx (self->pipe, seq, head, lineage, NULL);
+    }
+    else
+    if (streq (command, "VERBOSE"))
+        self->verbose = true;
+    else
+        zsys_error ("broker: invalid pipe command '%s'", command);
+    free (command);
+    zmsg_destroy (&msg);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Construction and the actor
+
+static void
+s_broker_destroy (s_broker_t **self_p)
+{
+    if (*self_p) {
+        s_broker_t *self = *self_p;
+        zlistx_destroy (&self->batch);
+        zhashx_destroy (&self->sessions);   //  ends snapshot transactions
+        zhashx_destroy (&self->peers);
+        zpoller_destroy (&self->poller);
+        zsock_destroy (&self->router);
+        zsock_destroy (&self->publisher);
+        stx_store_destroy (&self->store);
+        stx_taxonomy_destroy (&self->taxonomy);
+        free (self->data_dir);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+static zsock_t *
+s_bind (int type, const char *endpoint, const char *what, int hwm, char *err, size_t errlen)
+{
+    zsock_t *sock = zsock_new (type);
+    assert (sock);
+    zsock_set_sndhwm (sock, hwm);
+    zsock_set_rcvhwm (sock, hwm);
+    if (zsock_bind (sock, "%s", endpoint) == -1) {
+        stx_fail (err, errlen, STX_ERR_IO, "cannot bind %s endpoint %s: %s",
+                  what, endpoint, zmq_strerror (zmq_errno ()));
+        zsock_destroy (&sock);
+    }
+    return sock;
+}
+
+static s_broker_t *
+s_broker_new (zsock_t *pipe, const stx_broker_config_t *config, stx_status_t *status_p,
+              char *err, size_t errlen)
+{
+    s_broker_t *self = (s_broker_t *) zmalloc (sizeof (s_broker_t));
+    assert (self);
+    self->pipe = pipe;
+    self->limits = config->limits;
+    self->max_message = config->max_message? config->max_message: 1024 * 1024;
+    self->heartbeat_ms = config->heartbeat_ms > 0? config->heartbeat_ms: 1000;
+    self->max_sessions = config->max_sessions > 0? config->max_sessions: 8;
+    self->session_timeout_ms = config->session_timeout_ms > 0? config->session_timeout_ms: 30000;
+    self->batch_max = config->batch_max > 0? config->batch_max: 1024;
+    self->verbose = config->verbose;
+    self->sessions = zhashx_new ();
+    zhashx_set_destructor (self->sessions, s_session_destructor);
+    self->peers = zhashx_new ();
+    zhashx_set_destructor (self->peers, s_peer_destructor);
+    self->batch = zlistx_new ();
+    zlistx_set_destructor (self->batch, s_publish_destructor);
+
+    stx_status_t status = STX_OK;
+    char reason [STX_ERRLEN] = "";
+    if (!config->data_dir || !*config->data_dir) {
+        *status_p = stx_fail (err, errlen, STX_ERR_INVALID, "no data folder given (--data)");
+        return self;
+    }
+    self->data_dir = strdup (config->data_dir);
+    const char *taxonomy_dir = config->taxonomy_dir? config->taxonomy_dir: STX_DATADIR;
+    status = stx_taxonomy_load (taxonomy_dir, &self->taxonomy, reason, sizeof (reason));
+    if (status != STX_OK) {
+        *status_p = stx_fail (err, errlen, status, "taxonomy missing or unreadable in %s: %s",
+                              taxonomy_dir, reason);
+        return self;
+    }
+    status = stx_daemon_mkdir (self->data_dir, reason, sizeof (reason));
+    if (status == STX_OK)
+        status = stx_store_open (self->data_dir, 0, config->map_size, &self->store,
+                                 reason, sizeof (reason));
+    if (status != STX_OK) {
+        *status_p = stx_fail (err, errlen, status, "cannot open store: %s", reason);
+        return self;
+    }
+    stx_txn_t *txn = NULL;
+    status = stx_store_begin (self->store, true, &txn);
+    if (status == STX_OK)
+        status = stx_txn_ensure_lineage (txn);
+    if (status == STX_OK)
+        status = stx_txn_commit (&txn);
+    stx_txn_abort (&txn);
+    if (status == STX_OK)
+        status = stx_store_meta (self->store, &self->meta);
+    if (status != STX_OK) {
+        *status_p = stx_fail (err, errlen, status, "cannot initialise store in %s: %s",
+                              self->data_dir, stx_strerror (status));
+        return self;
+    }
+    self->router = s_bind (ZMQ_ROUTER, config->bind? config->bind: "tcp://*:5670",
+                           "request", 10000, err, errlen);
+    if (!self->router) {
+        *status_p = STX_ERR_IO;
+        return self;
+    }
+    //  A guard against absurd frames; sizes between max_message and this
+    //  get a TOO_LARGE answer, larger ones a dropped connection
+    zsock_set_maxmsgsize (self->router, (int) (self->max_message * 4 < INT_MAX / 2?
+                                               self->max_message * 4: INT_MAX / 2));
+    self->publisher = s_bind (ZMQ_PUB, config->publish? config->publish: "tcp://*:5671",
+                              "updates", S_PUB_HWM, err, errlen);
+    if (!self->publisher) {
+        *status_p = STX_ERR_IO;
+        return self;
+    }
+    stx_daemon_bound_endpoint (self->router, self->request_endpoint,
+                               sizeof (self->request_endpoint));
+    stx_daemon_bound_endpoint (self->publisher, self->updates_endpoint,
+                               sizeof (self->updates_endpoint));
+    self->poller = zpoller_new (self->pipe, self->router, NULL);
+    assert (self->poller);
+    zpoller_set_nonstop (self->poller, true);
+    *status_p = STX_OK;
+    return self;
+}
+
+void
+stx_broker_config_default (stx_broker_config_t *config)
+{
+    assert (config);
+    memset (config, 0, sizeof (*config));
+    config->bind = "tcp://*:5670";
+    config->publish = "tcp://*:5671";
+    config->taxonomy_dir = STX_DATADIR;
+    config->max_message = 1024 * 1024;
+    config->heartbeat_ms = 1000;
+    config->max_sessions = 8;
+    config->session_timeout_ms = 30000;
+    config->batch_max = 1024;
+    stx_limits_default (&config->limits);
+}
+
+void
+stx_broker_actor (zsock_t *pipe, void *args)
+{
+    stx_broker_start_t *start = (stx_broker_start_t *) args;
+    assert (start && start->config);
+    stx_status_t status = STX_OK;
+    s_broker_t *self = s_broker_new (pipe, start->config, &status,
+                                     start->err, sizeof (start->err));
+    start->status = status;
+    zsock_signal (pipe, 0);     //  start is not ours after this
+    if (status != STX_OK) {
+        //  Wait for $TERM so that zactor_destroy has a live peer
+        while (true) {
+            char *command = zstr_recv (pipe);
+            bool term = !command || streq (command, "$TERM");
+            free (command);
+            if (term)
+                break;
+        }
+        s_broker_destroy (&self);
+        return;
+    }
+    zsys_notice ("broker serving requests on %s, updates on %s, seq %" PRIu64,
+                 self->request_endpoint, self->updates_endpoint, self->meta.seq);
+
+    int64_t next_tick = zclock_mono () + self->heartbeat_ms;
+    while (!self->terminated) {
+        int64_t timeout = next_tick - zclock_mono ();
+        void *which = zpoller_wait (self->poller, timeout > 0? (int) timeout: 0);
+        if (which == self->pipe)
+            s_handle_pipe (self);
+        else
+        if (which == self->router)
+            s_drain_router (self);
+        else
+        if (zpoller_terminated (self->poller))
+            break;
+        if (zclock_mono () >= next_tick) {
+            s_tick (self);
+            next_tick = zclock_mono () + self->heartbeat_ms;
+        }
+    }
+    s_batch_flush (self);
+    zsys_notice ("broker stopped at seq %" PRIu64, self->meta.seq);
+    s_broker_destroy (&self);
+}
+
+zactor_t *
+stx_broker_new (const stx_broker_config_t *config, char *err, size_t errlen)
+{
+    stx_broker_start_t start;
+    memset (&start, 0, sizeof (start));
+    start.config = config;
+    zactor_t *actor = zactor_new (stx_broker_actor, &start);
+    assert (actor);
+    if (start.status != STX_OK) {
+        if (err && errlen)
+            snprintf (err, errlen, "%s", start.err);
+        zactor_destroy (&actor);
+        return NULL;
+    }
+    return actor;
+}

@@ -50,4 +50,26 @@ void
 void
     stx_wire_reply_free (Stemx__Reply **reply_p);
 
+//  Publish one packed event or heartbeat on a PUB socket as two frames:
+//  topic, then size bytes of data (copied). Returns 0 or -1.
+int
+    stx_wire_publish (zsock_t *sock, const char *topic, const uint8_t *data, size_t size);
+
+//  Pack and publish a Heartbeat under topic "H". Returns 0 or -1.
+int
+    stx_wire_send_heartbeat (zsock_t *sock, const Stemx__Heartbeat *heartbeat);
+
+//  Decode one frame as a Heartbeat. Caller owns *heartbeat_p and frees it
+//  with stx_wire_heartbeat_free. STX_ERR_MALFORMED if undecodable.
+stx_status_t
+    stx_wire_decode_heartbeat (zframe_t *frame, Stemx__Heartbeat **heartbeat_p);
+void
+    stx_wire_heartbeat_free (Stemx__Heartbeat **heartbeat_p);
+
+//  Name of a request or reply body, for logs ("hello", "ack", ...).
+const char *
+    stx_wire_request_name (const Stemx__Request *request);
+const char *
+    stx_wire_reply_name (const Stemx__Reply *reply);
+
 #endif

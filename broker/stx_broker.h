@@ -1,0 +1,74 @@
+/*  =========================================================================
+    stx_broker - the stemx broker as a czmq actor
+
+    The broker validates, sequences, persists and fans out events, and
+    serves snapshots and log ranges (docs/PROTOCOL.md). It runs as an actor
+    so that stemx-broker's main and the tests drive the very same code:
+
+        stx_broker_config_t config;
+        stx_broker_config_default (&config);
+        config.data_dir = "/var/lib/stemx";
+        config.bind = "tcp://127.0.0.1:*";
+        zactor_t *broker = stx_broker_new (&config, err, sizeof (err));
+        zstr_send (broker, "ENDPOINTS");
+        char *request, *updates;
+        zstr_recvx (broker, &request, &updates, NULL);
+        ...
+        zactor_destroy (&broker);
+
+    Pipe commands (strings):
+      $TERM         end the actor (commits nothing half done, closes the store)
+      ENDPOINTS     reply two frames: the connectable request and updates
+                    endpoints (tcp://127.0.0.1:PORT for wildcard binds)
+      STATUS        reply three frames: seq, head (hex), lineage (hex)
+      VERBOSE       log every request at debug level
+    The actor may send "FATAL" <reason> on its own when it cannot go on.
+    ========================================================================= */
+
+#ifndef STX_BROKER_H_INCLUDED
+#define STX_BROKER_H_INCLUDED
+
+#include <czmq.h>
+#include "stx_error.h"
+#include "stx_validate.h"
+
+//  What the broker needs; strings are borrowed and must outlive startup
+//  (stx_broker_new copies them).
+typedef struct {
+    const char *data_dir;       //  folder of the store (required)
+    const char *bind;           //  request ROUTER endpoint [tcp://*:5670]
+    const char *publish;        //  updates PUB endpoint [tcp://*:5671]
+    const char *taxonomy_dir;   //  folder of the taxonomy JSON files [STX_DATADIR]
+    size_t map_size;            //  LMDB map size in bytes [0 = store default]
+    size_t max_message;         //  largest request accepted [1 MiB]
+    int heartbeat_ms;           //  heartbeat interval on PUB [1000]
+    int max_sessions;           //  concurrent snapshot sessions [8]
+    int session_timeout_ms;     //  idle snapshot session is dropped after [30000]
+    int batch_max;              //  messages drained per group commit [1024]
+    stx_limits_t limits;        //  entry limits [stx_limits_default]
+    bool verbose;               //  log every request
+} stx_broker_config_t;
+
+//  Fill config with the defaults in brackets above.
+void
+    stx_broker_config_default (stx_broker_config_t *config);
+
+//  Start a broker: opens (or creates) the store, ensures its lineage, loads
+//  the taxonomy, binds both sockets. Returns the actor, which the caller
+//  owns and ends with zactor_destroy; or NULL with a one-line reason in
+//  err (e.g. "cannot open store /x: Permission denied").
+zactor_t *
+    stx_broker_new (const stx_broker_config_t *config, char *err, size_t errlen);
+
+//  The actor function itself, for zactor_new. args is an
+//  stx_broker_start_t; see stx_broker_new, which is the usual way in.
+typedef struct {
+    const stx_broker_config_t *config;
+    stx_status_t status;        //  out: STX_OK once running
+    char err [STX_ERRLEN];      //  out: why it did not start
+} stx_broker_start_t;
+
+void
+    stx_broker_actor (zsock_t *pipe, void *args);
+
+#endif

@@ -1,0 +1,87 @@
+/*  =========================================================================
+    stx_daemon - what stemx-broker and stemx-agent share as daemons
+
+    ZPL configuration with defaults, logging through zsys, data folders,
+    the endpoints file, and the foreground wait for SIGINT/SIGTERM. The
+    daemons' mains are thin: parse the command line, load the config, start
+    their actor, write the endpoints file, wait, stop the actor.
+
+    The endpoints file (DIR/endpoints) is ZPL, one connectable endpoint per
+    line, written to DIR/endpoints.tmp and renamed, so a reader never sees
+    half of it:
+        #   stemx-broker endpoints, written at start
+        request = tcp://127.0.0.1:5670
+        updates = tcp://127.0.0.1:5671
+    A wildcard bind (tcp://0.0.0.0:PORT, or a star for the host) is written as
+    127.0.0.1, the address a local reader can connect to.
+    ========================================================================= */
+
+#ifndef STX_DAEMON_H_INCLUDED
+#define STX_DAEMON_H_INCLUDED
+
+#include <stdbool.h>
+#include <czmq.h>
+#include "stx_error.h"
+
+//  Initialise zsys for a daemon: log identity, log lines to stderr with
+//  timestamps (systemd's journal picks them up), SIGINT/SIGTERM set
+//  zsys_interrupted. zsys has no level filter: the actors print debug
+//  lines only when told VERBOSE.
+void
+    stx_daemon_log_init (const char *ident);
+
+//  Load the ZPL file at path. path NULL gives an empty configuration (every
+//  key takes its default). Caller owns *config_p (zconfig_destroy).
+//  Errors: STX_ERR_IO (no such file or unreadable), err naming the path.
+stx_status_t
+    stx_daemon_config_load (const char *path, zconfig_t **config_p, char *err, size_t errlen);
+
+//  A string key ("broker/bind"); default if absent or empty. Owned by
+//  config (or the default); valid until config is destroyed.
+const char *
+    stx_daemon_config_str (zconfig_t *config, const char *path, const char *dflt);
+
+//  A size key: a non-negative number with an optional K, M or G suffix
+//  (powers of 1024). STX_ERR_INVALID if it is not one, err naming the key.
+stx_status_t
+    stx_daemon_config_size (zconfig_t *config, const char *path, size_t dflt, size_t *value_p,
+                            char *err, size_t errlen);
+
+//  An integer key (e.g. milliseconds, counts). STX_ERR_INVALID as above.
+stx_status_t
+    stx_daemon_config_int (zconfig_t *config, const char *path, int dflt, int *value_p,
+                           char *err, size_t errlen);
+
+//  Create dir and its parents (mode 0750) if missing. STX_ERR_IO with err.
+stx_status_t
+    stx_daemon_mkdir (const char *dir, char *err, size_t errlen);
+
+//  Absolute form of path (relative ones are taken from the current folder),
+//  without a trailing slash. Caller owns the result (free). NULL on error.
+char *
+    stx_daemon_abspath (const char *path);
+
+//  The connectable form of a socket's last bound endpoint into out
+//  (outlen bytes): "tcp://0.0.0.0:5670" becomes "tcp://127.0.0.1:5670".
+//  Returns 0, or -1 if the socket has no bound endpoint.
+int
+    stx_daemon_bound_endpoint (zsock_t *sock, char *out, size_t outlen);
+
+//  Write dir/endpoints atomically with count name = value lines, under a
+//  comment naming the writer. STX_ERR_IO with err.
+stx_status_t
+    stx_daemon_write_endpoints (const char *dir, const char *writer, const char **names,
+                                const char **values, size_t count, char *err, size_t errlen);
+
+//  Read one endpoint (e.g. "request") from dir/endpoints. Caller owns
+//  *value_p (free). STX_ERR_NOT_FOUND if there is no file or no such name.
+stx_status_t
+    stx_daemon_read_endpoint (const char *dir, const char *name, char **value_p);
+
+//  Wait in the foreground until SIGINT/SIGTERM, or until the actor sends
+//  "FATAL" <reason> on its pipe (logged). Returns 0 after a signal, 1 after
+//  a fatal actor error. The caller then destroys the actor.
+int
+    stx_daemon_wait (zactor_t *actor);
+
+#endif
