@@ -15,6 +15,7 @@ BUILD ?= build
 endif
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
+MAKEFLAGS += --no-print-directory
 
 .PHONY: all deps build test demo clean
 

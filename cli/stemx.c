@@ -293,7 +293,7 @@ s_cmd_publish (options_t *options, int argc, char **argv)
         Stemx__Entry *entry = NULL;
         stx_status_t rc = json_is_object (object)
             ? stx_json_to_entry (object, &entry, err, sizeof err)
-            : stx_fail (err, sizeof err, STX_ERR_INVALID, "expected a JSON object");
+            : stx_fail (err, sizeof err, STX_ERR_INVALID, "[%zu]: expected a JSON object", i);
         if (rc != STX_OK) {
             char key [64];
             json_t *id = json_is_object (object) ? json_object_get (object, "id") : NULL;
@@ -368,7 +368,7 @@ s_cmd_publish (options_t *options, int argc, char **argv)
             stx_table_add (table, cells);
         }
         else
-            fprintf (stderr, "stemx: refused %s: %s\n", event->key, event->text);
+            fprintf (stderr, "stemx: refused: %s\n", event->text);
     }
     if (options->json)
         s_print_json (out);
@@ -463,6 +463,21 @@ s_list_row (const Stemx__Event *event, void *arg)
     return 0;
 }
 
+//  What to call count entries of kind in a sentence.
+static const char *
+s_kind_noun (stx_kind_t kind, size_t count)
+{
+    switch (kind) {
+        case STX_KIND_ORGANISATION:   return count == 1 ? "organisation" : "organisations";
+        case STX_KIND_INITIATIVE:     return count == 1 ? "initiative" : "initiatives";
+        case STX_KIND_INFRASTRUCTURE: return count == 1 ? "infrastructure opening"
+                                                        : "infrastructure openings";
+        case STX_KIND_MOMENT:         return count == 1 ? "network moment" : "network moments";
+        case STX_KIND_NONE:           break;
+    }
+    return "entries";
+}
+
 static int
 s_cmd_list (options_t *options, int argc, char **argv)
 {
@@ -504,8 +519,8 @@ s_cmd_list (options_t *options, int argc, char **argv)
         s_print_json (list.array);
     else {
         stx_table_print (list.table, stdout, stx_terminal_width (stdout));
-        printf ("%zu %s%s\n", stx_table_rows (list.table), stx_kind_name (kind),
-                stx_table_rows (list.table) == 1 ? "" : "s");
+        size_t rows = stx_table_rows (list.table);
+        printf ("%zu %s\n", rows, s_kind_noun (kind, rows));
     }
     stx_table_destroy (&list.table);
     json_decref (list.array);
