@@ -217,7 +217,9 @@ stx_outbox_add (stx_outbox_t *self, const uint8_t **datas, const size_t *sizes, 
         Stemx__Event *event;
         if (stx_event_unpack (datas [i], sizes [i], &event) != STX_OK)
             return STX_ERR_MALFORMED;
-        bool ok = event->event_id.len > 0 && event->event_id.len <= self->max_key;
+        //  ack and reject find events by a STX_EVENT_ID_SIZE id: an event
+        //  with any other id could never leave the outbox
+        bool ok = event->event_id.len == STX_EVENT_ID_SIZE;
         stx_event_free (&event);
         if (!ok)
             return STX_ERR_MALFORMED;

@@ -31,7 +31,8 @@ void
 
 //  Append count packed events (datas[i], sizes[i]) in one synced commit.
 //  An event whose id is already pending is skipped (a retried publish).
-//  Errors: STX_ERR_MALFORMED (some event does not decode or has no id),
+//  Errors: STX_ERR_MALFORMED (some event does not decode or its id is not
+//  STX_EVENT_ID_SIZE bytes, so no ACK or NACK could ever remove it),
 //  STX_ERR_MAP_FULL, STX_ERR_STORAGE; in each case nothing was added.
 stx_status_t
     stx_outbox_add (stx_outbox_t *self, const uint8_t **datas, const size_t *sizes, size_t count);

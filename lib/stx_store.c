@@ -53,6 +53,7 @@ struct _stx_store_t {
     MDB_dbi meta;               //  lineage, seq, head, log_first
     size_t max_key;             //  LMDB's key size limit (511)
     bool readonly;              //  opened MDB_RDONLY
+    size_t txns;                //  transactions begun and not yet ended
 };
 
 struct _stx_txn_t {
@@ -321,7 +322,16 @@ stx_store_begin (stx_store_t *self, bool write, stx_txn_t **txn_p)
     unsigned int flags = write? 0: MDB_RDONLY;
     int rc = mdb_txn_begin (self->env, NULL, flags, &txn);
     if (rc == MDB_MAP_RESIZED) {
-        //  Another process grew the map: adopt its size and retry
+        //  Another process grew the map: adopt its size and retry. Remapping
+        //  moves the map, so it is only safe with no other transaction of
+        //  ours alive (MDB_NOTLS lets a read transaction outlive a loop
+        //  iteration, and its data pointers point into the map); LMDB does
+        //  not check this itself.
+        if (self->txns > 0) {
+            zsys_warning ("stx_store: map grown by another process; "
+                          "end open transactions before beginning a new one");
+            return STX_ERR_STORAGE;
+        }
         rc = mdb_env_set_mapsize (self->env, 0);
         if (rc == 0)
             rc = mdb_txn_begin (self->env, NULL, flags, &txn);
@@ -340,6 +350,7 @@ stx_store_begin (stx_store_t *self, bool write, stx_txn_t **txn_p)
     self_txn->store = self;
     self_txn->txn = txn;
     self_txn->write = write;
+    self->txns++;
     *txn_p = self_txn;
     return STX_OK;
 }
@@ -359,6 +370,8 @@ stx_txn_commit (stx_txn_t **txn_p)
         rc = mdb_txn_commit (self->txn);
     else
         mdb_txn_abort (self->txn);
+    assert (self->store->txns > 0);
+    self->store->txns--;
     free (self);
     *txn_p = NULL;
     return s_status (rc, "mdb_txn_commit");
@@ -374,6 +387,8 @@ stx_txn_abort (stx_txn_t **txn_p)
     assert (txn_p);
     if (*txn_p) {
         mdb_txn_abort ((*txn_p)->txn);
+        assert ((*txn_p)->store->txns > 0);
+        (*txn_p)->store->txns--;
         free (*txn_p);
         *txn_p = NULL;
     }

@@ -79,9 +79,12 @@ stx_status_t
     stx_store_meta (stx_store_t *self, stx_meta_t *meta);
 
 //  Begin a transaction. Caller owns *txn_p and ends it with commit or
-//  abort. Handles MDB_MAP_RESIZED by adopting the new size (and a full
-//  reader table by clearing stale slots once). Errors: STX_ERR_INVALID
-//  (write transaction on a read-only store), STX_ERR_STORAGE.
+//  abort. Handles MDB_MAP_RESIZED by adopting the new size when no other
+//  transaction of this store is alive (remapping would leave their data
+//  pointers dangling; otherwise STX_ERR_STORAGE: end them and retry), and
+//  a full reader table by clearing stale slots once. Errors:
+//  STX_ERR_INVALID (write transaction on a read-only store),
+//  STX_ERR_STORAGE.
 stx_status_t
     stx_store_begin (stx_store_t *self, bool write, stx_txn_t **txn_p);
 

@@ -228,12 +228,45 @@ test_reject_empty_text (void **state)
     free (e2.data);
 }
 
+//  An event whose id is not STX_EVENT_ID_SIZE bytes could never be found
+//  by an ACK or NACK (which carry 16-byte ids), so it would be resent
+//  forever: it is refused, with the rest of its batch.
+static void
+test_id_size (void **state)
+{
+    stx_outbox_t *outbox = s_open ((char *) *state, false);
+    s_packed_t good = s_event ("org:good");
+    size_t sizes [] = { 0, good.size };
+    const uint8_t *datas [] = { NULL, good.data };
+    size_t lens [] = { 0, 1, 15, 17, 32 };
+    for (size_t i = 0; i < sizeof (lens) / sizeof (lens [0]); i++) {
+        Stemx__Entry *none = NULL;
+        Stemx__Event *event = stx_event_new ("org:odd", &none);
+        event->event_id.len = lens [i];        //  the buffer holds 16 bytes
+        if (lens [i] > STX_EVENT_ID_SIZE) {
+            event->event_id.data = (uint8_t *) realloc (event->event_id.data, lens [i]);
+            memset (event->event_id.data, 0x5a, lens [i]);
+        }
+        uint8_t *data = stx_event_pack (event, &sizes [0]);
+        datas [0] = data;
+        assert_int_equal (stx_outbox_add (outbox, datas, sizes, 2), STX_ERR_MALFORMED);
+        s_depth (outbox, 0, 0);
+        free (data);
+        stx_event_free (&event);
+    }
+    assert_int_equal (stx_outbox_add (outbox, datas + 1, sizes + 1, 1), STX_OK);
+    s_depth (outbox, 1, 0);
+    stx_outbox_destroy (&outbox);
+    free (good.data);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test_setup_teardown (test_outbox, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_reject_empty_text, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_id_size, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -334,6 +334,58 @@ s_raw_index_has (const char *dir, const char *index_key, const char *entry_key)
     return rc == 0;
 }
 
+//  Every (key, data) pair of one named database, as "key\tdata\n" lines
+//  (heap string, caller frees). The store must be closed.
+static char *
+s_raw_dump (const char *dir, const char *name)
+{
+    char path [512];
+    snprintf (path, sizeof (path), "%s/catalogue", dir);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal (mdb_env_create (&env), 0);
+    assert_int_equal (mdb_env_set_maxdbs (env, 8), 0);
+    assert_int_equal (mdb_env_open (env, path, MDB_RDONLY, 0664), 0);
+    assert_int_equal (mdb_txn_begin (env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal (mdb_dbi_open (txn, name, 0, &dbi), 0);
+    MDB_cursor *cursor;
+    assert_int_equal (mdb_cursor_open (txn, dbi, &cursor), 0);
+    size_t size = 0, max = 4096;
+    char *out = (char *) malloc (max);
+    MDB_val key, data;
+    int rc = mdb_cursor_get (cursor, &key, &data, MDB_FIRST);
+    while (rc == 0) {
+        while (size + key.mv_size + data.mv_size + 3 > max)
+            out = (char *) realloc (out, max *= 2);
+        memcpy (out + size, key.mv_data, key.mv_size);
+        size += key.mv_size;
+        out [size++] = '\t';
+        memcpy (out + size, data.mv_data, data.mv_size);
+        size += data.mv_size;
+        out [size++] = '\n';
+        rc = mdb_cursor_get (cursor, &key, &data, MDB_NEXT);
+    }
+    assert_int_equal (rc, MDB_NOTFOUND);
+    out [size] = 0;
+    mdb_cursor_close (cursor);
+    mdb_txn_abort (txn);
+    mdb_env_close (env);
+    return out;
+}
+
+//  The whole index of two closed stores is identical, and not empty.
+static void
+s_assert_same_index (const char *dir_a, const char *dir_b)
+{
+    char *index_a = s_raw_dump (dir_a, "index");
+    char *index_b = s_raw_dump (dir_b, "index");
+    assert_true (strlen (index_a) > 0);
+    assert_string_equal (index_a, index_b);
+    free (index_a);
+    free (index_b);
+}
+
 //  The small ecosystem the query tests use.
 static void
 s_populate (stx_store_t *store)
@@ -662,6 +714,51 @@ test_query_filters (void **state)
     stx_store_destroy (&store);
 }
 
+//  The header promises queries read through an index, never the whole
+//  catalogue: an entry whose index rows are removed behind the store's back
+//  is invisible to the filters that name those rows, and still found
+//  through the others.
+static void
+test_query_uses_index (void **state)
+{
+    const char *dir = (char *) *state;
+    stx_store_t *store = s_open (dir, 0, 0);
+    s_populate (store);
+    stx_store_destroy (&store);
+
+    char path [512];
+    snprintf (path, sizeof (path), "%s/catalogue", dir);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal (mdb_env_create (&env), 0);
+    assert_int_equal (mdb_env_set_maxdbs (env, 8), 0);
+    assert_int_equal (mdb_env_open (env, path, 0, 0664), 0);
+    assert_int_equal (mdb_txn_begin (env, NULL, 0, &txn), 0);
+    assert_int_equal (mdb_dbi_open (txn, "index", MDB_DUPSORT, &dbi), 0);
+    const char *rows [] = { "kind=initiative", "start=2026-09-01" };
+    for (size_t i = 0; i < 2; i++) {
+        MDB_val key = { strlen (rows [i]), (void *) rows [i] };
+        MDB_val data = { 6, (void *) "ini:b1" };
+        assert_int_equal (mdb_del (txn, dbi, &key, &data), 0);
+    }
+    assert_int_equal (mdb_txn_commit (txn), 0);
+    mdb_env_close (env);
+
+    store = s_open (dir, 0, 0);
+    char keys [512];
+    stx_filter_t filter = { .kind = STX_KIND_INITIATIVE };
+    assert_string_equal (s_query (store, &filter, keys), "ini:a1");
+    stx_filter_t all = { .kind = STX_KIND_NONE };
+    assert_string_equal (s_query (store, &all, keys),
+                         "infra:c1,ini:a1,moment:m1,org:a,org:b,org:c");
+    stx_filter_t dated = { .from = "2027-01-01" };
+    assert_string_equal (s_query (store, &dated, keys), "");
+    stx_filter_t status = { .status = "planned" };
+    assert_string_equal (s_query (store, &status, keys), "ini:b1");
+    stx_store_destroy (&store);
+}
+
 static int
 s_stop_after_one (const Stemx__Event *event, void *arg)
 {
@@ -848,6 +945,7 @@ test_replicas_converge (void **state)
     s_log_destroy (&log);
     stx_store_destroy (&a);
     stx_store_destroy (&b);
+    s_assert_same_index (dir_a, dir_b);
 }
 
 static void
@@ -1048,6 +1146,99 @@ test_readonly_other_process (void **state)
 }
 
 //  --------------------------------------------------------------------------
+//  Another process grows the map beyond ours (MDB_MAP_RESIZED). Adopting
+//  the new size remaps the file, which would leave the data pointers of a
+//  read transaction we still hold dangling: the store must refuse to
+//  remap while one is alive, and adopt the size once none is.
+
+static void
+test_map_resized_by_other_process (void **state)
+{
+    const char *dir = (char *) *state;
+    int to_child [2], to_parent [2];
+    assert_int_equal (pipe (to_child), 0);
+    assert_int_equal (pipe (to_parent), 0);
+    pid_t pid = fork ();
+    assert_true (pid >= 0);
+    if (pid == 0) {
+        //  Child: a writer with a much larger map
+        close (to_child [1]);
+        close (to_parent [0]);
+        s_child_wait (to_child [0]);
+        stx_store_t *store = NULL;
+        if (stx_store_open (dir, 0, 16 * 1024 * 1024, &store, NULL, 0) != STX_OK)
+            _exit (12);
+        char summary [1000];
+        memset (summary, 'x', sizeof (summary) - 1);
+        summary [sizeof (summary) - 1] = 0;
+        //  One batch: the parent's read transaction keeps every page a
+        //  commit frees from being reused
+        stx_txn_t *txn;
+        if (stx_store_begin (store, true, &txn) != STX_OK)
+            _exit (11);
+        for (int i = 0; i < 300; i++) {
+            char key [32];
+            snprintf (key, sizeof (key), "ini:n%04d", i);
+            Stemx__Entry *entry = s_ini (key, "org:a", NULL, "OD 1.1.1", "digital", "running",
+                                         "Gent", "2026-01-01", "", summary);
+            Stemx__Event *event = stx_event_new (key, &entry);
+            stx_sequenced_t out;
+            if (stx_txn_sequence (txn, event, &out, NULL, 0) != STX_OK)
+                _exit (11);
+            stx_event_free (&event);
+        }
+        if (stx_txn_commit (&txn) != STX_OK)
+            _exit (11);
+        stx_store_destroy (&store);
+        if (write (to_parent [1], "1", 1) != 1)
+            _exit (13);
+        _exit (0);
+    }
+    close (to_child [0]);
+    close (to_parent [1]);
+
+    //  Parent: a small map, one event, and a read transaction holding a
+    //  pointer into the map
+    stx_store_t *store = s_open (dir, 0, 256 * 1024);
+    s_publish_ok (store, "org:a", s_org ("org:a", "government", "Gent"));
+    stx_txn_t *held;
+    assert_int_equal (stx_store_begin (store, false, &held), STX_OK);
+    const uint8_t *data;
+    size_t size;
+    assert_int_equal (stx_txn_log_get (held, 1, &data, &size), STX_OK);
+    uint8_t *copy = (uint8_t *) malloc (size);
+    memcpy (copy, data, size);
+
+    assert_int_equal (write (to_child [1], "g", 1), 1);
+    char c;
+    int child_status;
+    assert_int_equal (waitpid (pid, &child_status, 0), pid);
+    assert_true (WIFEXITED (child_status));
+    assert_int_equal (WEXITSTATUS (child_status), 0);
+    assert_int_equal (read (to_parent [0], &c, 1), 1);
+
+    //  The map must not move under the held transaction
+    stx_txn_t *txn = NULL;
+    assert_int_equal (stx_store_begin (store, false, &txn), STX_ERR_STORAGE);
+    assert_null (txn);
+    assert_memory_equal (data, copy, size);
+    stx_meta_t meta;
+    assert_int_equal (stx_txn_meta (held, &meta), STX_OK);
+    assert_int_equal (meta.seq, 1);
+    stx_txn_abort (&held);
+
+    //  With nothing held, the new size is adopted and everything is seen
+    assert_int_equal (s_meta (store).seq, 301);
+    s_check_chain (store);
+    s_publish_ok (store, "org:b", s_org ("org:b", "industry", "Genk"));
+    assert_int_equal (s_meta (store).seq, 302);
+    stx_store_destroy (&store);
+    free (copy);
+    close (to_child [1]);
+    close (to_parent [0]);
+}
+
+//  --------------------------------------------------------------------------
 //  A tiny map (256 KiB: LMDB keeps the previous version's pages, so 64 KiB
 //  holds barely one event) fills up without harm
 
@@ -1193,6 +1384,7 @@ test_snapshot (void **state)
 
     stx_store_destroy (&a);
     stx_store_destroy (&b);
+    s_assert_same_index (dir_a, dir_b);
 }
 
 int
@@ -1205,10 +1397,12 @@ main (void)
         cmocka_unit_test_setup_teardown (test_update_moves_index, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_query_filters, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_query_stop, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_query_uses_index, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_replicas_converge, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_apply_gap_stale, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_abort_and_reopen, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_readonly_other_process, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_map_resized_by_other_process, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_map_full, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_snapshot, s_setup, s_teardown),
     };

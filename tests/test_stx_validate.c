@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "stx_event.h"
+#include "stx_index.h"
 #include "stx_json.h"
 #include "stx_validate.h"
 
@@ -591,6 +593,169 @@ test_events (void **state)
     stx_entry_free (&entry);
 }
 
+//  --------------------------------------------------------------------------
+//  Randomised robustness: mutated packed events (the broker's untrusted
+//  input) must unpack or be refused, and validation, JSON output and the
+//  index functions must never crash on whatever unpacks. Bounded and
+//  deterministic (fixed seed), so a failure reproduces; run it under
+//  -DSTEMX_SANITIZE=ON to catch memory errors.
+
+typedef struct {
+    uint8_t **data;
+    size_t *size;
+    size_t count;
+    size_t max;
+} s_seeds_t;
+
+static void
+s_seeds_add (s_seeds_t *self, const Stemx__Event *event)
+{
+    if (self->count == self->max) {
+        self->max = self->max? self->max * 2: 256;
+        self->data = (uint8_t **) realloc (self->data, self->max * sizeof (uint8_t *));
+        self->size = (size_t *) realloc (self->size, self->max * sizeof (size_t));
+        assert_non_null (self->data);
+        assert_non_null (self->size);
+    }
+    self->data [self->count] = stx_event_pack (event, &self->size [self->count]);
+    self->count++;
+}
+
+static uint64_t
+s_rand (uint64_t *state)
+{
+    //  xorshift64*
+    uint64_t x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+static int
+s_count_key (const char *index_key, void *arg)
+{
+    assert_non_null (index_key);
+    ++*(size_t *) arg;
+    return 0;
+}
+
+static void
+test_fuzz_packed_events (void **state)
+{
+    static const char *sections [] = {
+        "organisations", "initiatives", "infrastructure_openings", "network_moments"
+    };
+    char path [4096];
+    snprintf (path, sizeof (path), "%s/config/sample/catalogue.json", s_source_dir ());
+    json_error_t error;
+    json_t *root = json_load_file (path, 0, &error);
+    assert_non_null (root);
+    s_seeds_t seeds = { NULL, NULL, 0, 0 };
+    for (int section = 0; section < 4; section++) {
+        size_t index;
+        json_t *record;
+        json_array_foreach (json_object_get (root, sections [section]), index, record) {
+            Stemx__Entry *entry = NULL;
+            assert_int_equal (stx_json_to_entry (record, &entry, NULL, 0), STX_OK);
+            char key [256];
+            snprintf (key, sizeof (key), "%s", stx_entry_key (entry));
+            Stemx__Event *event = stx_event_new (key, &entry);
+            event->seq = index + 1;
+            event->version = 3;
+            s_seeds_add (&seeds, event);
+            stx_event_free (&event);
+        }
+    }
+    json_decref (root);
+    Stemx__Entry *none = NULL;
+    Stemx__Event *withdraw = stx_event_new ("ini:gone", &none);
+    s_seeds_add (&seeds, withdraw);
+    stx_event_free (&withdraw);
+
+    uint64_t rng = 0x5eed5eed12345678ULL;
+    size_t unpacked = 0, valid = 0;
+    int rounds = getenv ("STX_FUZZ_ROUNDS")? atoi (getenv ("STX_FUZZ_ROUNDS")): 30000;
+    for (int round = 0; round < rounds; round++) {
+        size_t pick = s_rand (&rng) % seeds.count;
+        size_t size = seeds.size [pick];
+        uint8_t *data = (uint8_t *) malloc (size + 64);
+        assert_non_null (data);
+        memcpy (data, seeds.data [pick], size);
+        int mutations = 1 + (int) (s_rand (&rng) % 4);
+        for (int m = 0; m < mutations && size > 0; m++) {
+            size_t at = s_rand (&rng) % size;
+            switch (s_rand (&rng) % 6) {
+                case 0:     //  flip a bit
+                    data [at] ^= (uint8_t) (1u << (s_rand (&rng) % 8));
+                    break;
+                case 1:     //  an interesting byte
+                    data [at] = (uint8_t) "\x00\x01\x7f\x80\xff\xc3\xed\x0a\x12"
+                                          [s_rand (&rng) % 9];
+                    break;
+                case 2:     //  truncate
+                    size = at;
+                    break;
+                case 3:     //  insert a random byte
+                    if (size < seeds.size [pick] + 60) {
+                        memmove (data + at + 1, data + at, size - at);
+                        data [at] = (uint8_t) s_rand (&rng);
+                        size++;
+                    }
+                    break;
+                case 4:     //  delete a byte
+                    memmove (data + at, data + at + 1, size - at - 1);
+                    size--;
+                    break;
+                case 5:     //  random byte
+                    data [at] = (uint8_t) s_rand (&rng);
+                    break;
+            }
+        }
+        Stemx__Event *event = NULL;
+        if (stx_event_unpack (data, size, &event) == STX_OK) {
+            unpacked++;
+            char err [STX_ERRLEN] = "";
+            stx_status_t rc = stx_validate_event (s_taxonomy, NULL, event, err, sizeof (err));
+            if (rc == STX_OK)
+                valid++;
+            else
+                assert_true (stx_utf8_valid (err, strlen (err)));
+            json_t *json = stx_json_from_event (event);
+            assert_non_null (json);
+            char *text = json_dumps (json, 0);
+            assert_non_null (text);
+            free (text);
+            json_decref (json);
+            size_t keys = 0;
+            stx_index_keys (event->entry, s_count_key, &keys);
+            stx_filter_t filter = { .kind = STX_KIND_NONE, .od = "OD 1.1.1",
+                                    .from = "2026-01-01", .to = "2026-12-31" };
+            stx_index_match (event->entry, &filter);
+            const char *start, *end;
+            stx_index_dates (event->entry, &start, &end);
+            size_t repacked_size;
+            uint8_t *repacked = stx_event_pack (event, &repacked_size);
+            Stemx__Event *again = NULL;
+            assert_int_equal (stx_event_unpack (repacked, repacked_size, &again), STX_OK);
+            stx_event_free (&again);
+            free (repacked);
+            stx_event_free (&event);
+        }
+        free (data);
+    }
+    print_message ("fuzz: %d rounds, %zu unpacked, %zu valid\n", rounds, unpacked, valid);
+    //  The mutations reach every outcome
+    assert_true (unpacked > 1000);
+    assert_true (valid > 100);
+    assert_true (valid < unpacked);
+    for (size_t i = 0; i < seeds.count; i++)
+        free (seeds.data [i]);
+    free (seeds.data);
+    free (seeds.size);
+}
+
 int
 main (void)
 {
@@ -607,6 +772,7 @@ main (void)
         cmocka_unit_test (test_bad_utf8_fields),
         cmocka_unit_test (test_size_limits),
         cmocka_unit_test (test_events),
+        cmocka_unit_test (test_fuzz_packed_events),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }
