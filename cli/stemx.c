@@ -277,7 +277,9 @@ s_cmd_publish (options_t *options, int argc, char **argv)
     json_t *root = json_loadb (input, size, JSON_REJECT_DUPLICATES, &jerr);
     free (input);
     if (!root)
-        return s_fail (EXIT_REFUSED, "%s:%d:%d: %s", argv [0], jerr.line, jerr.column, jerr.text);
+        return s_fail (EXIT_REFUSED, "%s:%d:%d: %s%s", argv [0], jerr.line, jerr.column,
+                       json_error_code (&jerr) == json_error_invalid_utf8
+                           ? "invalid UTF-8 (entries must be UTF-8): " : "", jerr.text);
     if (!json_is_array (root) && !json_is_object (root)) {
         json_decref (root);
         return s_fail (EXIT_REFUSED, "%s: expected a JSON entry object or an array of them",

@@ -249,11 +249,22 @@ s_key_valid (const char *key, const char *prefix)
 }
 
 //  Step 2: UTF-8 and size limits of every string and list in msg.
+//  Refuse a message carrying fields this schema does not know: they would
+//  be stored and replicated unvalidated, and read by a later version.
+static stx_status_t
+s_unknown_field (s_ctx_t *ctx, const ProtobufCMessage *msg, const char *path)
+{
+    return s_fail (ctx, STX_ERR_MALFORMED, path, "unknown field number %u",
+                   (unsigned) msg->unknown_fields [0].tag);
+}
+
 static stx_status_t
 s_walk (s_ctx_t *ctx, const ProtobufCMessage *msg, const char *path)
 {
     const ProtobufCMessageDescriptor *desc = msg->descriptor;
     const char *base = (const char *) msg;
+    if (msg->n_unknown_fields)
+        return s_unknown_field (ctx, msg, path);
     for (unsigned index = 0; index < desc->n_fields; index++) {
         const ProtobufCFieldDescriptor *field = &desc->fields [index];
         if (field->type != PROTOBUF_C_TYPE_STRING && field->type != PROTOBUF_C_TYPE_MESSAGE)
@@ -647,11 +658,8 @@ stx_validate_entry (const stx_taxonomy_t *taxonomy, const stx_limits_t *limits,
     else
         s_format (ctx.id, sizeof (ctx.id), "%s", stx_kind_name (kind));
 
-    size_t size = protobuf_c_message_get_packed_size (&entry->base);
-    if (size > limits->max_entry_bytes)
-        return s_fail (&ctx, STX_ERR_TOO_LARGE, "", "entry is %zu bytes, over the limit of %zu",
-                       size, limits->max_entry_bytes);
-
+    if (entry->base.n_unknown_fields)
+        return s_unknown_field (&ctx, &entry->base, "");
     const ProtobufCMessage *msg = NULL;
     const char *prefix = NULL;
     switch (kind) {
@@ -674,7 +682,15 @@ stx_validate_entry (const stx_taxonomy_t *taxonomy, const stx_limits_t *limits,
         case STX_KIND_NONE:
             assert (false);
     }
+    //  Per-field limits first, so that an oversized entry is refused with
+    //  the name of the field that makes it so
     stx_status_t rc = s_walk (&ctx, msg, "");
+    if (rc == STX_OK) {
+        size_t size = protobuf_c_message_get_packed_size (&entry->base);
+        if (size > limits->max_entry_bytes)
+            rc = s_fail (&ctx, STX_ERR_TOO_LARGE, "", "entry is %zu bytes, over the limit of %zu",
+                         size, limits->max_entry_bytes);
+    }
     if (rc == STX_OK)
         rc = s_key (&ctx, key, "id", prefix);
     if (rc != STX_OK)
@@ -721,6 +737,8 @@ stx_validate_event (const stx_taxonomy_t *taxonomy, const stx_limits_t *limits,
                            "%zu bytes, over the limit of %zu", strlen (text),
                            limits->max_string);
     }
+    if (event->base.n_unknown_fields)
+        return s_unknown_field (&ctx, &event->base, "");
     if (event->op != STEMX__OPERATION__OP_UPSERT && event->op != STEMX__OPERATION__OP_WITHDRAW)
         return s_fail (&ctx, STX_ERR_MALFORMED, "op", "expected upsert or withdraw, got %d",
                        (int) event->op);

@@ -466,6 +466,9 @@ test_bad_utf8_fields (void **state)
 }
 
 static void
+s_expect_event (const Stemx__Event *event, stx_status_t expected, const char *message);
+
+static void
 test_size_limits (void **state)
 {
     stx_limits_t limits;
@@ -516,6 +519,51 @@ test_size_limits (void **state)
     assert_non_null (strstr (err, "over the limit of 65536"));
     free (big);
     stx_entry_free (&entry);
+
+    //  One huge field makes the entry too large too; the refusal names it
+    entry = s_entry (S_INI (""));
+    big = (char *) malloc (200001);
+    memset (big, 'x', 200000);
+    big [200000] = 0;
+    s_set (&entry->initiative->summary, big);
+    free (big);
+    s_expect (entry, STX_ERR_TOO_LARGE, "ini:x: summary: 200000 bytes, over the limit of 4096");
+    stx_entry_free (&entry);
+}
+
+//  Fields this schema does not know are refused, not carried along
+static void
+test_unknown_fields (void **state)
+{
+    Stemx__Entry *entry = s_entry (S_INI (""));
+    size_t size = stemx__entry__get_packed_size (entry);
+    //  Append field 99 (length-delimited, "zz") inside the initiative: the
+    //  outer tag 0x12 is field 2 (initiative); its length grows by 5
+    uint8_t *packed = malloc (size + 8);
+    stemx__entry__pack (entry, packed);
+    assert_int_equal (packed [0], 0x12);
+    assert_true (packed [1] < 0x7b);
+    packed [1] += 5;
+    const uint8_t extra [] = { 0x9a, 0x06, 0x02, 'z', 'z' };
+    memcpy (packed + size, extra, sizeof extra);
+    Stemx__Entry *planted = stemx__entry__unpack (NULL, size + sizeof extra, packed);
+    assert_non_null (planted);
+    assert_int_equal (planted->initiative->base.n_unknown_fields, 1);
+    s_expect (planted, STX_ERR_MALFORMED, "ini:x: unknown field number 99");
+    stemx__entry__free_unpacked (planted, NULL);
+
+    //  The same on the event envelope
+    Stemx__Event *event = stx_event_new ("ini:x", &entry);
+    size = stemx__event__get_packed_size (event);
+    packed = realloc (packed, size + 8);
+    stemx__event__pack (event, packed);
+    memcpy (packed + size, extra, sizeof extra);
+    Stemx__Event *planted_event = NULL;
+    assert_int_equal (stx_event_unpack (packed, size + sizeof extra, &planted_event), STX_OK);
+    s_expect_event (planted_event, STX_ERR_MALFORMED, "ini:x: unknown field number 99");
+    stx_event_free (&planted_event);
+    stx_event_free (&event);
+    free (packed);
 }
 
 //  ---------------------------------------------------------------------
@@ -771,6 +819,7 @@ main (void)
         cmocka_unit_test (test_required_on_protobuf),
         cmocka_unit_test (test_bad_utf8_fields),
         cmocka_unit_test (test_size_limits),
+        cmocka_unit_test (test_unknown_fields),
         cmocka_unit_test (test_events),
         cmocka_unit_test (test_fuzz_packed_events),
     };
