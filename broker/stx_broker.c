@@ -638,7 +638,7 @@ s_batch_attempt (s_broker_t *self, bool *excluded_one, char *err, size_t errlen)
             }
             stx_sequenced_t out = { 0, 0, false };
             char text [STX_ERRLEN] = "";
-            status = stx_txn_sequence (txn, event, &out, text, sizeof (text));
+            status = stx_txn_sequence (txn, event, NULL, &out, text, sizeof (text));
             stx_event_free (&event);
             if (status == STX_ERR_DUPLICATE)
                 out.duplicate = true, status = STX_OK;

@@ -30,6 +30,8 @@ stx_strerror (stx_status_t status)
         case STX_ERR_STORAGE:      return "storage error";
         case STX_ERR_TIMEOUT:      return "timed out";
         case STX_ERR_UNAUTHORISED: return "not authorised";
+        case STX_ERR_BAD_SIGNATURE: return "bad signature";
+        case STX_ERR_RATE_LIMITED: return "rate limited";
     }
     return "unknown status";
 }
@@ -51,6 +53,8 @@ stx_status_reason (stx_status_t status)
         case STX_ERR_LINEAGE:
         case STX_ERR_REFRESH:      return STEMX__REASON__R_REFRESH_REQUIRED;
         case STX_ERR_UNAUTHORISED: return STEMX__REASON__R_UNAUTHORISED;
+        case STX_ERR_BAD_SIGNATURE: return STEMX__REASON__R_BAD_SIGNATURE;
+        case STX_ERR_RATE_LIMITED: return STEMX__REASON__R_RATE_LIMITED;
         case STX_ERR_NOMEM:
         case STX_ERR_IO:
         case STX_ERR_GAP:

@@ -34,7 +34,9 @@ typedef enum {
     STX_ERR_MAP_FULL,       //  the LMDB map is full
     STX_ERR_STORAGE,        //  any other LMDB failure
     STX_ERR_TIMEOUT,        //  no answer in time
-    STX_ERR_UNAUTHORISED    //  the peer may not do this
+    STX_ERR_UNAUTHORISED,   //  the peer may not do this
+    STX_ERR_BAD_SIGNATURE,  //  signature missing, malformed or not by the origin's key
+    STX_ERR_RATE_LIMITED    //  over the peer's rate allowance
 } stx_status_t;
 
 //  Return a short English description of status. Never NULL; the string

@@ -130,29 +130,6 @@ s_set_string (char **field, const char *value)
 }
 
 //  The organisation owning an entry ("" if none).
-static const char *
-s_owner (const Stemx__Entry *entry)
-{
-    const Stemx__Partner *partner = NULL;
-    if (!entry)
-        return "";
-    switch (entry->kind_case) {
-        case STEMX__ENTRY__KIND_ORGANISATION:
-            return entry->organisation? entry->organisation->id: "";
-        case STEMX__ENTRY__KIND_INITIATIVE:
-            partner = entry->initiative? entry->initiative->owner: NULL;
-            break;
-        case STEMX__ENTRY__KIND_INFRASTRUCTURE:
-            partner = entry->infrastructure? entry->infrastructure->provider: NULL;
-            break;
-        case STEMX__ENTRY__KIND_MOMENT:
-            partner = entry->moment? entry->moment->organiser: NULL;
-            break;
-        default:
-            break;
-    }
-    return partner? partner->org: "";
-}
 
 //  A structurally sound envelope: key storable, op and entry agree.
 static bool
@@ -675,8 +652,8 @@ s_fill_pillar (stx_txn_t *self, Stemx__Partner *partner)
     return status;
 }
 
-static stx_status_t
-s_fill_pillars (stx_txn_t *self, Stemx__Entry *entry)
+stx_status_t
+stx_txn_fill_pillars (stx_txn_t *self, Stemx__Entry *entry)
 {
     stx_status_t status = STX_OK;
     if (!entry)
@@ -705,8 +682,8 @@ s_fill_pillars (stx_txn_t *self, Stemx__Entry *entry)
 //  Broker: sequence one event
 
 stx_status_t
-stx_txn_sequence (stx_txn_t *self, Stemx__Event *event, stx_sequenced_t *out,
-                  char *err, size_t errlen)
+stx_txn_sequence (stx_txn_t *self, Stemx__Event *event, const stx_principal_t *who,
+                  stx_sequenced_t *out, char *err, size_t errlen)
 {
     assert (self);
     assert (event);
@@ -771,12 +748,23 @@ stx_txn_sequence (stx_txn_t *self, Stemx__Event *event, stx_sequenced_t *out,
         stx_event_free (&current);
         return stx_fail (err, errlen, STX_ERR_NOT_FOUND, "%.200s: %s", event->key, why);
     }
-    //  Stamp: from here on the event is accepted
-    status = s_fill_pillars (self, event->entry);
-    if (status == STX_OK) {
-        const char *origin = event->op == STEMX__OPERATION__OP_UPSERT
-                           ? s_owner (event->entry): s_owner (current->entry);
-        s_set_string (&event->origin, origin);
+    if (who) {
+        status = stx_policy_check (who, current, event, err, errlen);
+        if (status != STX_OK) {
+            stx_event_free (&current);
+            return status;
+        }
+    }
+    //  Stamp: from here on the event is accepted. The owner survives a
+    //  withdrawal in the tombstone, so the policy can still tell whose the
+    //  key was.
+    {
+        const char *owner = event->op == STEMX__OPERATION__OP_UPSERT
+                          ? stx_entry_owner (event->entry)
+                          : (current->owner && *current->owner
+                             ? current->owner: stx_entry_owner (current->entry));
+        s_set_string (&event->owner, owner);
+        s_set_string (&event->origin, who? who->org: owner);
         event->version = version + 1;
         event->broker_time_ms = s_now_ms ();
         event->seq = last + 1;

@@ -33,6 +33,7 @@
 #include "stx_error.h"
 #include "stx_event.h"
 #include "stx_index.h"
+#include "stx_policy.h"
 
 typedef struct _stx_store_t stx_store_t;
 typedef struct _stx_txn_t stx_txn_t;
@@ -107,27 +108,31 @@ stx_status_t
 stx_status_t
     stx_txn_ensure_lineage (stx_txn_t *self);
 
-//  Broker: sequence one event, already validated. Looks the event id up
-//  first (a duplicate fills out->duplicate, changes nothing and returns
-//  STX_OK); checks expected_version (STX_ERR_CONFLICT with err), refuses a
-//  withdrawal of an unknown or already withdrawn key (STX_ERR_NOT_FOUND);
-//  then stamps into event: version, broker time, seq = last + 1, origin
-//  (the organisation owning the entry: its own id for an organisation,
-//  else owner / provider / organiser; for a withdrawal the current
-//  entry's), and the helix pillar of every Partner that lacks one, looked
-//  up in the catalogue's organisation entries (left "" if unknown); then
-//  packs and applies it. The node field is left as the caller set it.
-//  Strings are replaced in place, so event must be allocated as protobuf-c
-//  does (unpacked, or from stx_event_new) and freed with stx_event_free.
-//  Errors: those above, STX_ERR_MALFORMED (event id not 16 bytes, key
-//  empty or over 511 bytes, op and entry disagree), all refused before
-//  anything is written, so the transaction stays usable for the rest of
-//  the batch; STX_ERR_MAP_FULL, STX_ERR_STORAGE (the transaction must then
-//  be aborted). err (may be NULL) gets "key: reason", e.g.
-//  "ini:x: expected version 2, current 3", "ini:x: already withdrawn".
+//  Broker: sequence one event, already validated (and its signature
+//  verified). Looks the event id up first (a duplicate fills
+//  out->duplicate, changes nothing and returns STX_OK); checks
+//  expected_version (STX_ERR_CONFLICT with err), refuses a withdrawal of an
+//  unknown or already withdrawn key (STX_ERR_NOT_FOUND); when who is not
+//  NULL asks stx_policy_check whether that principal may apply it
+//  (STX_ERR_UNAUTHORISED with err). Then stamps into event: version,
+//  broker time, seq = last + 1, owner (the organisation owning the entry;
+//  a withdrawal keeps the withdrawn entry's) and origin (who->org, or the
+//  owner when who is NULL, the --insecure mode); then packs and applies it.
+//  Nothing in the entry is changed, so the publisher's signature stays
+//  valid. event must be heap-allocated (unpacked or from stx_event_new):
+//  its strings are replaced. Errors: those above, STX_ERR_MALFORMED,
+//  STX_ERR_MAP_FULL, STX_ERR_STORAGE (the transaction must then be
+//  aborted); every refusal happens before the first write.
 stx_status_t
-    stx_txn_sequence (stx_txn_t *self, Stemx__Event *event, stx_sequenced_t *out,
-                      char *err, size_t errlen);
+    stx_txn_sequence (stx_txn_t *self, Stemx__Event *event, const stx_principal_t *who,
+                      stx_sequenced_t *out, char *err, size_t errlen);
+
+//  Publisher (agent): fill in the helix pillar of every Partner of entry
+//  that lacks one from the catalogue's Organisation entries (left "" when
+//  the organisation is unknown). Done before signing, so the pillars are
+//  part of what the origin signs. Errors: STX_ERR_STORAGE.
+stx_status_t
+    stx_txn_fill_pillars (stx_txn_t *self, Stemx__Entry *entry);
 
 //  Every node: apply one packed, sequenced event: seq must be last + 1
 //  (else STX_ERR_STALE or STX_ERR_GAP, nothing changed). Updates entries,

@@ -231,7 +231,9 @@ s_publish (stx_store_t *store, const char *key, Stemx__Entry *entry, uint64_t ex
     assert_int_equal (stx_store_begin (store, true, &txn), STX_OK);
     stx_sequenced_t dummy;
     char dummy_err [STX_ERRLEN];
-    stx_status_t status = stx_txn_sequence (txn, event, out? out: &dummy,
+    //  As the agent does before signing
+    assert_int_equal (stx_txn_fill_pillars (txn, event->entry), STX_OK);
+    stx_status_t status = stx_txn_sequence (txn, event, NULL, out? out: &dummy,
                                             err? err: dummy_err, STX_ERRLEN);
     if (status == STX_OK)
         status = stx_txn_commit (&txn);
@@ -443,7 +445,8 @@ test_sequence (void **state)
     assert_int_equal (stx_store_begin (store, true, &txn), STX_OK);
     for (int i = 0; i < 3; i++) {
         stx_sequenced_t out;
-        assert_int_equal (stx_txn_sequence (txn, events [i], &out, err, sizeof (err)), STX_OK);
+        assert_int_equal (stx_txn_fill_pillars (txn, events [i]->entry), STX_OK);
+        assert_int_equal (stx_txn_sequence (txn, events [i], NULL, &out, err, sizeof (err)), STX_OK);
         assert_int_equal (out.seq, i + 1);
         assert_int_equal (out.version, 1);
         assert_false (out.duplicate);
@@ -457,8 +460,9 @@ test_sequence (void **state)
     assert_int_equal (meta.entries, 3);
     assert_int_equal (stx_txn_commit (&txn), STX_OK);
 
-    //  Origin and partner pillars stamped from the catalogue
+    //  Partner pillars filled from the catalogue; origin and owner stamped
     assert_string_equal (events [0]->origin, "org:a");
+    assert_string_equal (events [2]->owner, "org:a");
     assert_string_equal (events [2]->origin, "org:a");
     assert_string_equal (events [2]->entry->initiative->owner->helix_pillar, "government");
     assert_string_equal (events [2]->entry->initiative->partners [0]->helix_pillar, "industry");
@@ -482,7 +486,7 @@ test_sequence (void **state)
     memcpy (resend->event_id.data, events [1]->event_id.data, STX_EVENT_ID_SIZE);
     assert_int_equal (stx_store_begin (store, true, &txn), STX_OK);
     stx_sequenced_t out;
-    assert_int_equal (stx_txn_sequence (txn, resend, &out, err, sizeof (err)), STX_OK);
+    assert_int_equal (stx_txn_sequence (txn, resend, NULL, &out, err, sizeof (err)), STX_OK);
     assert_true (out.duplicate);
     assert_int_equal (out.seq, 2);
     assert_int_equal (out.version, 1);
@@ -499,9 +503,9 @@ test_sequence (void **state)
     Stemx__Entry *c = s_org ("org:c", "knowledge", "Leuven");
     Stemx__Event *first = stx_event_new ("org:c", &c);
     assert_int_equal (stx_store_begin (store, true, &txn), STX_OK);
-    assert_int_equal (stx_txn_sequence (txn, first, &out, err, sizeof (err)), STX_OK);
+    assert_int_equal (stx_txn_sequence (txn, first, NULL, &out, err, sizeof (err)), STX_OK);
     assert_int_equal (out.seq, 4);
-    assert_int_equal (stx_txn_sequence (txn, first, &out, err, sizeof (err)), STX_OK);
+    assert_int_equal (stx_txn_sequence (txn, first, NULL, &out, err, sizeof (err)), STX_OK);
     assert_true (out.duplicate);
     assert_int_equal (out.seq, 4);
     assert_int_equal (stx_txn_commit (&txn), STX_OK);
@@ -511,7 +515,7 @@ test_sequence (void **state)
     Stemx__Entry *none = NULL;
     Stemx__Event *bad = stx_event_new ("", &none);
     assert_int_equal (stx_store_begin (store, true, &txn), STX_OK);
-    assert_int_equal (stx_txn_sequence (txn, bad, &out, err, sizeof (err)), STX_ERR_MALFORMED);
+    assert_int_equal (stx_txn_sequence (txn, bad, NULL, &out, err, sizeof (err)), STX_ERR_MALFORMED);
     stx_txn_abort (&txn);
 
     stx_event_free (&bad);
@@ -554,9 +558,9 @@ test_conflict (void **state)
     good->expected_version = 1;
     stx_txn_t *txn;
     assert_int_equal (stx_store_begin (store, true, &txn), STX_OK);
-    assert_int_equal (stx_txn_sequence (txn, stale, &out, err, sizeof (err)), STX_ERR_CONFLICT);
+    assert_int_equal (stx_txn_sequence (txn, stale, NULL, &out, err, sizeof (err)), STX_ERR_CONFLICT);
     assert_string_equal (err, "ini:x: expected version 5, current 1");
-    assert_int_equal (stx_txn_sequence (txn, good, &out, err, sizeof (err)), STX_OK);
+    assert_int_equal (stx_txn_sequence (txn, good, NULL, &out, err, sizeof (err)), STX_OK);
     assert_int_equal (out.seq, 3);          //  gapless despite the refusal
     assert_int_equal (out.version, 2);
     assert_int_equal (stx_txn_commit (&txn), STX_OK);
@@ -1004,7 +1008,7 @@ test_abort_and_reopen (void **state)
     char err [STX_ERRLEN];
     assert_int_equal (stx_store_begin (store, true, &txn), STX_OK);
     assert_int_equal (stx_txn_ensure_lineage (txn), STX_OK);
-    assert_int_equal (stx_txn_sequence (txn, event, &out, err, sizeof (err)), STX_OK);
+    assert_int_equal (stx_txn_sequence (txn, event, NULL, &out, err, sizeof (err)), STX_OK);
     assert_int_equal (out.seq, 1);
     stx_txn_abort (&txn);
     assert_null (txn);
@@ -1020,7 +1024,7 @@ test_abort_and_reopen (void **state)
     event->seq = 0;
     assert_int_equal (stx_store_begin (store, true, &txn), STX_OK);
     assert_int_equal (stx_txn_ensure_lineage (txn), STX_OK);
-    assert_int_equal (stx_txn_sequence (txn, event, &out, err, sizeof (err)), STX_OK);
+    assert_int_equal (stx_txn_sequence (txn, event, NULL, &out, err, sizeof (err)), STX_OK);
     assert_false (out.duplicate);
     assert_int_equal (out.seq, 1);
     assert_int_equal (stx_txn_commit (&txn), STX_OK);
@@ -1061,7 +1065,7 @@ s_child_publish (stx_store_t *store, const char *key, const char *pillar)
     stx_txn_t *txn;
     stx_sequenced_t out;
     if (stx_store_begin (store, true, &txn) != STX_OK
-    ||  stx_txn_sequence (txn, event, &out, NULL, 0) != STX_OK
+    ||  stx_txn_sequence (txn, event, NULL, &out, NULL, 0) != STX_OK
     ||  stx_txn_commit (&txn) != STX_OK)
         _exit (11);
     stx_event_free (&event);
@@ -1183,7 +1187,7 @@ test_map_resized_by_other_process (void **state)
                                          "Gent", "2026-01-01", "", summary);
             Stemx__Event *event = stx_event_new (key, &entry);
             stx_sequenced_t out;
-            if (stx_txn_sequence (txn, event, &out, NULL, 0) != STX_OK)
+            if (stx_txn_sequence (txn, event, NULL, &out, NULL, 0) != STX_OK)
                 _exit (11);
             stx_event_free (&event);
         }
