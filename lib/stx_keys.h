@@ -21,7 +21,8 @@
     A registry is a folder of public cert files (subfolders ignored). The
     broker authenticates with its active registry folder; a second folder
     of retired keys is used only to verify old signatures (rotation).
-    Agents keep copies of the same folders as their trust store.
+    Agents keep copies of the same folders as their trust store. A loaded
+    registry never changes: lookups may be made from several threads.
     ========================================================================= */
 
 #ifndef STX_KEYS_H_INCLUDED
@@ -53,10 +54,13 @@ typedef struct {
 //  Generate a new identity for org and save it as DIR/NAME.cert and
 //  DIR/NAME.cert_secret, NAME being the org's slug (org:vdab -> vdab) or,
 //  when name is not NULL, name. roles is a list for stx_policy_roles;
-//  pillar may be "" (a broker's own key). Refuses to overwrite existing
-//  files (STX_ERR_IO). On success writes the public file's path into path
-//  (path_size bytes). Errors: STX_ERR_INVALID (bad org, pillar or roles),
-//  STX_ERR_IO; err says which.
+//  pillar may be "" (a broker's own key), and so may org when name is
+//  given: stx_identity_generate (dir, "broker", "", "", "", ...) makes a
+//  broker's key, which no registry accepts. Creates dir if needed. Refuses
+//  to overwrite existing files (STX_ERR_IO). On success writes the public
+//  file's path into path (path_size bytes) unless path is NULL. Errors:
+//  STX_ERR_INVALID (bad org, pillar, roles or name, or path_size too
+//  small), STX_ERR_IO; err says which.
 stx_status_t
     stx_identity_generate (const char *dir, const char *name, const char *org,
                            const char *pillar, const char *roles,
@@ -91,11 +95,17 @@ const uint8_t *
     stx_identity_sign_public (const stx_identity_t *self);
 
 //  Load every public cert in dir as an active key and, when retired_dir is
-//  not NULL, every one in retired_dir as retired. A cert whose curve key
-//  does not derive from its sign-key, or without org / sign-key metadata,
-//  or with unknown roles, is refused: STX_ERR_MALFORMED naming the file
-//  (a registry is all or nothing, so a typo never silently locks a
-//  partner out or lets one in). Caller owns *self_p.
+//  not NULL, every one in retired_dir as retired. A public cert is a
+//  regular file NAME.cert directly in the folder (NAME.cert_secret and
+//  subfolders are ignored). A cert whose curve key does not derive from
+//  its sign-key, without org (a broker's key) or with an org that is not
+//  org:<slug>, without roles or with unknown ones, with an unknown pillar
+//  (or none, unless it has the admin role), holding secret keys, or whose
+//  CURVE or sign key another cert (active or retired) already has, is
+//  refused: STX_ERR_MALFORMED naming the file (a registry is all or
+//  nothing, so a typo never silently locks a partner out or lets one in).
+//  A folder that cannot be read: STX_ERR_IO naming it. Caller owns
+//  *self_p (NULL on error).
 stx_status_t
     stx_registry_load (const char *dir, const char *retired_dir, stx_registry_t **self_p,
                        char *err, size_t errlen);
@@ -116,6 +126,12 @@ const stx_key_t *
 //  Number of keys (active and retired).
 size_t
     stx_registry_size (const stx_registry_t *self);
+
+//  The key at index (0 .. size - 1): the active keys in file-name order,
+//  then the retired ones; NULL past the end. For building a zcertstore or
+//  listing keys. Owned by the registry; valid until it is destroyed.
+const stx_key_t *
+    stx_registry_key (const stx_registry_t *self, size_t index);
 
 //  The principal for key (borrowed strings; valid while the registry is).
 stx_principal_t

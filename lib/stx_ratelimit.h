@@ -19,9 +19,11 @@ typedef struct {
     int64_t last_ms;            //  when tokens was computed; 0 = never
 } stx_bucket_t;
 
-//  Take one token from bucket at time now_ms (monotonic milliseconds),
-//  refilling at rate tokens per second up to burst first. A new bucket
-//  (zeroed) starts full. Returns true if a token was taken.
+//  Take one token from bucket at time now_ms (monotonic milliseconds,
+//  greater than 0, e.g. zclock_mono ()), refilling at rate tokens per
+//  second up to burst first. A new bucket (zeroed) starts full. A time
+//  earlier than the last one refills nothing. Returns true if a token was
+//  taken.
 bool
     stx_bucket_take (stx_bucket_t *bucket, double rate, double burst, int64_t now_ms);
 
