@@ -27,10 +27,22 @@ s_usage (FILE *out)
         "  -b, --broker EP       broker request endpoint     [agent/broker, tcp://127.0.0.1:5670]\n"
         "  -u, --updates EP      broker updates endpoint     [agent/updates, tcp://127.0.0.1:5671]\n"
         "  -n, --name NAME       node name sent to the broker [agent/name, host name]\n"
+        "      --identities DIR  secret certs, one per organisation published for\n"
+        "                                                    [agent/identities, DIR/identities]\n"
+        "      --broker-key FILE the broker's public cert    [agent/broker_key, DIR/broker.cert]\n"
+        "      --trust DIR       partners' public certs (the broker's registry)\n"
+        "                                                    [agent/trust, DIR/trust]\n"
+        "      --trust-retired DIR  retired public certs, to verify old events\n"
+        "                                                    [agent/trust_retired, DIR/trust-retired]\n"
+        "      --insecure        plain TCP, no signing, no verification (tests only)\n"
+        "                                                    [agent/insecure = 1]\n"
         "  -v, --verbose         log replication steps\n"
         "  -h, --help            this help\n"
         "\n"
-        "The broker's actual endpoints are in its DATA/endpoints file.\n"
+        "The broker's actual endpoints are in its DATA/endpoints file. By default\n"
+        "every connection to the broker uses CURVE, and every event is signed by\n"
+        "its organisation and verified by every replica; make an identity with\n"
+        "`stemx keygen ORG --pillar PILLAR --out DIR/identities`.\n"
         "SIGINT or SIGTERM stops the agent cleanly.\n");
 }
 
@@ -38,14 +50,20 @@ int
 main (int argc, char *argv [])
 {
     const char *config_file = NULL, *data = NULL, *broker = NULL, *updates = NULL;
-    const char *name = NULL;
-    bool verbose = false;
+    const char *name = NULL, *identities = NULL, *broker_key = NULL, *trust = NULL;
+    const char *trust_retired = NULL;
+    bool verbose = false, insecure = false;
     static struct option options [] = {
         { "config",  required_argument, NULL, 'c' },
         { "data",    required_argument, NULL, 'd' },
         { "broker",  required_argument, NULL, 'b' },
         { "updates", required_argument, NULL, 'u' },
         { "name",    required_argument, NULL, 'n' },
+        { "identities",    required_argument, NULL, 'I' },
+        { "broker-key",    required_argument, NULL, 'K' },
+        { "trust",         required_argument, NULL, 'T' },
+        { "trust-retired", required_argument, NULL, 'R' },
+        { "insecure",      no_argument,       NULL, 'X' },
         { "verbose", no_argument,       NULL, 'v' },
         { "help",    no_argument,       NULL, 'h' },
         { NULL, 0, NULL, 0 }
@@ -58,6 +76,11 @@ main (int argc, char *argv [])
             case 'b': broker = optarg; break;
             case 'u': updates = optarg; break;
             case 'n': name = optarg; break;
+            case 'I': identities = optarg; break;
+            case 'K': broker_key = optarg; break;
+            case 'T': trust = optarg; break;
+            case 'R': trust_retired = optarg; break;
+            case 'X': insecure = true; break;
             case 'v': verbose = true; break;
             case 'h': s_usage (stdout); return 0;
             default:  s_usage (stderr); return 2;
@@ -84,6 +107,15 @@ main (int argc, char *argv [])
                        stx_daemon_config_str (config, "agent/updates", settings.updates);
     settings.verbose = verbose || atoi (stx_daemon_config_str (config, "agent/verbose", "0"));
     settings.sync = atoi (stx_daemon_config_str (config, "agent/sync", "0")) != 0;
+    settings.insecure = insecure
+                     || atoi (stx_daemon_config_str (config, "agent/insecure", "0")) != 0;
+    settings.identities = identities? identities:
+                          stx_daemon_config_str (config, "agent/identities", NULL);
+    settings.broker_key = broker_key? broker_key:
+                          stx_daemon_config_str (config, "agent/broker_key", NULL);
+    settings.trust = trust? trust: stx_daemon_config_str (config, "agent/trust", NULL);
+    settings.trust_retired = trust_retired? trust_retired:
+                             stx_daemon_config_str (config, "agent/trust_retired", NULL);
     stx_status_t status = stx_daemon_config_size (config, "agent/map_size", 0,
                                                   &settings.map_size, err, sizeof (err));
     if (status == STX_OK)

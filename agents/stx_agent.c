@@ -29,24 +29,58 @@
     transaction (stx_txn_apply), so a restart resumes exactly where the
     replica stopped.
 
-    Publishing: a CLI publish is written to the outbox (synced) before
-    anything else, then forwarded; its events leave the outbox on the
+    Publishing: a CLI publish is written to the outbox (synced), once
+    signed (below), before anything is sent; its events leave the outbox on the
     broker's ACK (R_OK) or move to the rejected list (a refusal). R_STORAGE
     is the broker's temporary failure: the event stays pending and is sent
     again. Every WELCOME, and every 10 s while events are pending, the
     whole outbox is sent again (the broker deduplicates by event id). The
     CLI gets one ACK with every event's result, in its order.
 
+    Security (DESIGN invariant 6; off with --insecure). The agent hosts
+    one or more identities (stx_keys: one secret per organisation it
+    publishes for). Every broker socket is a CURVE client of the broker's
+    key. Replication (HELLO, SNAPSHOT, FETCH, PING and the SUB) runs as the
+    first identity (sorted by org); each further identity has a publishing
+    DEALER of its own (a "link": PING to learn it is up, its pending
+    events sent when it comes up, reconnect with backoff after a silence),
+    so the broker authenticates every event's publisher as its
+    organisation. The first identity publishes over the replication
+    DEALER.
+
+    A CLI publish arrives unsigned. In one read transaction of the
+    replica, each event gets its partners' helix pillars filled in
+    (stx_txn_fill_pillars), a signing identity chosen (the entry's owner;
+    for an Organisation entry else an admin; for a withdrawal the current
+    owner, else an admin; roles come from the trust store), and is signed
+    (stx_sign_event) and packed; only the signed bytes go into the outbox,
+    so every resend is byte-identical. An event no hosted identity may
+    sign is refused locally (R_UNAUTHORISED) and never queued.
+
+    Every event the replica takes in, live, fetched or in a snapshot, is
+    verified against the trust store (stx_sign_verify) once, before it
+    is applied (a failure first re-reads the trust store from disk, in
+    case a partner was registered since the start). A failure means the
+    broker served an event its origin did not sign: the agent applies nothing more (state HALTED: no fetch, no
+    snapshot, live events ignored; publishing goes on), logs it once and
+    reports it in NodeStatus.error. A restart tries again.
+
     Threads: the actor thread only.
     ========================================================================= */
 
+#include <dirent.h>
+#include <errno.h>
 #include <limits.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "stx_agent.h"
 #include "stx_store.h"
 #include "stx_outbox.h"
 #include "stx_daemon.h"
 #include "stx_wire.h"
+#include "stx_keys.h"
+#include "stx_sign.h"
+#include "stx_policy.h"
 
 #define S_SNAPSHOT_CREDIT   4               //  chunks asked for at once
 #define S_DRAIN_MAX         1024            //  live events per transaction
@@ -61,11 +95,13 @@
 #define S_REQUEST_TTL       (300 * 1000)    //  forget an unanswered CLI request after
 #define S_BACKOFF_MAX       4000            //  longest extra pause between reconnects
 #define S_TICK              250             //  timer resolution
+#define S_IDENTITIES_MAX    64              //  identities one agent may host
 
 typedef enum {
     S_CONNECTING,
     S_SNAPSHOT,
-    S_ACTIVE
+    S_ACTIVE,
+    S_HALTED                    //  an event failed verification; nothing more applied
 } s_state_t;
 
 static const char *
@@ -75,6 +111,7 @@ s_state_name (s_state_t state)
         case S_CONNECTING: return "connecting";
         case S_SNAPSHOT:   return "snapshot";
         case S_ACTIVE:     return "active";
+        case S_HALTED:     return "halted";
     }
     return "?";
 }
@@ -91,6 +128,21 @@ typedef struct {
     bool *done;
     int64_t created;
 } s_request_t;
+
+//  A hosted identity and its publishing link to the broker. The first
+//  identity's link is the replication DEALER (dealer stays NULL here).
+typedef struct {
+    stx_identity_t *identity;
+    const char *org;            //  owned by identity
+    unsigned roles;             //  STX_ROLE_* from the trust store (0 if not there)
+    zsock_t *dealer;            //  publishing DEALER (links after the first)
+    bool up;                    //  a reply heard since it connected
+    int64_t connected_at;
+    int64_t last_heard;
+    int64_t last_ping;
+    int backoff;
+    int tries;                  //  connects since it was last up
+} s_link_t;
 
 typedef struct {
     zsock_t *pipe;
@@ -119,6 +171,7 @@ typedef struct {
     int64_t last_heard;         //  any message from the broker
     bool lost;                  //  silent past connected_ms since the last WELCOME
     int64_t last_hello;
+    int hellos;                 //  HELLOs since the last WELCOME
     int64_t last_ping;
     int64_t last_resend;
     int backoff;
@@ -126,6 +179,14 @@ typedef struct {
     int connected_ms;
     uint64_t diverged_at;       //  seq at which divergence was last reported
     zlistx_t *requests;         //  s_request_t
+    bool insecure;              //  plain TCP, no signing, no verification
+    s_link_t links [S_IDENTITIES_MAX];  //  hosted identities, sorted by org
+    size_t nlinks;              //  0 when insecure
+    char broker_key [41];       //  Z85 CURVE public key of the broker
+    stx_registry_t *trust;      //  partners' public keys (NULL when insecure)
+    char *trust_dir;            //  where they come from
+    char *trust_retired_dir;    //  retired keys' folder, or NULL
+    char *halted;               //  why replication halted, or NULL
     bool verbose;
     bool terminated;
 } s_agent_t;
@@ -244,6 +305,17 @@ s_send (s_agent_t *self, Stemx__Request *request)
 }
 
 static void
+s_send_ping (zsock_t *dealer, uint64_t seq)
+{
+    Stemx__Ping ping = STEMX__PING__INIT;
+    ping.seq = seq;
+    Stemx__Request request = STEMX__REQUEST__INIT;
+    request.body_case = STEMX__REQUEST__BODY_PING;
+    request.ping = &ping;
+    stx_wire_send_request (dealer, &request);
+}
+
+static void
 s_refresh_meta (s_agent_t *self)
 {
     stx_status_t status = stx_store_meta (self->store, &self->meta);
@@ -267,9 +339,67 @@ s_fetch (s_agent_t *self)
         zsys_debug ("fetch from %" PRIu64, fetch.from);
 }
 
-//  Packs pending outbox events into PUBLISH requests of bounded size.
+//  The DEALER that publishes for link index: the first link's is the
+//  replication DEALER. In --insecure mode there are no links and index 0
+//  stands for the replication DEALER alone.
+static zsock_t *
+s_link_dealer (s_agent_t *self, size_t index)
+{
+    return index == 0? self->dealer: self->links [index].dealer;
+}
+
+//  Whether link index can take events now (the broker answered on it).
+static bool
+s_link_up (s_agent_t *self, size_t index)
+{
+    return index == 0? self->welcomed: self->links [index].up;
+}
+
+//  The link whose identity has this signing key. 0 (the replication
+//  DEALER) for an unsigned event or a key no longer hosted: the broker
+//  then refuses it, which moves it to the rejected list, visibly.
+static size_t
+s_link_of_signer (s_agent_t *self, const ProtobufCBinaryData *signer)
+{
+    if (signer->len == STX_SIGN_PUBLIC_SIZE)
+        for (size_t index = 0; index < self->nlinks; index++)
+            if (memcmp (stx_identity_sign_public (self->links [index].identity),
+                        signer->data, STX_SIGN_PUBLIC_SIZE) == 0)
+                return index;
+    return 0;
+}
+
+//  Make sock a CURVE client of the broker, authenticating as link index's
+//  identity. Must come before connect. Nothing when insecure.
+static void
+s_secure (s_agent_t *self, zsock_t *sock, size_t index)
+{
+    if (self->insecure)
+        return;
+    zcert_apply (stx_identity_cert (self->links [index].identity), sock);
+    zsock_set_curve_serverkey (sock, self->broker_key);
+}
+
+//  The poller follows the sockets: rebuilt whenever one is replaced.
+static void
+s_poller_rebuild (s_agent_t *self)
+{
+    zpoller_destroy (&self->poller);
+    self->poller = zpoller_new (self->pipe, self->local, NULL);
+    assert (self->poller);
+    if (self->dealer)
+        zpoller_add (self->poller, self->dealer);
+    if (self->sub)
+        zpoller_add (self->poller, self->sub);
+    for (size_t index = 1; index < self->nlinks; index++)
+        if (self->links [index].dealer)
+            zpoller_add (self->poller, self->links [index].dealer);
+    zpoller_set_nonstop (self->poller, true);
+}
+
+//  Packs events into PUBLISH requests of bounded size for one DEALER.
 typedef struct {
-    s_agent_t *agent;
+    zsock_t *dealer;            //  NULL: the link is down, nothing is sent
     ProtobufCBinaryData items [S_PUBLISH_EVENTS];
     size_t count;
     size_t bytes;
@@ -287,7 +417,8 @@ s_batch_send (s_batch_t *batch)
     Stemx__Request request = STEMX__REQUEST__INIT;
     request.body_case = STEMX__REQUEST__BODY_PUBLISH;
     request.publish = &publish;
-    s_send (batch->agent, &request);
+    if (batch->dealer)
+        stx_wire_send_request (batch->dealer, &request);
     for (size_t index = 0; index < batch->count; index++)
         free (batch->items [index].data);
     batch->sent += batch->count;
@@ -298,6 +429,8 @@ s_batch_send (s_batch_t *batch)
 static void
 s_batch_add (s_batch_t *batch, const uint8_t *data, size_t size)
 {
+    if (!batch->dealer)
+        return;
     if (batch->count == S_PUBLISH_EVENTS
     || (batch->count > 0 && batch->bytes + size > S_PUBLISH_BYTES))
         s_batch_send (batch);
@@ -310,28 +443,74 @@ s_batch_add (s_batch_t *batch, const uint8_t *data, size_t size)
     batch->bytes += size;
 }
 
+//  One batch per link (one in --insecure mode), each bound to its DEALER
+//  if that link is up. Caller owns the result (s_batches_send_destroy).
+static s_batch_t *
+s_batches_new (s_agent_t *self, size_t *count_p)
+{
+    size_t count = self->nlinks? self->nlinks: 1;
+    s_batch_t *batches = (s_batch_t *) calloc (count, sizeof (s_batch_t));
+    assert (batches);
+    for (size_t index = 0; index < count; index++)
+        batches [index].dealer = s_link_up (self, index)? s_link_dealer (self, index): NULL;
+    *count_p = count;
+    return batches;
+}
+
+//  Send what the batches hold, free them; returns how many events were sent.
+static size_t
+s_batches_send_destroy (s_batch_t **batches_p, size_t count)
+{
+    size_t sent = 0;
+    for (size_t index = 0; index < count; index++) {
+        s_batch_send (&(*batches_p) [index]);
+        sent += (*batches_p) [index].dealer? (*batches_p) [index].sent: 0;
+    }
+    free (*batches_p);
+    *batches_p = NULL;
+    return sent;
+}
+
+//  Routes pending outbox events to their signer's batch.
+typedef struct {
+    s_agent_t *agent;
+    s_batch_t *batches;
+    size_t count;
+    int only;                   //  send only this link's events, or -1: all
+} s_resend_t;
+
 static int
 s_pending_event (const uint8_t *data, size_t size, void *arg)
 {
-    s_batch_add ((s_batch_t *) arg, data, size);
+    s_resend_t *resend = (s_resend_t *) arg;
+    size_t index = 0;
+    if (resend->count > 1) {
+        Stemx__Event *event = NULL;
+        if (stx_event_unpack (data, size, &event) == STX_OK)
+            index = s_link_of_signer (resend->agent, &event->signer);
+        stx_event_free (&event);
+    }
+    if (resend->only < 0 || (size_t) resend->only == index)
+        s_batch_add (&resend->batches [index], data, size);
     return 0;
 }
 
-//  Send every pending outbox event again (idempotent at the broker).
+//  Send pending outbox events again (idempotent at the broker), each over
+//  its signer's link if that link is up: all of them (only = -1), or only
+//  those of link only (which just came up).
 static void
-s_resend_outbox (s_agent_t *self)
+s_resend_outbox (s_agent_t *self, int only)
 {
-    self->last_resend = zclock_mono ();
-    s_batch_t *batch = (s_batch_t *) zmalloc (sizeof (s_batch_t));
-    assert (batch);
-    batch->agent = self;
-    stx_status_t status = stx_outbox_pending (self->outbox, 0, s_pending_event, batch);
+    if (only < 0)
+        self->last_resend = zclock_mono ();
+    s_resend_t resend = { self, NULL, 0, only };
+    resend.batches = s_batches_new (self, &resend.count);
+    stx_status_t status = stx_outbox_pending (self->outbox, 0, s_pending_event, &resend);
     if (status != STX_OK)
         zsys_error ("cannot read the outbox: %s", stx_strerror (status));
-    s_batch_send (batch);
-    if (batch->sent)
-        zsys_info ("sent %zu pending outbox events to the broker", batch->sent);
-    free (batch);
+    size_t sent = s_batches_send_destroy (&resend.batches, resend.count);
+    if (sent)
+        zsys_info ("sent %zu pending outbox events to the broker", sent);
 }
 
 static void
@@ -344,37 +523,28 @@ s_snapshot_abort (s_agent_t *self)
     }
 }
 
-//  Drop the broker sockets, open new ones (SUB first) and say HELLO.
-static void
-s_connect (s_agent_t *self)
+//  A DEALER to the broker, as link index's identity.
+static zsock_t *
+s_dealer_new (s_agent_t *self, size_t index)
 {
-    s_snapshot_abort (self);
-    zpoller_destroy (&self->poller);
-    zsock_destroy (&self->dealer);
-    zsock_destroy (&self->sub);
-    self->state = S_CONNECTING;
-    self->welcomed = false;
-    self->fetching = false;
-
-    self->sub = zsock_new (ZMQ_SUB);
-    assert (self->sub);
-    zsock_set_rcvhwm (self->sub, 100000);
-    zsock_set_subscribe (self->sub, STX_TOPIC_EVENT);
-    zsock_set_subscribe (self->sub, STX_TOPIC_HEARTBEAT);
-    if (zsock_connect (self->sub, "%s", self->updates_endpoint) != 0)
-        zsys_error ("cannot connect to updates %s: %s", self->updates_endpoint,
-                    zmq_strerror (zmq_errno ()));
-    self->dealer = zsock_new (ZMQ_DEALER);
-    assert (self->dealer);
-    zsock_set_sndhwm (self->dealer, 10000);
-    zsock_set_rcvhwm (self->dealer, 10000);
-    if (zsock_connect (self->dealer, "%s", self->broker_endpoint) != 0)
+    zsock_t *dealer = zsock_new (ZMQ_DEALER);
+    assert (dealer);
+    zsock_set_sndhwm (dealer, 10000);
+    zsock_set_rcvhwm (dealer, 10000);
+    zsock_set_sndtimeo (dealer, 0);     //  a full pipe drops; timers resend
+    s_secure (self, dealer, index);
+    if (zsock_connect (dealer, "%s", self->broker_endpoint) != 0)
         zsys_error ("cannot connect to broker %s: %s", self->broker_endpoint,
                     zmq_strerror (zmq_errno ()));
-    self->poller = zpoller_new (self->pipe, self->local, self->dealer, self->sub, NULL);
-    assert (self->poller);
-    zpoller_set_nonstop (self->poller, true);
+    return dealer;
+}
 
+//  HELLO {node, lineage, last_seq} on dealer. On a publishing link it
+//  only names the node (the broker stamps it on events) and asks for an
+//  answer; the WELCOME's refresh flag is for the replication DEALER.
+static void
+s_send_hello (s_agent_t *self, zsock_t *dealer)
+{
     Stemx__Hello hello = STEMX__HELLO__INIT;
     hello.node = self->name;
     if (self->meta.has_lineage) {
@@ -385,10 +555,115 @@ s_connect (s_agent_t *self)
     Stemx__Request request = STEMX__REQUEST__INIT;
     request.body_case = STEMX__REQUEST__BODY_HELLO;
     request.hello = &hello;
-    s_send (self, &request);
+    stx_wire_send_request (dealer, &request);
+}
+
+//  Drop the broker sockets, open new ones (SUB first) and say HELLO. A
+//  halted replica stays halted: the sockets still carry its publishes.
+static void
+s_connect (s_agent_t *self)
+{
+    s_snapshot_abort (self);
+    zsock_destroy (&self->dealer);
+    zsock_destroy (&self->sub);
+    if (self->state != S_HALTED)
+        self->state = S_CONNECTING;
+    self->welcomed = false;
+    self->fetching = false;
+
+    self->sub = zsock_new (ZMQ_SUB);
+    assert (self->sub);
+    zsock_set_rcvhwm (self->sub, 100000);
+    s_secure (self, self->sub, 0);
+    zsock_set_subscribe (self->sub, STX_TOPIC_EVENT);
+    zsock_set_subscribe (self->sub, STX_TOPIC_HEARTBEAT);
+    if (zsock_connect (self->sub, "%s", self->updates_endpoint) != 0)
+        zsys_error ("cannot connect to updates %s: %s", self->updates_endpoint,
+                    zmq_strerror (zmq_errno ()));
+    self->dealer = s_dealer_new (self, 0);
+    s_poller_rebuild (self);
+    s_send_hello (self, self->dealer);
     self->last_hello = zclock_mono ();
+    self->hellos++;
+    if (self->hellos == 5 && !self->insecure)
+        zsys_warning ("no answer from the broker at %s after 5 tries; with CURVE, check that "
+                      "its registry holds %s's key and that agent/broker_key is its key",
+                      self->broker_endpoint, self->links [0].org);
     if (self->verbose)
         zsys_debug ("hello to %s at seq %" PRIu64, self->broker_endpoint, self->meta.seq);
+}
+
+//  Publishing links after the first: a fresh DEALER as that identity, and
+//  a HELLO whose answer tells that the broker let it in.
+static void
+s_link_connect (s_agent_t *self, size_t index)
+{
+    assert (index > 0 && index < self->nlinks);
+    s_link_t *link = &self->links [index];
+    zsock_destroy (&link->dealer);
+    link->dealer = s_dealer_new (self, index);
+    link->up = false;
+    link->connected_at = zclock_mono ();
+    link->last_ping = link->connected_at;
+    s_send_hello (self, link->dealer);
+    s_poller_rebuild (self);
+    if (++link->tries == 5)
+        zsys_warning ("no answer from the broker to %s after 5 tries; check that its "
+                      "registry holds %s's key", link->org, link->org);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Verification of what the replica takes in
+
+//  Replication halts: the broker served an event that its origin did not
+//  sign. Nothing more is applied until a restart; publishing goes on.
+static void
+s_halt (s_agent_t *self, const Stemx__Event *event, const char *reason)
+{
+    char text [STX_ERRLEN * 2];
+    snprintf (text, sizeof (text), "event %" PRIu64 " (%.120s) from %.80s: %s; "
+              "replication halted — the broker may be compromised", event->seq,
+              event->key && *event->key? event->key: "no key",
+              event->origin && *event->origin? event->origin: "no origin", reason);
+    zsys_error ("%s", text);
+    free (self->halted);
+    self->halted = strdup (text);
+    assert (self->halted);
+    s_snapshot_abort (self);
+    self->state = S_HALTED;
+    self->fetching = false;
+}
+
+//  Check event's signature against the trust store before it is applied.
+//  Returns true if it may be applied; else halts replication.
+static bool
+s_verified (s_agent_t *self, const Stemx__Event *event)
+{
+    if (self->insecure)
+        return true;
+    char err [STX_ERRLEN] = "";
+    if (stx_sign_verify (event, self->trust, err, sizeof (err)) == STX_OK)
+        return true;
+    //  The trust store on disk may have been updated since the start (a
+    //  partner newly registered at the broker): read it again, once
+    //  before halting
+    stx_registry_t *fresh = NULL;
+    char reason [STX_ERRLEN] = "";
+    if (stx_registry_load (self->trust_dir, self->trust_retired_dir, &fresh,
+                           reason, sizeof (reason)) != STX_OK)
+        zsys_warning ("cannot reload the trust store: %s", reason);
+    else
+    if (stx_sign_verify (event, fresh, reason, sizeof (reason)) == STX_OK) {
+        zsys_notice ("trust store %s reloaded: %zu keys", self->trust_dir,
+                     stx_registry_size (fresh));
+        stx_registry_destroy (&self->trust);
+        self->trust = fresh;
+        return true;
+    }
+    stx_registry_destroy (&fresh);
+    s_halt (self, event, err);
+    return false;
 }
 
 
@@ -398,7 +673,8 @@ s_connect (s_agent_t *self)
 static void
 s_on_welcome (s_agent_t *self, Stemx__Welcome *welcome)
 {
-    if (self->state != S_CONNECTING)
+    bool halted = self->state == S_HALTED;
+    if (self->state != S_CONNECTING && !(halted && !self->welcomed))
         return;                 //  an answer to an earlier HELLO
     if (welcome->lineage.len != STX_LINEAGE_SIZE) {
         zsys_warning ("welcome without a lineage, ignored");
@@ -407,8 +683,13 @@ s_on_welcome (s_agent_t *self, Stemx__Welcome *welcome)
     self->welcomed = true;
     self->lost = false;
     self->backoff = 0;
+    self->hellos = 0;
     memcpy (self->broker_lineage, welcome->lineage.data, STX_LINEAGE_SIZE);
     self->broker_seq = welcome->seq;
+    if (halted)
+        zsys_warning ("connected to %s: replication stays halted at seq %" PRIu64
+                      " (restart the agent to try again)", self->broker_endpoint, self->meta.seq);
+    else
     if (welcome->refresh_required) {
         zsys_notice ("broker at seq %" PRIu64 " asks for a refresh; taking a snapshot",
                      welcome->seq);
@@ -443,7 +724,7 @@ s_on_welcome (s_agent_t *self, Stemx__Welcome *welcome)
         if (self->meta.seq < welcome->seq)
             s_fetch (self);
     }
-    s_resend_outbox (self);
+    s_resend_outbox (self, -1);
 }
 
 static void
@@ -453,8 +734,19 @@ s_on_chunk (s_agent_t *self, Stemx__SnapshotChunk *chunk)
         return;
     self->snapshot_last = zclock_mono ();
     for (size_t index = 0; index < chunk->n_events; index++) {
-        stx_status_t status = stx_txn_load (self->snapshot, chunk->events [index].data,
-                                            chunk->events [index].len);
+        stx_status_t status = STX_OK;
+        if (!self->insecure) {
+            Stemx__Event *event = NULL;
+            status = stx_event_unpack (chunk->events [index].data, chunk->events [index].len,
+                                       &event);
+            bool verified = status != STX_OK || s_verified (self, event);
+            stx_event_free (&event);
+            if (!verified)
+                return;         //  halted; the snapshot was abandoned
+        }
+        if (status == STX_OK)
+            status = stx_txn_load (self->snapshot, chunk->events [index].data,
+                                   chunk->events [index].len);
         if (status != STX_OK) {
             zsys_error ("snapshot: cannot load entry: %s", stx_strerror (status));
             s_snapshot_abort (self);
@@ -517,11 +809,27 @@ s_on_log (s_agent_t *self, Stemx__LogRange *log)
         stx_txn_t *txn = NULL;
         stx_status_t status = stx_store_begin (self->store, true, &txn);
         size_t applied = 0;
+        uint64_t next = self->meta.seq + 1;
         for (size_t index = 0; status == STX_OK && index < log->n_events; index++) {
+            //  Verify each event once, just before it is applied; an
+            //  undecodable one is left to stx_txn_apply to report
+            Stemx__Event *event = NULL;
+            if (stx_event_unpack (log->events [index].data, log->events [index].len,
+                                  &event) == STX_OK) {
+                bool skip = event->seq < next;
+                bool verified = skip || s_verified (self, event);
+                stx_event_free (&event);
+                if (skip)
+                    continue;
+                if (!verified)
+                    break;      //  halted; what was applied before it is kept
+            }
             stx_status_t rc = stx_txn_apply (txn, log->events [index].data,
                                              log->events [index].len);
-            if (rc == STX_OK)
+            if (rc == STX_OK) {
                 applied++;
+                next++;
+            }
             else
             if (rc == STX_ERR_STALE)
                 continue;
@@ -544,7 +852,7 @@ s_on_log (s_agent_t *self, Stemx__LogRange *log)
         zsys_debug ("fetched to seq %" PRIu64 ", broker at %" PRIu64,
                     self->meta.seq, self->broker_seq);
     //  Ask for more only when this range moved us on; else the timers retry
-    if (self->meta.seq > before && self->meta.seq < self->broker_seq)
+    if (self->state == S_ACTIVE && self->meta.seq > before && self->meta.seq < self->broker_seq)
         s_fetch (self);
 }
 
@@ -633,6 +941,50 @@ s_handle_dealer (s_agent_t *self)
     stx_wire_reply_free (&reply);
 }
 
+//  A reply on a publishing link (after the first): ACKs settle the outbox
+//  as on the replication DEALER; the first reply after connecting says
+//  the broker let this identity in, so its pending events go out.
+static void
+s_link_handle (s_agent_t *self, size_t index)
+{
+    s_link_t *link = &self->links [index];
+    Stemx__Reply *reply = NULL;
+    stx_status_t status = stx_wire_recv_reply (link->dealer, 0, &reply);
+    if (status != STX_OK) {
+        if (status != STX_ERR_TIMEOUT)
+            zsys_warning ("undecodable reply from the broker to %s: %s", link->org,
+                          stx_strerror (status));
+        return;
+    }
+    link->last_heard = zclock_mono ();
+    bool was_up = link->up;
+    link->up = true;
+    link->backoff = 0;
+    link->tries = 0;
+    if (self->verbose)
+        zsys_debug ("%s from broker to %s", stx_wire_reply_name (reply), link->org);
+    switch (reply->body_case) {
+        case STEMX__REPLY__BODY_ACK:
+            s_on_ack (self, reply->ack);
+            break;
+        case STEMX__REPLY__BODY_PONG:
+        case STEMX__REPLY__BODY_WELCOME:
+            break;
+        case STEMX__REPLY__BODY_ERROR:
+            zsys_warning ("broker error to %s: %s", link->org, reply->error->text);
+            break;
+        default:
+            zsys_warning ("unexpected %s from the broker to %s", stx_wire_reply_name (reply),
+                          link->org);
+            break;
+    }
+    stx_wire_reply_free (&reply);
+    if (!was_up) {
+        zsys_notice ("publishing as %s to %s", link->org, self->broker_endpoint);
+        s_resend_outbox (self, (int) index);
+    }
+}
+
 
 //  --------------------------------------------------------------------------
 //  Live updates
@@ -689,22 +1041,26 @@ s_handle_sub (s_agent_t *self)
             Stemx__Event *event = NULL;
             if (stx_event_unpack (zframe_data (body), zframe_size (body), &event) == STX_OK) {
                 uint64_t seq = event->seq;
-                stx_event_free (&event);
                 if (seq > self->broker_seq)
                     self->broker_seq = seq;
                 if (self->state != S_ACTIVE || seq < next)
                     ;           //  covered by the snapshot, a fetch, or applied
                 else
                 if (seq == next && !self->fetching && status == STX_OK) {
-                    if (!txn)
-                        status = stx_store_begin (self->store, true, &txn);
-                    if (status == STX_OK)
-                        status = stx_txn_apply (txn, zframe_data (body), zframe_size (body));
-                    if (status == STX_OK)
-                        next++;
+                    //  Verified once, here; a failure halts (state changes)
+                    if (s_verified (self, event)) {
+                        if (!txn)
+                            status = stx_store_begin (self->store, true, &txn);
+                        if (status == STX_OK)
+                            status = stx_txn_apply (txn, zframe_data (body),
+                                                    zframe_size (body));
+                        if (status == STX_OK)
+                            next++;
+                    }
                 }
                 else
                     gap = true;
+                stx_event_free (&event);
             }
         }
         else
@@ -765,66 +1121,188 @@ s_local_status (s_agent_t *self, zframe_t *routing_id)
     status.head.len = STX_HEAD_SIZE;
     status.outbox = pending;
     status.broker_seq = self->broker_seq;
+    if (self->halted)
+        status.error = self->halted;
     Stemx__Reply reply = STEMX__REPLY__INIT;
     reply.body_case = STEMX__REPLY__BODY_STATUS;
     reply.status = &status;
     stx_wire_send_reply (self->local, routing_id, &reply);
 }
 
+//  The hosted identity that signs event, as a link index: an upsert's
+//  entry owner; for an Organisation entry that organisation, else an
+//  admin; for a withdrawal the current owner in the replica, else an
+//  admin. Returns -1 with the reason and text for the CLI when none may.
+static int
+s_signer (s_agent_t *self, stx_txn_t *txn, const Stemx__Event *event,
+          Stemx__Reason *reason_p, char *text, size_t textlen)
+{
+    const char *key = event->key? event->key: "";
+    Stemx__Event *current = NULL;
+    const char *owner = "";
+    bool admin_may = false;
+    if (!*key) {
+        *reason_p = STEMX__REASON__R_MALFORMED;
+        snprintf (text, textlen, "key: required");
+        return -1;
+    }
+    if (event->op == STEMX__OPERATION__OP_WITHDRAW) {
+        stx_status_t status = stx_txn_get (txn, key, &current);
+        if (status == STX_OK)
+            owner = current->owner && *current->owner? current->owner:
+                    stx_entry_owner (current->entry);
+        else
+        if (status != STX_ERR_NOT_FOUND) {
+            *reason_p = STEMX__REASON__R_STORAGE;
+            snprintf (text, textlen, "replica: %s", stx_strerror (status));
+            return -1;
+        }
+        admin_may = true;
+    }
+    else {
+        owner = stx_entry_owner (event->entry);
+        admin_may = event->entry
+                 && event->entry->kind_case == STEMX__ENTRY__KIND_ORGANISATION;
+        if (!*owner) {
+            *reason_p = STEMX__REASON__R_INVALID;
+            snprintf (text, textlen, "%.200s: the entry names no owning organisation", key);
+            return -1;
+        }
+    }
+    int chosen = -1;
+    for (size_t index = 0; chosen < 0 && *owner && index < self->nlinks; index++)
+        if (streq (self->links [index].org, owner))
+            chosen = (int) index;
+    for (size_t index = 0; chosen < 0 && admin_may && index < self->nlinks; index++)
+        if (self->links [index].roles & STX_ROLE_ADMIN)
+            chosen = (int) index;
+    if (chosen < 0) {
+        *reason_p = STEMX__REASON__R_UNAUTHORISED;
+        if (*owner)
+            snprintf (text, textlen, "this agent holds no key of %.120s%s", owner,
+                      admin_may? ", nor an admin key": "");
+        else
+            snprintf (text, textlen, "%.120s: not in this replica, and this agent holds "
+                      "no admin key", key);
+    }
+    stx_event_free (&current);
+    return chosen;
+}
+
+//  Answer one event of a CLI request here, without the broker.
+static void
+s_request_refuse (s_request_t *request, size_t index, Stemx__Reason reason, const char *text)
+{
+    assert (!request->done [index]);
+    request->results [index].reason = reason;
+    request->texts [index] = strdup (text);
+    assert (request->texts [index]);
+    request->results [index].text = request->texts [index];
+    request->done [index] = true;
+    request->remaining--;
+}
+
+//  A CLI publish: check every event, fill in its partners' pillars, sign
+//  those a hosted identity may sign (refusing the others here; nothing is
+//  signed when insecure), queue the packed bytes in the outbox (synced),
+//  then send each over its signer's link if that link is up.
 static void
 s_local_publish (s_agent_t *self, zframe_t *routing_id, Stemx__Publish *publish)
 {
     size_t count = publish->n_events;
     s_request_t *request = s_request_new (routing_id, count);
+    Stemx__Event **events = (Stemx__Event **) calloc (count + 1, sizeof (Stemx__Event *));
+    uint8_t **packed = (uint8_t **) calloc (count + 1, sizeof (uint8_t *));
+    const uint8_t **datas = (const uint8_t **) calloc (count + 1, sizeof (uint8_t *));
+    size_t *sizes = (size_t *) calloc (count + 1, sizeof (size_t));
+    size_t *links = (size_t *) calloc (count + 1, sizeof (size_t));
+    assert (events && packed && datas && sizes && links);
     char text [STX_ERRLEN];
-    for (size_t index = 0; index < count; index++) {
-        Stemx__Event *event = NULL;
+    bool failed = false;
+    for (size_t index = 0; index < count && !failed; index++) {
         stx_status_t status = stx_event_unpack (publish->events [index].data,
-                                                publish->events [index].len, &event);
-        if (status == STX_OK && event->event_id.len == STX_EVENT_ID_SIZE)
-            memcpy (request->ids [index], event->event_id.data, STX_EVENT_ID_SIZE);
-        bool bad_id = status == STX_OK && event->event_id.len != STX_EVENT_ID_SIZE;
-        stx_event_free (&event);
+                                                publish->events [index].len, &events [index]);
+        if (status == STX_OK && events [index]->event_id.len == STX_EVENT_ID_SIZE)
+            memcpy (request->ids [index], events [index]->event_id.data, STX_EVENT_ID_SIZE);
+        bool bad_id = status == STX_OK && events [index]->event_id.len != STX_EVENT_ID_SIZE;
         if (status != STX_OK || bad_id || publish->events [index].len > S_EVENT_MAX) {
             snprintf (text, sizeof (text), "events[%zu]: %s", index,
                       status != STX_OK? "undecodable Event":
                       bad_id? "event_id: must be 16 bytes": "event too large");
             s_local_error (self, routing_id, publish->events [index].len > S_EVENT_MAX?
                            STEMX__REASON__R_TOO_LARGE: STEMX__REASON__R_MALFORMED, text);
-            s_request_destroy (&request);
-            return;
+            failed = true;
         }
     }
-    //  Durable first: from here on the events survive anything
-    const uint8_t **datas = (const uint8_t **) calloc (count + 1, sizeof (uint8_t *));
-    size_t *sizes = (size_t *) calloc (count + 1, sizeof (size_t));
-    assert (datas && sizes);
-    for (size_t index = 0; index < count; index++) {
-        datas [index] = publish->events [index].data;
-        sizes [index] = publish->events [index].len;
+    //  Fill in pillars and sign (unless insecure), in one read transaction
+    //  of the replica
+    size_t queued = 0;
+    if (!failed && count) {
+        stx_txn_t *txn = NULL;
+        stx_status_t status = stx_store_begin (self->store, false, &txn);
+        if (status != STX_OK) {
+            snprintf (text, sizeof (text), "replica: %s", stx_strerror (status));
+            s_local_error (self, routing_id, STEMX__REASON__R_STORAGE, text);
+            failed = true;
+        }
+        for (size_t index = 0; !failed && index < count; index++) {
+            Stemx__Event *event = events [index];
+            Stemx__Reason reason = STEMX__REASON__R_OK;
+            int link = -1;
+            if (event->op == STEMX__OPERATION__OP_UPSERT)
+                status = stx_txn_fill_pillars (txn, event->entry);
+            if (status != STX_OK) {
+                reason = STEMX__REASON__R_STORAGE;
+                snprintf (text, sizeof (text), "replica: %s", stx_strerror (status));
+                status = STX_OK;
+            }
+            else
+            if (self->insecure)
+                link = 0;
+            else
+                link = s_signer (self, txn, event, &reason, text, sizeof (text));
+            if (link < 0) {
+                s_request_refuse (request, index, reason, text);
+                continue;
+            }
+            if (!self->insecure)
+                stx_sign_event (event, self->links [link].identity);
+            packed [index] = stx_event_pack (event, &sizes [queued]);
+            datas [queued] = packed [index];
+            links [queued++] = (size_t) link;
+        }
+        stx_txn_abort (&txn);
     }
-    stx_status_t status = count? stx_outbox_add (self->outbox, datas, sizes, count): STX_OK;
-    if (status != STX_OK) {
-        snprintf (text, sizeof (text), "outbox: %s", stx_strerror (status));
-        s_local_error (self, routing_id, STEMX__REASON__R_STORAGE, text);
+    //  Durable first: from here on the queued events survive anything
+    if (!failed && queued) {
+        stx_status_t status = stx_outbox_add (self->outbox, datas, sizes, queued);
+        if (status != STX_OK) {
+            snprintf (text, sizeof (text), "outbox: %s", stx_strerror (status));
+            s_local_error (self, routing_id, STEMX__REASON__R_STORAGE, text);
+            failed = true;
+        }
+    }
+    if (failed)
         s_request_destroy (&request);
-    }
     else {
         zlistx_add_end (self->requests, request);
-        if (self->welcomed) {
-            s_batch_t *batch = (s_batch_t *) zmalloc (sizeof (s_batch_t));
-            assert (batch);
-            batch->agent = self;
-            for (size_t index = 0; index < count; index++)
-                s_batch_add (batch, datas [index], sizes [index]);
-            s_batch_send (batch);
-            free (batch);
-        }
-        //  else the WELCOME that comes next sends the whole outbox
-        s_requests_reply (self);    //  an empty publish is answered at once
+        //  A link that is down sends its events when it comes up
+        size_t nbatches;
+        s_batch_t *batches = s_batches_new (self, &nbatches);
+        for (size_t index = 0; index < queued; index++)
+            s_batch_add (&batches [links [index]], datas [index], sizes [index]);
+        s_batches_send_destroy (&batches, nbatches);
+        s_requests_reply (self);    //  answered at once if none was queued
     }
+    for (size_t index = 0; index < count; index++) {
+        stx_event_free (&events [index]);
+        free (packed [index]);
+    }
+    free (events);
+    free (packed);
     free (datas);
     free (sizes);
+    free (links);
 }
 
 static void
@@ -878,12 +1356,41 @@ s_handle_local (s_agent_t *self)
 //  --------------------------------------------------------------------------
 //  Timers
 
+//  A publishing link: reconnect (with a growing pause) until the broker
+//  answers; then ping when quiet, and reconnect after a silence.
+static void
+s_link_tick (s_agent_t *self, size_t index, int64_t now)
+{
+    s_link_t *link = &self->links [index];
+    if (!link->up) {
+        if (now - link->connected_at > self->silence_ms / 2 + link->backoff) {
+            link->backoff = link->backoff? link->backoff * 2: 500;
+            if (link->backoff > S_BACKOFF_MAX)
+                link->backoff = S_BACKOFF_MAX;
+            s_link_connect (self, index);
+        }
+        return;
+    }
+    if (now - link->last_heard > self->silence_ms) {
+        zsys_warning ("broker silent to %s for %" PRId64 " ms; reconnecting", link->org,
+                      now - link->last_heard);
+        s_link_connect (self, index);
+        return;
+    }
+    if (now - link->last_heard > S_PING_IVL && now - link->last_ping > S_PING_IVL) {
+        s_send_ping (link->dealer, self->meta.seq);
+        link->last_ping = now;
+    }
+}
+
 static void
 s_tick (s_agent_t *self)
 {
     int64_t now = zclock_mono ();
     int64_t quiet = now - (self->last_heard > self->last_hello? self->last_heard: self->last_hello);
-    if (self->state == S_CONNECTING) {
+    for (size_t index = 1; index < self->nlinks; index++)
+        s_link_tick (self, index, now);
+    if (self->state == S_CONNECTING || (self->state == S_HALTED && !self->welcomed)) {
         //  No WELCOME yet: try again, pausing longer each time
         if (now - self->last_hello > self->silence_ms / 2 + self->backoff) {
             self->backoff = self->backoff? self->backoff * 2: 500;
@@ -918,18 +1425,14 @@ s_tick (s_agent_t *self)
     if (self->state == S_ACTIVE && !self->fetching && self->broker_seq > self->meta.seq)
         s_fetch (self);
     if (now - self->last_heard > S_PING_IVL && now - self->last_ping > S_PING_IVL) {
-        Stemx__Ping ping = STEMX__PING__INIT;
-        ping.seq = self->meta.seq;
-        Stemx__Request request = STEMX__REQUEST__INIT;
-        request.body_case = STEMX__REQUEST__BODY_PING;
-        request.ping = &ping;
-        s_send (self, &request);
+        if (self->dealer)
+            s_send_ping (self->dealer, self->meta.seq);
         self->last_ping = now;
     }
     if (now - self->last_resend > S_RESEND_IVL) {
         uint64_t pending = 0, rejected = 0;
         if (stx_outbox_depth (self->outbox, &pending, &rejected) == STX_OK && pending)
-            s_resend_outbox (self);
+            s_resend_outbox (self, -1);
         else
             self->last_resend = now;
     }
@@ -967,7 +1470,7 @@ s_handle_pipe (s_agent_t *self)
         bool connected = self->welcomed
                       && zclock_mono () - self->last_heard < self->connected_ms;
         zstr_sendx (self->pipe, s_state_name (self->state), seq, head,
-                    connected? "1": "0", broker_seq, NULL);
+                    connected? "1": "0", broker_seq, self->halted? self->halted: "", NULL);
     }
     else
     if (streq (command, "VERBOSE"))
@@ -982,6 +1485,171 @@ s_handle_pipe (s_agent_t *self)
 //  --------------------------------------------------------------------------
 //  Construction and the actor
 
+static bool
+s_is_dir (const char *path)
+{
+    struct stat info;
+    return stat (path, &info) == 0 && S_ISDIR (info.st_mode);
+}
+
+static int
+s_compare_names (const void *a, const void *b)
+{
+    return strcmp (*(char * const *) a, *(char * const *) b);
+}
+
+static int
+s_compare_links (const void *a, const void *b)
+{
+    return strcmp (((const s_link_t *) a)->org, ((const s_link_t *) b)->org);
+}
+
+//  Load every secret cert (*_secret) in dir as a hosted identity, sorted
+//  by organisation. A folder without one is an error saying how to make
+//  one.
+static stx_status_t
+s_load_identities (s_agent_t *self, const char *dir, char *err, size_t errlen)
+{
+    char *names [S_IDENTITIES_MAX];
+    size_t count = 0;
+    DIR *handle = opendir (dir);
+    if (!handle && errno != ENOENT)
+        return stx_fail (err, errlen, STX_ERR_IO, "cannot read identities folder %s: %s",
+                         dir, strerror (errno));
+    struct dirent *entry;
+    while (handle && (entry = readdir (handle))) {
+        size_t length = strlen (entry->d_name);
+        if (entry->d_name [0] == '.' || length < 7
+        ||  strcmp (entry->d_name + length - 7, "_secret") != 0)
+            continue;
+        if (count == S_IDENTITIES_MAX) {
+            closedir (handle);
+            while (count)
+                free (names [--count]);
+            return stx_fail (err, errlen, STX_ERR_TOO_LARGE,
+                             "%s: more than %d identities", dir, S_IDENTITIES_MAX);
+        }
+        names [count] = strdup (entry->d_name);
+        assert (names [count]);
+        count++;
+    }
+    if (handle)
+        closedir (handle);
+    if (count == 0)
+        return stx_fail (err, errlen, STX_ERR_NOT_FOUND,
+                         "no identity in %s: make your organisation's key pair with "
+                         "`stemx keygen ORG --pillar PILLAR --out %s` and have the broker "
+                         "register its public .cert (or run with --insecure, tests only)",
+                         dir, dir);
+    qsort (names, count, sizeof (char *), s_compare_names);
+    stx_status_t status = STX_OK;
+    for (size_t index = 0; index < count; index++) {
+        char path [PATH_MAX + 256], reason [STX_ERRLEN] = "";
+        stx_identity_t *identity = NULL;
+        if (status == STX_OK) {
+            snprintf (path, sizeof (path), "%s/%s", dir, names [index]);
+            status = stx_identity_load (path, &identity, reason, sizeof (reason));
+            if (status != STX_OK)
+                stx_fail (err, errlen, status, "cannot load identity: %s", reason);
+        }
+        if (status == STX_OK && !*stx_identity_org (identity))
+            status = stx_fail (err, errlen, STX_ERR_INVALID,
+                               "%s: a broker key, not an organisation's identity", path);
+        for (size_t other = 0; status == STX_OK && other < self->nlinks; other++)
+            if (streq (self->links [other].org, stx_identity_org (identity)))
+                status = stx_fail (err, errlen, STX_ERR_INVALID,
+                                   "%s: a second identity of %s in %s; keep one",
+                                   path, stx_identity_org (identity), dir);
+        if (status == STX_OK) {
+            self->links [self->nlinks].identity = identity;
+            self->links [self->nlinks].org = stx_identity_org (identity);
+            self->nlinks++;
+        }
+        else
+            stx_identity_destroy (&identity);
+        free (names [index]);
+    }
+    qsort (self->links, self->nlinks, sizeof (s_link_t), s_compare_links);
+    return status;
+}
+
+//  CURVE and signatures: the identities, the broker's public key and the
+//  trust store, from config (defaults under the data folder).
+static stx_status_t
+s_load_security (s_agent_t *self, const stx_agent_config_t *config, char *err, size_t errlen)
+{
+    char identities [PATH_MAX], broker_key [PATH_MAX], trust [PATH_MAX], retired [PATH_MAX];
+    snprintf (identities, sizeof (identities), "%s", config->identities? config->identities:
+              "");
+    if (!*identities)
+        snprintf (identities, sizeof (identities), "%s/identities", self->data_dir);
+    snprintf (broker_key, sizeof (broker_key), "%s", config->broker_key? config->broker_key: "");
+    if (!*broker_key)
+        snprintf (broker_key, sizeof (broker_key), "%s/broker.cert", self->data_dir);
+    snprintf (trust, sizeof (trust), "%s", config->trust? config->trust: "");
+    if (!*trust)
+        snprintf (trust, sizeof (trust), "%s/trust", self->data_dir);
+    snprintf (retired, sizeof (retired), "%s", config->trust_retired? config->trust_retired: "");
+    bool retired_given = *retired != 0;
+    if (!retired_given)
+        snprintf (retired, sizeof (retired), "%s/trust-retired", self->data_dir);
+
+    stx_status_t status = s_load_identities (self, identities, err, errlen);
+    if (status != STX_OK)
+        return status;
+
+    zcert_t *cert = zcert_load (broker_key);
+    const char *public_key = cert? zcert_public_txt (cert): "";
+    if (strlen (public_key) != 40 || streq (public_key, "0000000000000000000000000000000000000000")) {
+        zcert_destroy (&cert);
+        return stx_fail (err, errlen, STX_ERR_NOT_FOUND,
+                         "no broker key in %s: copy the broker's public cert there "
+                         "(agent/broker_key, --broker-key)", broker_key);
+    }
+    snprintf (self->broker_key, sizeof (self->broker_key), "%s", public_key);
+    zcert_destroy (&cert);
+
+    if (!s_is_dir (trust))
+        return stx_fail (err, errlen, STX_ERR_NOT_FOUND,
+                         "no trust store at %s: copy the broker's registry of partners' "
+                         "public certs there (agent/trust, --trust)", trust);
+    if (retired_given && !s_is_dir (retired))
+        return stx_fail (err, errlen, STX_ERR_NOT_FOUND,
+                         "no retired keys folder at %s (agent/trust_retired)", retired);
+    char reason [STX_ERRLEN] = "";
+    self->trust_dir = strdup (trust);
+    self->trust_retired_dir = s_is_dir (retired)? strdup (retired): NULL;
+    status = stx_registry_load (self->trust_dir, self->trust_retired_dir, &self->trust,
+                                reason, sizeof (reason));
+    if (status != STX_OK)
+        return stx_fail (err, errlen, status, "cannot load the trust store: %s", reason);
+
+    //  Roles come from the trust store: a secret cert's own metadata is
+    //  not what the broker goes by
+    for (size_t index = 0; index < self->nlinks; index++) {
+        s_link_t *link = &self->links [index];
+        const stx_key_t *key = stx_registry_by_sign (self->trust,
+                                                     stx_identity_sign_public (link->identity));
+        if (key && !streq (key->org, link->org))
+            return stx_fail (err, errlen, STX_ERR_INVALID,
+                             "identity %s: the trust store has its key as %s's (%s)",
+                             link->org, key->org, key->file);
+        if (!key)
+            zsys_warning ("identity %s is not in the trust store %s: replicas cannot verify "
+                          "its events until the broker's registry has it", link->org, trust);
+        else
+        if (key->retired)
+            zsys_warning ("identity %s holds a retired key (%s): the broker will refuse it",
+                          link->org, key->file);
+        link->roles = key && !key->retired? key->roles: 0;
+        zsys_info ("identity %s%s%s", link->org,
+                   link->roles & STX_ROLE_ADMIN? " (admin)": "",
+                   index == 0? ", also for replication": "");
+    }
+    return STX_OK;
+}
+
+
 static void
 s_agent_destroy (s_agent_t **self_p)
 {
@@ -992,6 +1660,14 @@ s_agent_destroy (s_agent_t **self_p)
         zpoller_destroy (&self->poller);
         zsock_destroy (&self->dealer);
         zsock_destroy (&self->sub);
+        for (size_t index = 0; index < self->nlinks; index++) {
+            zsock_destroy (&self->links [index].dealer);
+            stx_identity_destroy (&self->links [index].identity);
+        }
+        stx_registry_destroy (&self->trust);
+        free (self->trust_dir);
+        free (self->trust_retired_dir);
+        free (self->halted);
         if (self->local) {
             zsock_destroy (&self->local);
             unlink (self->socket_path);
@@ -1044,6 +1720,17 @@ s_agent_new (zsock_t *pipe, const stx_agent_config_t *config, stx_status_t *stat
         return self;
     }
     s_refresh_meta (self);
+    self->insecure = config->insecure;
+    if (self->insecure)
+        zsys_warning ("--insecure: plain TCP to the broker; events are neither signed nor "
+                      "verified (tests only)");
+    else {
+        status = s_load_security (self, config, err, errlen);
+        if (status != STX_OK) {
+            *status_p = status;
+            return self;
+        }
+    }
 
     //  The CLI's endpoint; a socket file left by a crash is removed first
     int length = snprintf (self->socket_path, sizeof (self->socket_path), "%s/agent.sock",
@@ -1066,6 +1753,8 @@ s_agent_new (zsock_t *pipe, const stx_agent_config_t *config, stx_status_t *stat
         return self;
     }
     s_connect (self);
+    for (size_t index = 1; index < self->nlinks; index++)
+        s_link_connect (self, index);
     *status_p = STX_OK;
     return self;
 }
@@ -1127,6 +1816,18 @@ stx_agent_actor (zsock_t *pipe, void *args)
         else
         if (which && which == self->sub)
             s_handle_sub (self);
+        else
+        if (which) {
+            for (size_t index = 1; index < self->nlinks; index++) {
+                zsock_t *dealer = self->links [index].dealer;
+                if (which != dealer)
+                    continue;
+                for (int count = 0; count < S_DRAIN_MAX && self->links [index].dealer == dealer
+                     && (count == 0 || (zsock_events (dealer) & ZMQ_POLLIN)); count++)
+                    s_link_handle (self, index);
+                break;
+            }
+        }
         else
         if (zpoller_terminated (self->poller))
             break;

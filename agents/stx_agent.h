@@ -19,8 +19,9 @@
     Pipe commands (strings):
       $TERM         end the actor (aborts a snapshot in progress, closes stores)
       ENDPOINT      reply one frame: the local endpoint (ipc://DIR/agent.sock)
-      STATUS        reply five frames: state, seq, head (hex), connected
-                    ("1"/"0"), broker seq as last heard
+      STATUS        reply six frames: state, seq, head (hex), connected
+                    ("1"/"0"), broker seq as last heard, and why
+                    replication halted ("" unless the state is "halted")
       VERBOSE       log replication steps at debug level
     ========================================================================= */
 
@@ -41,6 +42,14 @@ typedef struct {
                                 //  resyncs from its cookie after a crash]
     int silence_ms;             //  reconnect after this long without a word [5000]
     int connected_ms;           //  "connected" if heard within [3000]
+    bool insecure;              //  plain TCP, no signing, no verification [false]
+    const char *identities;     //  folder of secret certs, one per organisation
+                                //  published for [DATA/identities]
+    const char *broker_key;     //  the broker's public cert file [DATA/broker.cert]
+    const char *trust;          //  partners' public certs: a copy of the broker's
+                                //  registry [DATA/trust]
+    const char *trust_retired;  //  retired public certs, verify only
+                                //  [DATA/trust-retired, used if it exists]
     bool verbose;
 } stx_agent_config_t;
 
@@ -49,6 +58,8 @@ void
     stx_agent_config_default (stx_agent_config_t *config);
 
 //  Start an agent: opens (or creates) its replica and outbox in data_dir,
+//  unless insecure loads its identities, the broker's key and the trust
+//  store (a folder with no identity is an error naming `stemx keygen`),
 //  binds the local endpoint, connects to the broker. Returns the actor,
 //  which the caller owns and ends with zactor_destroy; or NULL with a
 //  one-line reason in err.
