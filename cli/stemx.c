@@ -15,6 +15,7 @@
 #include <czmq.h>
 #include <getopt.h>
 #include <locale.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <sys/stat.h>
@@ -28,6 +29,8 @@
 #include "stx_wire.h"
 #include "stx_validate.h"
 #include "stx_cli_format.h"
+#include "stx_keys.h"
+#include "stx_sign.h"
 
 #define EXIT_REFUSED 1
 #define EXIT_USAGE   2
@@ -43,6 +46,9 @@
 #define OPT_JSON     1
 #define OPT_FILTERS  2
 #define OPT_TIMEOUT  4
+#define OPT_KEYGEN   8
+#define OPT_VERIFY   16
+#define OPT_EXPECT   32
 
 typedef struct {
     const char *data;           //  node data folder
@@ -50,6 +56,13 @@ typedef struct {
     int timeout;                //  seconds to wait for the broker
     stx_filter_t filter;
     unsigned given;             //  OPT_* bits seen on the command line
+    const char *pillar;         //  keygen: helix pillar
+    const char *roles;          //  keygen: roles
+    const char *out;            //  keygen: folder for the files
+    bool broker;                //  keygen: the broker's own key
+    bool verify;                //  show: check the signature
+    const char *keys;           //  show --verify: trust folder
+    uint64_t expect_version;    //  withdraw: compare-and-set
 } options_t;
 
 typedef int (command_fn) (options_t *options, int argc, char **argv);
@@ -267,6 +280,9 @@ s_reason_name (Stemx__Reason reason)
 }
 
 static int
+s_send_and_report (options_t *options, pending_t *events, size_t count);
+
+static int
 s_cmd_publish (options_t *options, int argc, char **argv)
 {
     size_t size;
@@ -315,7 +331,14 @@ s_cmd_publish (options_t *options, int argc, char **argv)
         stx_event_free (&ev);
     }
     json_decref (root);
+    return s_send_and_report (options, events, count);
+}
 
+//  Send the events not yet done through the agent, print every result,
+//  and free events. Returns the exit status.
+static int
+s_send_and_report (options_t *options, pending_t *events, size_t count)
+{
     int result = 0;
     zsock_t *agent = NULL;
     size_t first = 0;
@@ -388,6 +411,27 @@ s_cmd_publish (options_t *options, int argc, char **argv)
     }
     free (events);
     return result;
+}
+
+//  --------------------------------------------------------------------------
+//  withdraw KEY
+
+static int
+s_cmd_withdraw (options_t *options, int argc, char **argv)
+{
+    if (stx_kind_of_key (argv [0]) == STX_KIND_NONE)
+        return s_usage_error (s_find_command ("withdraw"),
+            "'%s' is not an entry key (org:, ini:, infra: or moment:)", argv [0]);
+    pending_t *event = calloc (1, sizeof (pending_t));
+    assert (event);
+    event->key = strdup (argv [0]);
+    Stemx__Entry *none = NULL;
+    Stemx__Event *ev = stx_event_new (argv [0], &none);
+    ev->expected_version = options->expect_version;
+    memcpy (event->id, ev->event_id.data, STX_EVENT_ID_SIZE);
+    event->data = stx_event_pack (ev, &event->size);
+    stx_event_free (&ev);
+    return s_send_and_report (options, event, 1);
 }
 
 //  --------------------------------------------------------------------------
@@ -579,6 +623,52 @@ s_print_value (const char *name, json_t *value, int depth)
     }
 }
 
+//  Check who signed event against the node's trust folder and record the
+//  verdict as json._signature {valid, signer, org, retired, text}. Returns
+//  0 if valid, EXIT_REFUSED if not, EXIT_USAGE without a trust folder.
+static int
+s_verify (options_t *options, const Stemx__Event *event, json_t *json)
+{
+    char keys [PATH_MAX], retired [PATH_MAX + 16], err [STX_ERRLEN] = "";
+    if (options->keys)
+        snprintf (keys, sizeof keys, "%s", options->keys);
+    else {
+        //  An agent's trust store, or a broker's registry
+        snprintf (keys, sizeof keys, "%s/trust", options->data);
+        if (!s_is_dir (keys))
+            snprintf (keys, sizeof keys, "%s/registry", options->data);
+    }
+    if (!s_is_dir (keys))
+        return s_usage_error (s_find_command ("show"),
+            "--verify needs the partners' public keys: no %s/trust or %s/registry; give --keys DIR",
+            options->data, options->data);
+    snprintf (retired, sizeof retired, "%s-retired", keys);
+    stx_registry_t *registry = NULL;
+    stx_status_t rc = stx_registry_load (keys, s_is_dir (retired)? retired: NULL, &registry,
+                                         err, sizeof err);
+    if (rc != STX_OK) {
+        s_fail (EXIT_REFUSED, "cannot load the keys in %s: %s", keys, err);
+        return EXIT_USAGE;
+    }
+    char signer [STX_SIGN_PUBLIC_SIZE * 2 + 1] = "";
+    if (event->signer.len == STX_SIGN_PUBLIC_SIZE)
+        stx_hex (event->signer.data, STX_SIGN_PUBLIC_SIZE, signer);
+    const stx_key_t *key = event->signer.len == STX_SIGN_PUBLIC_SIZE
+                         ? stx_registry_by_sign (registry, event->signer.data): NULL;
+    rc = stx_sign_verify (event, registry, err, sizeof err);
+    char text [STX_ERRLEN + 128];
+    if (rc == STX_OK)
+        snprintf (text, sizeof text, "valid, signed by %s%s (key %.16s…, %s)", key->org,
+                  key->retired? " with a retired key": "", signer, key->file);
+    else
+        snprintf (text, sizeof text, "NOT VALID: %s", err);
+    json_object_set_new (json, "_signature", json_pack ("{s:b, s:s, s:s, s:b, s:s}",
+        "valid", rc == STX_OK, "signer", signer, "org", key? key->org: "",
+        "retired", key? key->retired: false, "text", text));
+    stx_registry_destroy (&registry);
+    return rc == STX_OK? 0: EXIT_REFUSED;
+}
+
 static int
 s_cmd_show (options_t *options, int argc, char **argv)
 {
@@ -599,6 +689,15 @@ s_cmd_show (options_t *options, int argc, char **argv)
         return s_fail (EXIT_REFUSED, "%s: %s", argv [0], stx_strerror (rc));
 
     json_t *json = stx_json_from_event (event);
+    int result = 0;
+    if (options->verify) {
+        result = s_verify (options, event, json);
+        if (result == EXIT_USAGE) {
+            json_decref (json);
+            stx_event_free (&event);
+            return result;
+        }
+    }
     if (options->json)
         s_print_json (json);
     else {
@@ -609,13 +708,68 @@ s_cmd_show (options_t *options, int argc, char **argv)
         json_object_foreach (json, key, value)
             s_print_value (key, value, 0);
     }
+    if (options->verify && !options->json) {
+        json_t *check = json_object_get (json, "_signature");
+        printf ("signature: %s\n", json_string_value (json_object_get (check, "text")));
+    }
     json_decref (json);
     stx_event_free (&event);
-    return 0;
+    return result;
 }
 
 //  --------------------------------------------------------------------------
 //  status
+
+//  Add what a broker reports in DIR/status.json (refusals per reason,
+//  accepted events, peers) to json, with "running" telling whether the
+//  broker that wrote it is still alive.
+static void
+s_broker_status (options_t *options, json_t *json)
+{
+    char path [PATH_MAX];
+    snprintf (path, sizeof path, "%s/status.json", options->data);
+    json_t *report = json_load_file (path, 0, NULL);
+    bool running = false;
+    if (report) {
+        json_int_t pid = json_integer_value (json_object_get (report, "pid"));
+        running = pid > 0 && (kill ((pid_t) pid, 0) == 0 || errno == EPERM);
+        const char *fields [] = { "started", "insecure", "registry_keys", "peers", "accepted",
+                                  "refusals", "disconnected_revoked", "last_reload" };
+        for (size_t i = 0; i < sizeof fields / sizeof fields [0]; i++) {
+            json_t *value = json_object_get (report, fields [i]);
+            if (value)
+                json_object_set (json, fields [i], value);
+        }
+        json_decref (report);
+    }
+    json_object_set_new (json, "running", json_boolean (running));
+}
+
+static void
+s_print_broker_status (json_t *json)
+{
+    if (!json_is_true (json_object_get (json, "running"))) {
+        printf ("broker     not running\n");
+        return;
+    }
+    printf ("broker     running since %s%s\n",
+            json_string_value (json_object_get (json, "started")) ?: "?",
+            json_is_true (json_object_get (json, "insecure")) ? " (INSECURE: no CURVE)" : "");
+    printf ("peers      %" JSON_INTEGER_FORMAT " (%" JSON_INTEGER_FORMAT " registered keys)\n",
+            json_integer_value (json_object_get (json, "peers")),
+            json_integer_value (json_object_get (json, "registry_keys")));
+    printf ("accepted   %" JSON_INTEGER_FORMAT " events\n",
+            json_integer_value (json_object_get (json, "accepted")));
+    const char *reason;
+    json_t *count;
+    json_int_t total = 0;
+    json_object_foreach (json_object_get (json, "refusals"), reason, count)
+        total += json_integer_value (count);
+    printf ("refused    %" JSON_INTEGER_FORMAT " events\n", total);
+    json_object_foreach (json_object_get (json, "refusals"), reason, count)
+        if (json_integer_value (count))
+            printf ("  %-18s %" JSON_INTEGER_FORMAT "\n", reason, json_integer_value (count));
+}
 
 static int
 s_cmd_status (options_t *options, int argc, char **argv)
@@ -671,6 +825,8 @@ s_cmd_status (options_t *options, int argc, char **argv)
                 json_object_set_new (json, "broker", json_string (reply->status->broker));
                 json_object_set_new (json, "broker_seq",
                                      json_integer ((json_int_t) reply->status->broker_seq));
+                if (reply->status->error && *reply->status->error)
+                    json_object_set_new (json, "error", json_string (reply->status->error));
             }
             stx_wire_reply_free (&reply);
             zsock_destroy (&sock);
@@ -679,6 +835,8 @@ s_cmd_status (options_t *options, int argc, char **argv)
         json_object_set_new (json, "connected", json_boolean (connected));
     }
 
+    if (!agent)
+        s_broker_status (options, json);
     if (options->json)
         s_print_json (json);
     else {
@@ -702,13 +860,53 @@ s_cmd_status (options_t *options, int argc, char **argv)
                         json_is_true (json_object_get (json, "connected")) ? "yes" : "no",
                         json_string_value (broker),
                         json_integer_value (json_object_get (json, "broker_seq")));
+            if (json_object_get (json, "error"))
+                printf ("REPLICATION HALTED: %s\n",
+                        json_string_value (json_object_get (json, "error")));
             printf ("outbox     %" JSON_INTEGER_FORMAT " pending, %" JSON_INTEGER_FORMAT
                     " rejected\n",
                     json_integer_value (json_object_get (json, "outbox")),
                     json_integer_value (json_object_get (json, "rejected")));
         }
+        else
+            s_print_broker_status (json);
     }
     json_decref (json);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  keygen ORG | --broker
+
+static int
+s_cmd_keygen (options_t *options, int argc, char **argv)
+{
+    const command_t *command = s_find_command ("keygen");
+    if (options->broker == (argc == 1))
+        return s_usage_error (command, "give either an organisation or --broker");
+    if (!options->broker && !options->pillar)
+        return s_usage_error (command, "--pillar is required for an organisation's key");
+    if (options->broker && (options->pillar || options->roles))
+        return s_usage_error (command, "the broker's key takes no --pillar or --roles");
+    const char *dir = options->out? options->out: ".";
+    char path [PATH_MAX], err [STX_ERRLEN] = "";
+    stx_status_t rc = options->broker
+        ? stx_identity_generate (dir, "broker", "", "", "", path, sizeof path, err, sizeof err)
+        : stx_identity_generate (dir, NULL, argv [0], options->pillar,
+                                 options->roles? options->roles: "publisher, reader",
+                                 path, sizeof path, err, sizeof err);
+    if (rc == STX_ERR_INVALID)
+        return s_usage_error (command, "%s", err);
+    if (rc != STX_OK)
+        return s_fail (EXIT_REFUSED, "%s", *err? err: stx_strerror (rc));
+    if (options->json) {
+        json_t *json = json_pack ("{s:s, s:s+}", "public", path, "secret", path, "_secret");
+        s_print_json (json);
+        json_decref (json);
+    }
+    else
+        printf ("public key  %s\nsecret key  %s_secret  (keep it private: mode 0600)\n",
+                path, path);
     return 0;
 }
 
@@ -743,10 +941,15 @@ static const command_t s_commands [] = {
       "  stemx list initiative --od 'OD 3.2.1'\n"
       "  stemx list initiative --helix industry --from 2026-01-01 --to 2026-12-31\n"
       "  stemx list moment --municipality Gent --json\n" },
-    { "show", s_cmd_show, 1, 1, OPT_JSON,
-      "show KEY [--json]",
+    { "show", s_cmd_show, 1, 1, OPT_JSON | OPT_VERIFY,
+      "show KEY [--verify [--keys DIR]] [--json]",
       "show one entry with its sequence, version and origin",
+      "With --verify it checks the origin organisation's signature of the current\n"
+      "version against the partners' public keys (the node's trust/ or registry/\n"
+      "folder, or --keys DIR) and says who signed it; exit status 1 if the\n"
+      "signature does not hold.\n\n"
       "Examples:\n"
+      "  stemx show ini:stem-academie-gent --verify\n"
       "  stemx show org:vlaio\n"
       "  stemx show ini:stem-academie-gent --json\n" },
     { "status", s_cmd_status, 0, 0, OPT_JSON,
@@ -756,6 +959,28 @@ static const command_t s_commands [] = {
       "broker. Two nodes with the same sequence and head hold the same catalogue.\n\n"
       "Example:\n"
       "  stemx --data node1 status --json\n" },
+    { "withdraw", s_cmd_withdraw, 1, 1, OPT_JSON | OPT_TIMEOUT | OPT_EXPECT,
+      "withdraw KEY [--expect-version N] [--timeout SEC] [--json]",
+      "withdraw an entry; the catalogue keeps a tombstone",
+      "Only the organisation owning the entry, or an admin (VLAIO), may withdraw\n"
+      "it. With --expect-version the broker refuses the withdrawal if the entry has\n"
+      "changed since that version (compare-and-set).\n\n"
+      "Example:\n"
+      "  stemx withdraw ini:stem-academie-gent --expect-version 3\n" },
+    { "keygen", s_cmd_keygen, 0, 1, OPT_JSON | OPT_KEYGEN,
+      "keygen ORG --pillar PILLAR [--roles ROLES] [--out DIR]\n"
+      "       stemx keygen --broker [--out DIR]",
+      "make a key pair for an organisation or for the broker",
+      "Writes DIR/NAME.cert (public: give it to VLAIO for the broker's registry and\n"
+      "to partners for their trust folders) and DIR/NAME.cert_secret (private, mode\n"
+      "0600: the agent's identities folder). One Ed25519 key signs the\n"
+      "organisation's events; its CURVE key, derived from it, authenticates its\n"
+      "connections. ROLES is a list of publisher, reader and admin (default\n"
+      "\"publisher, reader\"). Existing files are never overwritten.\n\n"
+      "Examples:\n"
+      "  stemx keygen org:vdab --pillar government --out keys/\n"
+      "  stemx keygen org:vlaio --pillar government --roles 'admin, publisher, reader'\n"
+      "  stemx keygen --broker --out /var/lib/stemx/broker\n" },
     { "help", s_cmd_help, 0, 1, 0,
       "help [COMMAND]",
       "show help for stemx or one command", "" },
@@ -828,7 +1053,8 @@ s_cmd_help (options_t *options, int argc, char **argv)
 //  main
 
 enum {
-    O_OD = 256, O_HELIX, O_ORG, O_MUNICIPALITY, O_THEME, O_STATUS, O_FROM, O_TO, O_TIMEOUT
+    O_OD = 256, O_HELIX, O_ORG, O_MUNICIPALITY, O_THEME, O_STATUS, O_FROM, O_TO, O_TIMEOUT,
+    O_PILLAR, O_ROLES, O_OUT, O_BROKER, O_VERIFY, O_KEYS, O_EXPECT
 };
 
 int
@@ -851,6 +1077,13 @@ main (int argc, char *argv [])
         { "from",         required_argument, NULL, O_FROM },
         { "to",           required_argument, NULL, O_TO },
         { "timeout",      required_argument, NULL, O_TIMEOUT },
+        { "pillar",       required_argument, NULL, O_PILLAR },
+        { "roles",        required_argument, NULL, O_ROLES },
+        { "out",          required_argument, NULL, O_OUT },
+        { "broker",       no_argument,       NULL, O_BROKER },
+        { "verify",       no_argument,       NULL, O_VERIFY },
+        { "keys",         required_argument, NULL, O_KEYS },
+        { "expect-version", required_argument, NULL, O_EXPECT },
         { NULL, 0, NULL, 0 }
     };
     options_t options = { .data = getenv ("STEMX_DATA"), .timeout = 30 };
@@ -876,6 +1109,20 @@ main (int argc, char *argv [])
                 if (options.timeout <= 0)
                     return s_usage_error (NULL, "--timeout takes a number of seconds > 0");
                 break;
+            case O_PILLAR: options.pillar = optarg; options.given |= OPT_KEYGEN; break;
+            case O_ROLES:  options.roles = optarg; options.given |= OPT_KEYGEN; break;
+            case O_OUT:    options.out = optarg; options.given |= OPT_KEYGEN; break;
+            case O_BROKER: options.broker = true; options.given |= OPT_KEYGEN; break;
+            case O_VERIFY: options.verify = true; options.given |= OPT_VERIFY; break;
+            case O_KEYS:   options.keys = optarg; options.given |= OPT_VERIFY; break;
+            case O_EXPECT: {
+                char *end;
+                options.expect_version = strtoull (optarg, &end, 10);
+                options.given |= OPT_EXPECT;
+                if (*end || !*optarg || options.expect_version == 0)
+                    return s_usage_error (NULL, "--expect-version takes a version number > 0");
+                break;
+            }
             default:
                 if (optopt >= O_OD || optopt == 'd')
                     return s_usage_error (NULL, "option '%s' needs a value", argv [optind - 1]);
@@ -909,12 +1156,15 @@ main (int argc, char *argv [])
     if (refused)
         return s_usage_error (command, "%s does not take %s", command->name,
                               refused & OPT_FILTERS ? "filters"
-                              : refused & OPT_JSON ? "--json" : "--timeout");
+                              : refused & OPT_JSON ? "--json"
+                              : refused & OPT_KEYGEN ? "--pillar, --roles, --out or --broker"
+                              : refused & OPT_VERIFY ? "--verify or --keys"
+                              : refused & OPT_EXPECT ? "--expect-version" : "--timeout");
     if (options.filter.from && !stx_date_valid (options.filter.from))
         return s_usage_error (command, "--from: expected a date YYYY-MM-DD");
     if (options.filter.to && !stx_date_valid (options.filter.to))
         return s_usage_error (command, "--to: expected a date YYYY-MM-DD");
-    if (command->fn != s_cmd_help && !options.data)
+    if (command->fn != s_cmd_help && command->fn != s_cmd_keygen && !options.data)
         return s_usage_error (command, "no node folder: give --data DIR or set STEMX_DATA");
     return command->fn (&options, nargs, argv + optind + 1);
 }

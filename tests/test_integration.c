@@ -20,171 +20,27 @@
 #include <sys/wait.h>
 #include "stx_testproc.h"
 
+#include <sys/stat.h>
+#include "stx_testnet.h"
+
 #define NODES 3                 //  broker, agent a, agent b
-#define WAIT_MS 60000
 
-typedef struct {
-    char dir [PATH_MAX];        //  the test's temporary folder
-    char bin [PATH_MAX];        //  where the programs are
-    char src [PATH_MAX];        //  the source tree
-    char node [NODES][PATH_MAX];    //  data folders
-    pid_t pid [NODES];
-    char request [256];
-    char updates [256];
-    json_t *catalogue;          //  the sample catalogue
-} world_t;
+typedef stx_testnet_t world_t;
 
-
-//  snprintf that fails the test instead of silently cutting a path short
-static void
-s_path (char *buf, size_t size, const char *format, ...) __attribute__ ((format (printf, 3, 4)));
-
-static void
-s_path (char *buf, size_t size, const char *format, ...)
-{
-    va_list args;
-    va_start (args, format);
-    int len = vsnprintf (buf, size, format, args);
-    va_end (args);
-    assert_true (len >= 0 && (size_t) len < size);
-}
-
-static char *
-s_prog (world_t *self, const char *name)
-{
-    static char path [PATH_MAX];
-    s_path (path, sizeof path, "%s/%s", self->bin, name);
-    return path;
-}
-
-static void
-s_start_agent (world_t *self, int index, const char *name)
-{
-    char log [PATH_MAX];
-    s_path (log, sizeof log, "%s/%s.log", self->dir, name);
-    const char *argv [] = { s_prog (self, "stemx-agent"), "--data", self->node [index],
-                      "--name", name, "--broker", self->request,
-                      "--updates", self->updates, NULL };
-    char sock [PATH_MAX + 16];
-    s_path (sock, sizeof sock, "%s/agent.sock", self->node [index]);
-    unlink (sock);
-    self->pid [index] = stx_proc_start (log, argv);
-    assert_true (stx_wait_path (sock, 10000));
-}
-
-//  Run stemx --data NODE args..., NULL-terminated. Returns the exit code.
-static int
-s_cli (world_t *self, int node, char **out_p, char **err_p, ...)
-{
-    char prog [PATH_MAX];
-    s_path (prog, sizeof prog, "%s", s_prog (self, "stemx"));
-    const char *argv [32] = { prog, "--data", self->node [node] };
-    int argc = 3;
-    va_list args;
-    va_start (args, err_p);
-    const char *arg;
-    while ((arg = va_arg (args, const char *)) && argc < 31)
-        argv [argc++] = arg;
-    va_end (args);
-    argv [argc] = NULL;
-    return stx_proc_run (argv, out_p, err_p, 60000);
-}
-
-static json_t *
-s_status (world_t *self, int node)
-{
-    char *out = NULL;
-    int rc = s_cli (self, node, &out, NULL, "status", "--json", NULL);
-    json_t *json = rc == 0 ? json_loads (out, 0, NULL) : NULL;
-    free (out);
-    return json;
-}
-
-//  Poll until every node is at the broker's (seq, head) and seq == want.
-static void
-s_wait_converged (world_t *self, json_int_t want)
-{
-    int64_t deadline = zclock_mono () + WAIT_MS;
-    char last [NODES][128] = { "", "", "" };
-    while (zclock_mono () < deadline) {
-        bool same = true;
-        const char *ref_head = NULL;
-        json_t *status [NODES];
-        for (int n = 0; n < NODES; n++) {
-            status [n] = s_status (self, n);
-            json_int_t seq = json_integer_value (json_object_get (status [n], "seq"));
-            const char *head = json_string_value (json_object_get (status [n], "head"));
-            snprintf (last [n], sizeof last [n], "%lld %s", (long long) seq, head ? head : "-");
-            if (!head || seq != want)
-                same = false;
-            else
-            if (!ref_head)
-                ref_head = head;
-            else
-            if (strcmp (ref_head, head) != 0)
-                same = false;
-        }
-        for (int n = 0; n < NODES; n++)
-            json_decref (status [n]);
-        if (same)
-            return;
-        zclock_sleep (100);
-    }
-    fail_msg ("no convergence at %lld: broker %s, a %s, b %s", (long long) want,
-              last [0], last [1], last [2]);
-}
-
-//  Write a JSON value to DIR/name and return the path (static buffer).
-static const char *
-s_write_json (world_t *self, const char *name, json_t *json)
-{
-    static char path [PATH_MAX];
-    s_path (path, sizeof path, "%s/%s", self->dir, name);
-    assert_int_equal (json_dump_file (json, path, JSON_INDENT (1)), 0);
-    return path;
-}
+#define s_cli stx_testnet_cli
+#define s_status stx_testnet_status
+#define s_write_json stx_testnet_write_json
+#define s_wait_converged(self, want) stx_testnet_wait_converged (self, NODES, want)
 
 static int
 s_setup (void **state)
 {
-    world_t *self = calloc (1, sizeof (world_t));
-    const char *bin = getenv ("STEMX_BIN_DIR");
-    const char *src = getenv ("STEMX_SOURCE_DIR");
-    assert_non_null (bin);
-    assert_non_null (src);
-    s_path (self->bin, sizeof self->bin, "%s", bin);
-    s_path (self->src, sizeof self->src, "%s", src);
-    s_path (self->dir, sizeof self->dir, "%s/stemx-it-XXXXXX", P_tmpdir);
-    assert_non_null (mkdtemp (self->dir));
-    const char *names [NODES] = { "broker", "a", "b" };
-    for (int n = 0; n < NODES; n++)
-        s_path (self->node [n], sizeof self->node [n], "%s/%s", self->dir, names [n]);
-
-    char path [PATH_MAX];
-    s_path (path, sizeof path, "%s/config/sample/catalogue.json", self->src);
-    self->catalogue = json_load_file (path, 0, NULL);
-    assert_non_null (self->catalogue);
-
-    //  The broker binds ephemeral ports and tells them in its endpoints file
-    char taxonomy [PATH_MAX], log [PATH_MAX], endpoints [PATH_MAX + 16];
-    s_path (taxonomy, sizeof taxonomy, "%s/config", self->src);
-    s_path (log, sizeof log, "%s/broker.log", self->dir);
-    const char *argv [] = { s_prog (self, "stemx-broker"), "--data", self->node [0],
-                      "--taxonomy", taxonomy, "--bind", "tcp://127.0.0.1:*",
-                      "--publish", "tcp://127.0.0.1:*", NULL };
-    self->pid [0] = stx_proc_start (log, argv);
-    s_path (endpoints, sizeof endpoints, "%s/endpoints", self->node [0]);
-    assert_true (stx_wait_path (endpoints, 10000));
-    zconfig_t *config = zconfig_load (endpoints);
-    assert_non_null (config);
-    s_path (self->request, sizeof self->request, "%s", zconfig_get (config, "request", ""));
-    s_path (self->updates, sizeof self->updates, "%s", zconfig_get (config, "updates", ""));
-    zconfig_destroy (&config);
-    assert_true (strncmp (self->request, "tcp://127.0.0.1:", 16) == 0);
-    assert_true (strncmp (self->updates, "tcp://127.0.0.1:", 16) == 0);
-
-    s_start_agent (self, 1, "a");
-    s_start_agent (self, 2, "b");
+    world_t *self = stx_testnet_new ();
+    stx_testnet_sample_keys (self);
+    stx_testnet_start_broker (self, NULL);
+    //  Both agents publish for every organisation of the sample
+    stx_testnet_start_agent (self, 1, "a", NULL);
+    stx_testnet_start_agent (self, 2, "b", NULL);
     *state = self;
     return 0;
 }
@@ -193,18 +49,7 @@ static int
 s_teardown (void **state)
 {
     world_t *self = (world_t *) *state;
-    //  Agents first, then the broker; each must exit cleanly on SIGTERM
-    for (int n = NODES - 1; n >= 0; n--)
-        if (self->pid [n] > 0) {
-            int status = stx_proc_stop (self->pid [n], SIGTERM, 10000);
-            if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
-                fprintf (stderr, "node %d exited with status %d; logs in %s\n",
-                         n, status, self->dir);
-            assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
-        }
-    json_decref (self->catalogue);
-    stx_remove_tree (self->dir);
-    free (self);
+    stx_testnet_destroy (&self);
     return 0;
 }
 
@@ -258,7 +103,7 @@ static json_t *
 s_initiative (world_t *self, const char *id)
 {
     json_t *ini = json_deep_copy (json_array_get (
-        json_object_get (self->catalogue, "initiatives"), 0));
+        json_object_get (stx_testnet_catalogue (self), "initiatives"), 0));
     json_object_set_new (ini, "id", json_string (id));
     return ini;
 }
@@ -289,7 +134,7 @@ s_count (world_t *self, const char *section, const char *field, const char *valu
 {
     size_t count = 0, i;
     json_t *record;
-    json_array_foreach (json_object_get (self->catalogue, section), i, record) {
+    json_array_foreach (json_object_get (stx_testnet_catalogue (self), section), i, record) {
         json_t *v = json_object_get (record, field);
         if (json_is_string (v) && strcmp (json_string_value (v), value) == 0)
             count++;
@@ -311,10 +156,10 @@ static void
 test_replicate_refuse_restart (void **state)
 {
     world_t *self = (world_t *) *state;
-    json_t *orgs = json_object_get (self->catalogue, "organisations");
-    json_t *inis = json_object_get (self->catalogue, "initiatives");
-    json_t *infra = json_object_get (self->catalogue, "infrastructure_openings");
-    json_t *moments = json_object_get (self->catalogue, "network_moments");
+    json_t *orgs = json_object_get (stx_testnet_catalogue (self), "organisations");
+    json_t *inis = json_object_get (stx_testnet_catalogue (self), "initiatives");
+    json_t *infra = json_object_get (stx_testnet_catalogue (self), "infrastructure_openings");
+    json_t *moments = json_object_get (stx_testnet_catalogue (self), "network_moments");
     json_int_t n_orgs = json_array_size (orgs), n_inis = json_array_size (inis);
 
     //  Organisations first (through a), so partners' pillars are known
@@ -349,7 +194,7 @@ test_replicate_refuse_restart (void **state)
 
     //  Invalid UTF-8 is refused before it leaves the CLI
     char path [PATH_MAX + 16];
-    s_path (path, sizeof path, "%s/latin1.json", self->dir);
+    snprintf (path, sizeof path, "%s/latin1.json", self->dir);
     FILE *file = fopen (path, "wb");
     fputs ("{\"id\": \"org:caf\xe9\", \"name\": \"Caf\xe9\"}", file);
     fclose (file);
@@ -377,14 +222,13 @@ test_replicate_refuse_restart (void **state)
     s_wait_converged (self, expected);
 
     //  Kill agent a without warning; the system goes on without it
-    int status = stx_proc_stop (self->pid [1], SIGKILL, 5000);
+    int status = stx_testnet_stop (self, 1, SIGKILL);
     assert_true (WIFSIGNALED (status));
-    self->pid [1] = 0;
     s_publish_ok (self, 2, "infra.json", infra);
     expected += json_array_size (infra);
 
     //  Restarted, it resumes from its own sequence and publishes again
-    s_start_agent (self, 1, "a");
+    stx_testnet_restart_agent (self, 1, "a");
     s_publish_ok (self, 1, "moments.json", moments);
     expected += json_array_size (moments);
     s_wait_converged (self, expected);
@@ -416,6 +260,21 @@ test_replicate_refuse_restart (void **state)
     answer = s_same_answer (self, "show", "org:vlaio", NULL, NULL);
     assert_string_equal (json_string_value (json_object_get (answer, "name")),
                          "Agentschap Innoveren & Ondernemen");
+    json_decref (answer);
+
+    //  The publishing agent filled in every partner's pillar before signing
+    answer = s_same_answer (self, "show", "ini:vdab-beroepenfilms", NULL, NULL);
+    json_t *partners = json_object_get (answer, "partners");
+    assert_true (json_array_size (partners) > 0);
+    size_t i;
+    json_t *partner;
+    json_array_foreach (partners, i, partner)
+        assert_string_equal (json_string_value (json_object_get (partner, "helix_pillar")),
+                             "industry");
+    assert_string_equal (json_string_value (json_object_get (
+        json_object_get (answer, "owner"), "helix_pillar")), "government");
+    assert_string_equal (json_string_value (json_object_get (
+        json_object_get (answer, "_meta"), "origin")), "org:vdab");
     json_decref (answer);
 
     //  The broker's catalogue holds the whole sample plus ini:good-one
