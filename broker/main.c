@@ -3,7 +3,8 @@
 
     Parses the command line, loads the ZPL config (command line wins over
     config, config over built-in defaults), starts the broker actor, writes
-    DATA/endpoints, then waits in the foreground for SIGINT/SIGTERM.
+    DATA/endpoints, then waits in the foreground for SIGINT/SIGTERM;
+    SIGHUP reloads the key registry (RELOAD to the actor).
     Exit status: 0 after a clean stop, 1 on a startup or fatal error, 2 on
     a usage error. See config/broker.cfg for every key.
     ========================================================================= */
@@ -26,26 +27,38 @@ s_usage (FILE *out)
         "  -b, --bind EP         request endpoint             [broker/bind, tcp://*:5670]\n"
         "  -p, --publish EP      updates endpoint             [broker/publish, tcp://*:5671]\n"
         "  -t, --taxonomy DIR    taxonomy folder              [broker/taxonomy, %s]\n"
+        "      --cert FILE       the broker's secret key      [broker/cert, DIR/broker.cert_secret]\n"
+        "      --registry DIR    partners' public keys        [broker/registry, DIR/registry]\n"
+        "      --retired DIR     retired public keys          [broker/retired, DIR/registry-retired]\n"
+        "      --insecure        no CURVE, no authentication  [broker/insecure = 1]\n"
         "  -v, --verbose         log every request\n"
         "  -h, --help            this help\n"
         "\n"
+        "Both sockets use CURVE: make the broker's key with 'stemx keygen --broker\n"
+        "--out DIR' and copy each partner's .cert (stemx keygen ORG --pillar P) into\n"
+        "the registry folder; SIGHUP reloads it. See docs/SECURITY.md.\n"
         "Binding tcp://127.0.0.1:* picks free ports; the endpoints actually bound\n"
-        "are written to DIR/endpoints (request = ..., updates = ...).\n"
-        "SIGINT or SIGTERM stops the broker cleanly.\n", STX_DATADIR);
+        "are written to DIR/endpoints (request = ..., updates = ...), counters to\n"
+        "DIR/status.json. SIGINT or SIGTERM stops the broker cleanly.\n", STX_DATADIR);
 }
 
 int
 main (int argc, char *argv [])
 {
     const char *config_file = NULL, *data = NULL, *bind = NULL, *publish = NULL;
-    const char *taxonomy = NULL;
-    bool verbose = false;
+    const char *taxonomy = NULL, *cert = NULL, *registry = NULL, *retired = NULL;
+    bool verbose = false, insecure = false;
+    enum { OPT_CERT = 256, OPT_REGISTRY, OPT_RETIRED, OPT_INSECURE };
     static struct option options [] = {
         { "config",   required_argument, NULL, 'c' },
         { "data",     required_argument, NULL, 'd' },
         { "bind",     required_argument, NULL, 'b' },
         { "publish",  required_argument, NULL, 'p' },
         { "taxonomy", required_argument, NULL, 't' },
+        { "cert",     required_argument, NULL, OPT_CERT },
+        { "registry", required_argument, NULL, OPT_REGISTRY },
+        { "retired",  required_argument, NULL, OPT_RETIRED },
+        { "insecure", no_argument,       NULL, OPT_INSECURE },
         { "verbose",  no_argument,       NULL, 'v' },
         { "help",     no_argument,       NULL, 'h' },
         { NULL, 0, NULL, 0 }
@@ -58,6 +71,10 @@ main (int argc, char *argv [])
             case 'b': bind = optarg; break;
             case 'p': publish = optarg; break;
             case 't': taxonomy = optarg; break;
+            case OPT_CERT: cert = optarg; break;
+            case OPT_REGISTRY: registry = optarg; break;
+            case OPT_RETIRED: retired = optarg; break;
+            case OPT_INSECURE: insecure = true; break;
             case 'v': verbose = true; break;
             case 'h': s_usage (stdout); return 0;
             default:  s_usage (stderr); return 2;
@@ -84,8 +101,14 @@ main (int argc, char *argv [])
     settings.taxonomy_dir = taxonomy? taxonomy:
                             stx_daemon_config_str (config, "broker/taxonomy", settings.taxonomy_dir);
     settings.verbose = verbose || atoi (stx_daemon_config_str (config, "broker/verbose", "0"));
+    settings.insecure = insecure || atoi (stx_daemon_config_str (config, "broker/insecure", "0"));
+    settings.cert_file = cert? cert: stx_daemon_config_str (config, "broker/cert", NULL);
+    settings.registry_dir = registry? registry:
+                            stx_daemon_config_str (config, "broker/registry", NULL);
+    settings.retired_dir = retired? retired: stx_daemon_config_str (config, "broker/retired", NULL);
     size_t entry_bytes = settings.limits.max_entry_bytes;
     int strings = (int) settings.limits.max_string, lists = (int) settings.limits.max_list;
+    int rate = (int) settings.rate, burst = (int) settings.burst;
     stx_status_t status = STX_OK;
     if (status == STX_OK)
         status = stx_daemon_config_size (config, "broker/map_size", 0,
@@ -103,6 +126,13 @@ main (int argc, char *argv [])
         status = stx_daemon_config_int (config, "limits/max_list", lists,
                                         &lists, err, sizeof (err));
     if (status == STX_OK)
+        status = stx_daemon_config_int (config, "limits/max_batch", settings.max_batch,
+                                        &settings.max_batch, err, sizeof (err));
+    if (status == STX_OK)
+        status = stx_daemon_config_int (config, "limits/rate", rate, &rate, err, sizeof (err));
+    if (status == STX_OK)
+        status = stx_daemon_config_int (config, "limits/burst", burst, &burst, err, sizeof (err));
+    if (status == STX_OK)
         status = stx_daemon_config_int (config, "broker/heartbeat", settings.heartbeat_ms,
                                         &settings.heartbeat_ms, err, sizeof (err));
     if (status == STX_OK)
@@ -114,6 +144,10 @@ main (int argc, char *argv [])
     if (status == STX_OK && (strings <= 0 || lists <= 0))
         status = stx_fail (err, sizeof (err), STX_ERR_INVALID,
                            "limits/max_string and limits/max_list must be positive");
+    if (status == STX_OK && (settings.max_batch <= 0 || rate < 0 || burst <= 0))
+        status = stx_fail (err, sizeof (err), STX_ERR_INVALID,
+                           "limits/max_batch and limits/burst must be positive, "
+                           "limits/rate not negative (0 = no rate limit)");
     if (status == STX_OK && !settings.data_dir)
         status = stx_fail (err, sizeof (err), STX_ERR_INVALID,
                            "no data folder: give --data DIR or broker/data in the config");
@@ -124,6 +158,11 @@ main (int argc, char *argv [])
     }
     settings.limits.max_string = (size_t) strings;
     settings.limits.max_list = (size_t) lists;
+    settings.rate = rate;
+    settings.burst = burst;
+
+    //  Before the actor starts, so that its threads keep SIGHUP blocked
+    stx_daemon_catch_hangup ();
 
     zactor_t *broker = stx_broker_new (&settings, err, sizeof (err));
     if (!broker) {
@@ -145,7 +184,7 @@ main (int argc, char *argv [])
     zstr_free (&request);
     zstr_free (&updates);
     if (rc == 0)
-        rc = stx_daemon_wait (broker);
+        rc = stx_daemon_wait_reload (broker, "RELOAD");
     zactor_destroy (&broker);
     zconfig_destroy (&config);
     return rc;

@@ -34,14 +34,42 @@
     session table is the one owner of its transactions: every path that
     ends a session goes through s_session_destroy.
 
+    Security (invariants 6 and 7; docs/SECURITY.md). Both sockets are
+    CURVE servers; a zauth actor (ZAP) admits the keys of the registry
+    folder at handshake. ZAP runs only then, so the broker looks the peer's
+    key (the frame's "User-Id") up in its own stx_registry on EVERY request:
+    an unknown or retired key gets R_UNAUTHORISED, PUBLISH needs the
+    publisher or admin role, any registered role may read. Each published
+    event is rate limited per organisation (token bucket), validated, its
+    signature verified against the keys of the publisher's organisation,
+    and sequenced with the principal, which enforces ownership and stamps
+    origin and owner from the key (whatever the payload says). RELOAD
+    (SIGHUP) loads a new registry; if it revokes a key that has been seen
+    on the ROUTER, both sockets are closed and bound again on the same
+    endpoints, since libzmq 4.3 can neither re-run ZAP on a live session
+    nor drop one ROUTER peer: every agent reconnects through ZAP and the
+    revoked key is refused. With config.insecure none of this runs.
+
+    Counters. Every Error reply and every refused Result is counted per
+    reason; accepted events, revocation disconnects and the last reload
+    too. They are written to DATA/status.json (temp + rename) at most once
+    per heartbeat, when they changed; COUNTERS returns the same document.
+
     Threads: the actor thread only. The caller talks to it over the pipe.
     ========================================================================= */
 
+#include <jansson.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "stx_broker.h"
 #include "stx_store.h"
 #include "stx_taxonomy.h"
 #include "stx_daemon.h"
 #include "stx_wire.h"
+#include "stx_keys.h"
+#include "stx_sign.h"
+#include "stx_policy.h"
+#include "stx_ratelimit.h"
 
 #define S_CHUNK_ENTRIES     64              //  entries per snapshot chunk
 #define S_CHUNK_BYTES       (512 * 1024)    //  bytes per snapshot chunk
@@ -51,6 +79,8 @@
 #define S_WARN_PER_TICK     20              //  warnings logged per heartbeat
 #define S_PEER_TTL          (3600 * 1000)   //  forget a silent peer's name after
 #define S_PEER_MAX          10000           //  peers remembered at most
+#define S_REASONS           32              //  room for every Reason value
+#define S_REBIND_MS         5000            //  how long a re-bind may retry
 
 //  A snapshot in progress for one peer.
 typedef struct {
@@ -74,6 +104,10 @@ typedef struct {
     zframe_t *routing_id;
     Stemx__Request *request;    //  holds the packed events
     char *node;                 //  peer's name, or NULL
+    bool secure;                //  false: --insecure, sequenced without a principal
+    char *org;                  //  the principal, copied from the registry
+    char *pillar;
+    unsigned roles;
     size_t count;               //  events in the request
     Stemx__Result *results;     //  one per event
     Stemx__Result **result_ptrs;
@@ -95,9 +129,33 @@ typedef struct {
     zhashx_t *peers;            //  routing id hex -> s_peer_t
     zlistx_t *batch;            //  s_publish_t of the current group commit
     char *data_dir;
-    char request_endpoint [256];
+    char request_endpoint [256];    //  connectable (for the endpoints file)
     char updates_endpoint [256];
+    char request_bound [256];       //  as resolved by the bind, for a re-bind
+    char updates_bound [256];
     size_t max_message;
+    //  Security
+    bool insecure;              //  no CURVE, no registry, who = NULL
+    zactor_t *auth;             //  zauth, the ZAP handler
+    stx_identity_t *identity;   //  the broker's own key
+    stx_registry_t *registry;   //  partners' keys: authentication and signatures
+    char *registry_dir;
+    char *retired_dir;
+    zhashx_t *seen_keys;        //  curve keys that sent a request since the last bind
+    zhashx_t *refused_keys;     //  unknown or retired keys already logged
+    zhashx_t *buckets;          //  organisation -> stx_bucket_t
+    int max_batch;
+    double rate;
+    double burst;
+    //  Counters, written to status.json
+    uint64_t accepted;
+    uint64_t refusals [S_REASONS];
+    uint64_t disconnected_revoked;
+    uint64_t rebinds;
+    time_t started;
+    time_t last_reload;         //  0 = never
+    char *status_path;
+    char *status_written;       //  the document last written
     int heartbeat_ms;
     int max_sessions;
     int session_timeout_ms;
@@ -153,9 +211,18 @@ s_peer_name (s_broker_t *self, zframe_t *routing_id, char *buffer, size_t size)
     return buffer;
 }
 
+//  Count one refusal (an Error reply or a refused Result).
+static void
+s_count_refusal (s_broker_t *self, Stemx__Reason reason)
+{
+    if ((unsigned) reason < S_REASONS && reason != STEMX__REASON__R_OK)
+        self->refusals [reason]++;
+}
+
 static void
 s_send_error (s_broker_t *self, zframe_t *routing_id, Stemx__Reason reason, const char *text)
 {
+    s_count_refusal (self, reason);
     Stemx__Error error = STEMX__ERROR__INIT;
     error.reason = reason;
     error.text = (char *) text;
@@ -369,7 +436,7 @@ s_handle_credit (s_broker_t *self, zframe_t *routing_id, Stemx__Credit *credit)
 //  HELLO, FETCH, PING
 
 static void
-s_handle_hello (s_broker_t *self, zframe_t *routing_id, Stemx__Hello *hello)
+s_handle_hello (s_broker_t *self, zframe_t *routing_id, Stemx__Hello *hello, const char *org)
 {
     s_peer_t *peer = s_peer_touch (self, routing_id);
     if (peer) {
@@ -393,7 +460,8 @@ s_handle_hello (s_broker_t *self, zframe_t *routing_id, Stemx__Hello *hello)
     reply.body_case = STEMX__REPLY__BODY_WELCOME;
     reply.welcome = &welcome;
     stx_wire_send_reply (self->router, routing_id, &reply);
-    zsys_info ("hello from %s at seq %" PRIu64 "%s", *hello->node? hello->node: "(unnamed)",
+    zsys_info ("hello from %s%s%s at seq %" PRIu64 "%s",
+               *hello->node? hello->node: "(unnamed)", org? " of ": "", org? org: "",
                hello->last_seq, refresh? ", refresh required": "");
 }
 
@@ -492,6 +560,8 @@ s_publish_destroy (s_publish_t **self_p)
         free (self->refused);
         free (self->excluded);
         free (self->node);
+        free (self->org);
+        free (self->pillar);
         free (self);
         *self_p = NULL;
     }
@@ -533,10 +603,31 @@ s_publish_set_id (s_publish_t *publish, size_t index, const Stemx__Event *event)
     result->event_id.len = STX_EVENT_ID_SIZE;
 }
 
+//  Take one token of the bucket of key (an organisation, or a peer in
+//  insecure mode). True if the event may go on.
+static bool
+s_rate_take (s_broker_t *self, const char *key)
+{
+    if (self->rate <= 0)
+        return true;            //  limits/rate = 0: no limit
+    stx_bucket_t *bucket = (stx_bucket_t *) zhashx_lookup (self->buckets, key);
+    if (!bucket) {
+        if (zhashx_size (self->buckets) >= S_PEER_MAX)
+            zhashx_purge (self->buckets);   //  only insecure peers can get here
+        bucket = (stx_bucket_t *) zmalloc (sizeof (stx_bucket_t));
+        assert (bucket);
+        zhashx_insert (self->buckets, key, bucket);
+    }
+    return stx_bucket_take (bucket, self->rate, self->burst, zclock_mono ());
+}
+
 //  Take a PUBLISH into the current batch: check every event now (the
-//  store never sees a refused one), sequence later.
+//  store never sees a refused one), sequence later. who is the
+//  authenticated principal, NULL in insecure mode. Refusals are counted
+//  and logged when the batch is acked.
 static void
-s_batch_add (s_broker_t *self, zframe_t **routing_id_p, Stemx__Request **request_p)
+s_batch_add (s_broker_t *self, zframe_t **routing_id_p, Stemx__Request **request_p,
+             const stx_principal_t *who)
 {
     s_publish_t *publish = (s_publish_t *) zmalloc (sizeof (s_publish_t));
     assert (publish);
@@ -560,8 +651,20 @@ s_batch_add (s_broker_t *self, zframe_t **routing_id_p, Stemx__Request **request
     free (key);
     if (peer && peer->node && *peer->node)
         publish->node = strdup (peer->node);
+    if (who) {
+        publish->secure = true;
+        publish->org = strdup (who->org);
+        publish->pillar = strdup (who->pillar? who->pillar: "");
+        publish->roles = who->roles;
+        assert (publish->org && publish->pillar);
+    }
+    char bucket_key [64];
+    if (!who) {
+        char *hex = s_peer_key (publish->routing_id);
+        snprintf (bucket_key, sizeof (bucket_key), "peer-%.50s", hex);
+        free (hex);
+    }
 
-    char who [64];
     for (size_t index = 0; index < count; index++) {
         Stemx__Result init = STEMX__RESULT__INIT;
         publish->results [index] = init;
@@ -574,9 +677,17 @@ s_batch_add (s_broker_t *self, zframe_t **routing_id_p, Stemx__Request **request
             snprintf (err, sizeof (err), "events[%zu]: undecodable Event", index);
         else {
             s_publish_set_id (publish, index, event);
+            //  The allowance first: a flood costs no validation or crypto
+            if (!s_rate_take (self, who? who->org: bucket_key))
+                status = stx_fail (err, sizeof (err), STX_ERR_RATE_LIMITED,
+                                   "rate limited: %g events/s allowed (burst %g)",
+                                   self->rate, self->burst);
+        }
+        if (status == STX_OK)
             status = stx_validate_event (self->taxonomy, &self->limits, event,
                                          err, sizeof (err));
-        }
+        if (status == STX_OK && who)
+            status = stx_sign_verify_as (event, self->registry, who->org, err, sizeof (err));
         stx_event_free (&event);
         if (status != STX_OK) {
             Stemx__Reason reason = stx_status_reason (status);
@@ -584,9 +695,6 @@ s_batch_add (s_broker_t *self, zframe_t **routing_id_p, Stemx__Request **request
                 reason = STEMX__REASON__R_MALFORMED;
             s_publish_result (publish, index, reason, *err? err: stx_strerror (status), 0, 0);
             publish->refused [index] = true;
-            s_warn (self, "refused event from %s: %s",
-                    s_peer_name (self, publish->routing_id, who, sizeof (who)),
-                    *err? err: stx_strerror (status));
         }
     }
     zlistx_add_end (self->batch, publish);
@@ -638,7 +746,9 @@ s_batch_attempt (s_broker_t *self, bool *excluded_one, char *err, size_t errlen)
             }
             stx_sequenced_t out = { 0, 0, false };
             char text [STX_ERRLEN] = "";
-            status = stx_txn_sequence (txn, event, NULL, &out, text, sizeof (text));
+            stx_principal_t principal = { publish->org, publish->pillar, publish->roles };
+            status = stx_txn_sequence (txn, event, publish->secure? &principal: NULL,
+                                       &out, text, sizeof (text));
             stx_event_free (&event);
             if (status == STX_ERR_DUPLICATE)
                 out.duplicate = true, status = STX_OK;
@@ -707,9 +817,35 @@ s_batch_flush (s_broker_t *self)
         zsys_error ("store moved from %" PRIu64 " to %" PRIu64 " on a failed commit",
                     before, self->meta.seq);
 
-    //  Acks, only now that the commit is synced
+    if (self->meta.seq > before)
+        self->accepted += self->meta.seq - before;
+
+    //  Acks, only now that the commit is synced. Each refusal is counted;
+    //  the log gets one line per reason per request, naming the first
+    //  event refused for it (and at most S_WARN_PER_TICK lines a heartbeat)
     s_publish_t *publish = (s_publish_t *) zlistx_first (self->batch);
     while (publish) {
+        size_t counts [S_REASONS] = { 0 };
+        const char *first [S_REASONS] = { NULL };
+        for (size_t index = 0; index < publish->count; index++) {
+            const Stemx__Result *result = &publish->results [index];
+            if (result->reason == STEMX__REASON__R_OK || (unsigned) result->reason >= S_REASONS)
+                continue;
+            s_count_refusal (self, result->reason);
+            if (counts [result->reason]++ == 0)
+                first [result->reason] = result->text;
+        }
+        for (int reason = 1; reason < S_REASONS; reason++) {
+            if (counts [reason] == 0)
+                continue;
+            char who [64], more [64] = "";
+            if (counts [reason] > 1)
+                snprintf (more, sizeof (more), " (and %zu more like it)", counts [reason] - 1);
+            s_warn (self, "refused event from %s%s%s%s: %s%s",
+                    s_peer_name (self, publish->routing_id, who, sizeof (who)),
+                    publish->org? " (": "", publish->org? publish->org: "",
+                    publish->org? ")": "", first [reason], more);
+        }
         Stemx__Ack ack = STEMX__ACK__INIT;
         ack.n_results = publish->count;
         ack.results = publish->result_ptrs;
@@ -746,6 +882,38 @@ s_batch_flush (s_broker_t *self)
 //  --------------------------------------------------------------------------
 //  Requests
 
+//  The registered key of the peer that sent frame, or NULL after refusing
+//  it: no User-Id (not a CURVE connection), an unknown key (removed from
+//  the registry since the handshake) or a retired one. Logged once per key
+//  until the next reload.
+static const stx_key_t *
+s_authenticate (s_broker_t *self, zframe_t *routing_id, zframe_t *frame)
+{
+    const char *user = zframe_meta (frame, "User-Id");
+    const stx_key_t *key = user && *user? stx_registry_by_curve (self->registry, user): NULL;
+    if (key && !key->retired) {
+        if (!zhashx_lookup (self->seen_keys, user))
+            zhashx_insert (self->seen_keys, user, (void *) "seen");
+        return key;
+    }
+    char text [160];
+    snprintf (text, sizeof (text), "key %.40s is %s", user && *user? user: "(none)",
+              key? "retired": "not registered");
+    const char *logged = user && *user? user: "(none)";
+    if (!zhashx_lookup (self->refused_keys, logged)) {
+        if (zhashx_size (self->refused_keys) >= S_PEER_MAX)
+            zhashx_purge (self->refused_keys);
+        zhashx_insert (self->refused_keys, logged, (void *) "logged");
+        char who [64];
+        s_warn (self, "refused request from %s: %s%s%.100s%s%.200s%s",
+                s_peer_name (self, routing_id, who, sizeof (who)), text,
+                key? " (": "", key? key->org: "", key? ", ": "", key? key->file: "",
+                key? ")": "");
+    }
+    s_send_error (self, routing_id, STEMX__REASON__R_UNAUTHORISED, text);
+    return NULL;
+}
+
 static void
 s_handle_message (s_broker_t *self, zmsg_t *msg)
 {
@@ -753,6 +921,17 @@ s_handle_message (s_broker_t *self, zmsg_t *msg)
     zframe_t *routing_id = zmsg_pop (msg);
     if (!routing_id)
         return;
+    //  Who is asking, from the CURVE key (frames of one message share it)
+    stx_principal_t principal = { NULL, NULL, 0 };
+    if (!self->insecure) {
+        zframe_t *first = zmsg_first (msg);
+        const stx_key_t *key = s_authenticate (self, routing_id, first? first: routing_id);
+        if (!key) {
+            zframe_destroy (&routing_id);
+            return;
+        }
+        principal = stx_key_principal (key);
+    }
     if (zmsg_size (msg) != 1) {
         char text [96];
         snprintf (text, sizeof (text), "expected one frame, got %zu", zmsg_size (msg));
@@ -783,15 +962,50 @@ s_handle_message (s_broker_t *self, zmsg_t *msg)
         zsys_debug ("%s from %s", stx_wire_request_name (request),
                     s_peer_name (self, routing_id, who, sizeof (who)));
 
+    //  Roles: PUBLISH needs publisher or admin; any registered role reads
+    //  (a publishing agent is a replica too)
+    bool denied = false;
+    if (!self->insecure) {
+        if (request->body_case == STEMX__REQUEST__BODY_PUBLISH)
+            denied = !(principal.roles & (STX_ROLE_PUBLISHER | STX_ROLE_ADMIN));
+        else
+            denied = !(principal.roles & (STX_ROLE_READER | STX_ROLE_PUBLISHER | STX_ROLE_ADMIN));
+    }
+    if (denied) {
+        char text [160];
+        if (request->body_case == STEMX__REQUEST__BODY_PUBLISH)
+            snprintf (text, sizeof (text), "publish: %.100s has no publisher role", principal.org);
+        else
+            snprintf (text, sizeof (text), "%s: %.100s has no role",
+                      stx_wire_request_name (request), principal.org);
+        s_warn (self, "refused request from %s: %s",
+                s_peer_name (self, routing_id, who, sizeof (who)), text);
+        s_send_error (self, routing_id, STEMX__REASON__R_UNAUTHORISED, text);
+        stx_wire_request_free (&request);
+        zframe_destroy (&routing_id);
+        return;
+    }
     if (request->body_case == STEMX__REQUEST__BODY_PUBLISH) {
-        s_batch_add (self, &routing_id, &request);
+        size_t events = request->publish->n_events;
+        if (self->max_batch > 0 && events > (size_t) self->max_batch) {
+            char text [128];
+            snprintf (text, sizeof (text), "publish of %zu events is over the limit of %d",
+                      events, self->max_batch);
+            s_warn (self, "refused request from %s: %s",
+                    s_peer_name (self, routing_id, who, sizeof (who)), text);
+            s_send_error (self, routing_id, STEMX__REASON__R_TOO_LARGE, text);
+            stx_wire_request_free (&request);
+            zframe_destroy (&routing_id);
+            return;
+        }
+        s_batch_add (self, &routing_id, &request, self->insecure? NULL: &principal);
         return;
     }
     //  Any other request first completes the batch, keeping per-peer order
     s_batch_flush (self);
     switch (request->body_case) {
         case STEMX__REQUEST__BODY_HELLO:
-            s_handle_hello (self, routing_id, request->hello);
+            s_handle_hello (self, routing_id, request->hello, principal.org);
             break;
         case STEMX__REQUEST__BODY_SNAPSHOT:
             s_handle_snapshot (self, routing_id, request->snapshot);
@@ -837,18 +1051,91 @@ s_drain_router (s_broker_t *self)
 
 
 //  --------------------------------------------------------------------------
-//  Timers: heartbeat, idle sessions, forgotten peers
+//  Status document (DATA/status.json)
+
+static char *
+s_status_json (s_broker_t *self)
+{
+    char started [32], reload [32];
+    char head [STX_HEAD_SIZE * 2 + 1], lineage [STX_LINEAGE_SIZE * 2 + 1];
+    stx_daemon_iso_time (self->started, started, sizeof (started));
+    if (self->last_reload)
+        stx_daemon_iso_time (self->last_reload, reload, sizeof (reload));
+    stx_hex (self->meta.head, STX_HEAD_SIZE, head);
+    stx_hex (self->meta.lineage, STX_LINEAGE_SIZE, lineage);
+
+    json_t *refusals = json_object ();
+    const ProtobufCEnumDescriptor *reasons = &stemx__reason__descriptor;
+    for (unsigned index = 0; index < reasons->n_values; index++) {
+        int value = reasons->values [index].value;
+        assert (value >= 0 && value < S_REASONS);
+        if (value != STEMX__REASON__R_OK)
+            json_object_set_new (refusals, reasons->values [index].name,
+                                 json_integer ((json_int_t) self->refusals [value]));
+    }
+    json_t *doc = json_pack ("{s:i, s:s, s:I, s:s, s:s, s:b, s:I, s:I, s:I, s:o, s:I, s:I, s:o}",
+        "pid", (int) getpid (),
+        "started", started,
+        "seq", (json_int_t) self->meta.seq,
+        "head", head,
+        "lineage", lineage,
+        "insecure", self->insecure,
+        "registry_keys", (json_int_t) (self->registry? stx_registry_size (self->registry): 0),
+        "peers", (json_int_t) zhashx_size (self->peers),
+        "accepted", (json_int_t) self->accepted,
+        "refusals", refusals,
+        "disconnected_revoked", (json_int_t) self->disconnected_revoked,
+        "rebinds", (json_int_t) self->rebinds,
+        "last_reload", self->last_reload? json_string (reload): json_null ());
+    assert (doc);
+    char *text = json_dumps (doc, JSON_INDENT (2));
+    assert (text);
+    json_decref (doc);
+    return text;
+}
+
+//  Write status.json if it changed since it was last written.
+static void
+s_status_write (s_broker_t *self)
+{
+    char *text = s_status_json (self);
+    if (self->status_written && streq (self->status_written, text)) {
+        free (text);
+        return;
+    }
+    char err [STX_ERRLEN] = "";
+    size_t length = strlen (text);
+    char *line = (char *) malloc (length + 2);
+    assert (line);
+    memcpy (line, text, length);
+    memcpy (line + length, "\n", 2);
+    if (stx_daemon_write_file (self->status_path, line, err, sizeof (err)) == STX_OK) {
+        free (self->status_written);
+        self->status_written = text;
+        text = NULL;
+    }
+    else
+        s_warn (self, "%s", err);
+    free (line);
+    free (text);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Timers: heartbeat, idle sessions, forgotten peers, status.json
 
 static void
 s_tick (s_broker_t *self)
 {
-    Stemx__Heartbeat heartbeat = STEMX__HEARTBEAT__INIT;
-    heartbeat.lineage.data = self->meta.lineage;
-    heartbeat.lineage.len = STX_LINEAGE_SIZE;
-    heartbeat.seq = self->meta.seq;
-    heartbeat.head.data = self->meta.head;
-    heartbeat.head.len = STX_HEAD_SIZE;
-    stx_wire_send_heartbeat (self->publisher, &heartbeat);
+    if (self->publisher) {
+        Stemx__Heartbeat heartbeat = STEMX__HEARTBEAT__INIT;
+        heartbeat.lineage.data = self->meta.lineage;
+        heartbeat.lineage.len = STX_LINEAGE_SIZE;
+        heartbeat.seq = self->meta.seq;
+        heartbeat.head.data = self->meta.head;
+        heartbeat.head.len = STX_HEAD_SIZE;
+        stx_wire_send_heartbeat (self->publisher, &heartbeat);
+    }
 
     int64_t now = zclock_mono ();
     zlistx_t *expired = zlistx_new ();
@@ -882,6 +1169,175 @@ s_tick (s_broker_t *self)
         zsys_warning ("%d more refusals not logged", self->suppressed);
     self->warnings = 0;
     self->suppressed = 0;
+    s_status_write (self);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Sockets, the registry, reload and revocation
+
+//  A ROUTER or PUB with the broker's options (and CURVE unless insecure),
+//  bound to endpoint. A re-bind passes retry_ms > 0: the old listener is
+//  closed by libzmq's I/O thread a moment after zsock_destroy, so the bind
+//  is retried (EADDRINUSE) until then. NULL with err on failure.
+static zsock_t *
+s_socket_new (s_broker_t *self, int type, const char *endpoint, const char *what,
+              int retry_ms, char *err, size_t errlen)
+{
+    zsock_t *sock = zsock_new (type);
+    assert (sock);
+    int hwm = type == ZMQ_PUB? S_PUB_HWM: 10000;
+    zsock_set_sndhwm (sock, hwm);
+    zsock_set_rcvhwm (sock, hwm);
+    if (type == ZMQ_ROUTER)
+        //  A guard against absurd frames; sizes between max_message and
+        //  this get a TOO_LARGE answer, larger ones a dropped connection
+        zsock_set_maxmsgsize (sock, (int) (self->max_message * 4 < INT_MAX / 2?
+                                           self->max_message * 4: INT_MAX / 2));
+    if (!self->insecure) {
+        //  Security options must be set before the bind
+        zcert_apply (stx_identity_cert (self->identity), sock);
+        zsock_set_curve_server (sock, 1);
+    }
+    int64_t deadline = zclock_mono () + retry_ms;
+    while (zsock_bind (sock, "%s", endpoint) == -1) {
+        int error = zmq_errno ();
+        if (error == EADDRINUSE && zclock_mono () < deadline) {
+            zclock_sleep (20);
+            continue;
+        }
+        stx_fail (err, errlen, STX_ERR_IO, "cannot bind %s endpoint %s: %s",
+                  what, endpoint, zmq_strerror (error));
+        zsock_destroy (&sock);
+        return NULL;
+    }
+    return sock;
+}
+
+//  Bind (or bind again) both sockets and make the poller. On a first bind
+//  the endpoints are the configured ones; a re-bind uses those the first
+//  bind resolved (a wildcard port keeps its number).
+static stx_status_t
+s_sockets_bind (s_broker_t *self, const char *request, const char *updates, int retry_ms,
+                char *err, size_t errlen)
+{
+    zpoller_destroy (&self->poller);
+    self->router = s_socket_new (self, ZMQ_ROUTER, request, "request", retry_ms, err, errlen);
+    if (self->router)
+        self->publisher = s_socket_new (self, ZMQ_PUB, updates, "updates", retry_ms,
+                                        err, errlen);
+    if (!self->router || !self->publisher) {
+        zsock_destroy (&self->router);
+        self->poller = zpoller_new (self->pipe, NULL);
+        assert (self->poller);
+        zpoller_set_nonstop (self->poller, true);
+        return STX_ERR_IO;
+    }
+    char *bound = zsock_last_endpoint (self->router);
+    snprintf (self->request_bound, sizeof (self->request_bound), "%s", bound? bound: request);
+    free (bound);
+    bound = zsock_last_endpoint (self->publisher);
+    snprintf (self->updates_bound, sizeof (self->updates_bound), "%s", bound? bound: updates);
+    free (bound);
+    stx_daemon_bound_endpoint (self->router, self->request_endpoint,
+                               sizeof (self->request_endpoint));
+    stx_daemon_bound_endpoint (self->publisher, self->updates_endpoint,
+                               sizeof (self->updates_endpoint));
+    self->poller = zpoller_new (self->pipe, self->router, NULL);
+    assert (self->poller);
+    zpoller_set_nonstop (self->poller, true);
+    return STX_OK;
+}
+
+static bool
+s_is_dir (const char *path)
+{
+    struct stat info;
+    return stat (path, &info) == 0 && S_ISDIR (info.st_mode);
+}
+
+//  Load the registry folder, and the retired folder if it exists.
+static stx_status_t
+s_registry_load (s_broker_t *self, stx_registry_t **registry_p, char *err, size_t errlen)
+{
+    if (!s_is_dir (self->registry_dir))
+        return stx_fail (err, errlen, STX_ERR_NOT_FOUND,
+                         "no registry folder %s: create it and copy the partners' public "
+                         ".cert files into it (made by 'stemx keygen ORG --pillar P')",
+                         self->registry_dir);
+    const char *retired = s_is_dir (self->retired_dir)? self->retired_dir: NULL;
+    return stx_registry_load (self->registry_dir, retired, registry_p, err, errlen);
+}
+
+//  Close both sockets and bind them again on the same endpoints: every
+//  connection ends, every peer reconnects and passes ZAP again. The only
+//  way to drop one peer's CURVE session in libzmq 4.3 (no ROUTER kick, and
+//  ZAP runs only at handshake). Snapshot sessions end; peers are forgotten.
+static void
+s_rebind (s_broker_t *self)
+{
+    s_batch_flush (self);
+    zpoller_destroy (&self->poller);
+    zhashx_purge (self->sessions);
+    zhashx_purge (self->peers);
+    zhashx_purge (self->seen_keys);
+    zsock_destroy (&self->router);
+    zsock_destroy (&self->publisher);
+    char request [256], updates [256], err [STX_ERRLEN] = "";
+    snprintf (request, sizeof (request), "%s", self->request_bound);
+    snprintf (updates, sizeof (updates), "%s", self->updates_bound);
+    if (s_sockets_bind (self, request, updates, S_REBIND_MS, err, sizeof (err)) != STX_OK) {
+        zsys_error ("re-bind after a revocation failed: %s", err);
+        zstr_sendx (self->pipe, "FATAL", err, NULL);
+        return;
+    }
+    self->rebinds++;
+    zsys_notice ("re-bound %s and %s: every peer re-authenticates",
+                 self->request_bound, self->updates_bound);
+}
+
+//  RELOAD: a new registry, or the old one kept with the error logged.
+static void
+s_reload (s_broker_t *self)
+{
+    if (self->insecure) {
+        zsys_notice ("reload: --insecure, no registry to reload");
+        return;
+    }
+    stx_registry_t *registry = NULL;
+    char err [STX_ERRLEN] = "";
+    if (s_registry_load (self, &registry, err, sizeof (err)) != STX_OK) {
+        zsys_error ("reload failed, keeping the previous registry (%zu keys): %s",
+                    stx_registry_size (self->registry), err);
+        return;
+    }
+    //  zauth: a fresh certificate store of the folder for new handshakes
+    zstr_sendx (self->auth, "CURVE", self->registry_dir, NULL);
+    zsock_wait (self->auth);
+
+    //  A key seen on the ROUTER that is no longer active is revoked
+    size_t revoked = 0;
+    for (void *item = zhashx_first (self->seen_keys); item;
+         item = zhashx_next (self->seen_keys)) {
+        const char *curve = (const char *) zhashx_cursor (self->seen_keys);
+        const stx_key_t *now = stx_registry_by_curve (registry, curve);
+        if (!now || now->retired) {
+            const stx_key_t *old = stx_registry_by_curve (self->registry, curve);
+            zsys_warning ("key %s of %s is %s: disconnecting it", curve,
+                          old? old->org: "?", now? "retired": "removed");
+            revoked++;
+        }
+    }
+    stx_registry_destroy (&self->registry);
+    self->registry = registry;
+    zhashx_purge (self->refused_keys);
+    self->last_reload = time (NULL);
+    zsys_notice ("registry reloaded from %s: %zu keys", self->registry_dir,
+                 stx_registry_size (self->registry));
+    if (revoked) {
+        self->disconnected_revoked += revoked;
+        s_rebind (self);
+    }
 }
 
 
@@ -911,6 +1367,15 @@ s_handle_pipe (s_broker_t *self)
         zstr_sendx (self->pipe, seq, head, lineage, NULL);
     }
     else
+    if (streq (command, "COUNTERS")) {
+        char *text = s_status_json (self);
+        zstr_send (self->pipe, text);
+        free (text);
+    }
+    else
+    if (streq (command, "RELOAD"))
+        s_reload (self);
+    else
     if (streq (command, "VERBOSE"))
         self->verbose = true;
     else
@@ -931,30 +1396,78 @@ s_broker_destroy (s_broker_t **self_p)
         zlistx_destroy (&self->batch);
         zhashx_destroy (&self->sessions);   //  ends snapshot transactions
         zhashx_destroy (&self->peers);
+        zhashx_destroy (&self->seen_keys);
+        zhashx_destroy (&self->refused_keys);
+        zhashx_destroy (&self->buckets);
         zpoller_destroy (&self->poller);
         zsock_destroy (&self->router);
         zsock_destroy (&self->publisher);
+        zactor_destroy (&self->auth);       //  after the sockets it guards
+        stx_identity_destroy (&self->identity);
+        stx_registry_destroy (&self->registry);
         stx_store_destroy (&self->store);
         stx_taxonomy_destroy (&self->taxonomy);
+        free (self->registry_dir);
+        free (self->retired_dir);
+        free (self->status_path);
+        free (self->status_written);
         free (self->data_dir);
         free (self);
         *self_p = NULL;
     }
 }
 
-static zsock_t *
-s_bind (int type, const char *endpoint, const char *what, int hwm, char *err, size_t errlen)
+static char *
+s_path (const char *given, const char *dir, const char *name)
 {
-    zsock_t *sock = zsock_new (type);
-    assert (sock);
-    zsock_set_sndhwm (sock, hwm);
-    zsock_set_rcvhwm (sock, hwm);
-    if (zsock_bind (sock, "%s", endpoint) == -1) {
-        stx_fail (err, errlen, STX_ERR_IO, "cannot bind %s endpoint %s: %s",
-                  what, endpoint, zmq_strerror (zmq_errno ()));
-        zsock_destroy (&sock);
+    if (given && *given)
+        return strdup (given);
+    char *path = zsys_sprintf ("%s/%s", dir, name);
+    assert (path);
+    return path;
+}
+
+//  The broker's key, the registry and zauth. Not called in insecure mode.
+static stx_status_t
+s_security_start (s_broker_t *self, const stx_broker_config_t *config, char *err, size_t errlen)
+{
+    char *cert_file = s_path (config->cert_file, self->data_dir, "broker.cert_secret");
+    self->registry_dir = s_path (config->registry_dir, self->data_dir, "registry");
+    self->retired_dir = s_path (config->retired_dir, self->data_dir, "registry-retired");
+    char reason [STX_ERRLEN] = "";
+    stx_status_t status = STX_OK;
+    if (access (cert_file, F_OK) != 0)
+        status = stx_fail (err, errlen, STX_ERR_NOT_FOUND,
+                           "no broker key at %s: run 'stemx keygen --broker --out %s' "
+                           "(or give --cert), or start with --insecure",
+                           cert_file, self->data_dir);
+    else {
+        status = stx_identity_load (cert_file, &self->identity, reason, sizeof (reason));
+        if (status != STX_OK)
+            stx_fail (err, errlen, status, "broker key: %s", reason);
     }
-    return sock;
+    free (cert_file);
+    if (status == STX_OK) {
+        status = s_registry_load (self, &self->registry, reason, sizeof (reason));
+        if (status != STX_OK)
+            stx_fail (err, errlen, status, "registry: %s", reason);
+    }
+    if (status != STX_OK)
+        return status;
+    if (stx_registry_size (self->registry) == 0)
+        zsys_warning ("registry %s holds no keys: no agent can connect", self->registry_dir);
+
+    //  zauth must run before the first bind: it is the ZAP handler that
+    //  admits CURVE clients; it stays up as long as the sockets do
+    self->auth = zactor_new (zauth, NULL);
+    assert (self->auth);
+    if (self->verbose) {
+        zstr_send (self->auth, "VERBOSE");
+        zsock_wait (self->auth);
+    }
+    zstr_sendx (self->auth, "CURVE", self->registry_dir, NULL);
+    zsock_wait (self->auth);
+    return STX_OK;
 }
 
 static s_broker_t *
@@ -970,11 +1483,20 @@ s_broker_new (zsock_t *pipe, const stx_broker_config_t *config, stx_status_t *st
     self->max_sessions = config->max_sessions > 0? config->max_sessions: 8;
     self->session_timeout_ms = config->session_timeout_ms > 0? config->session_timeout_ms: 30000;
     self->batch_max = config->batch_max > 0? config->batch_max: 1024;
+    self->max_batch = config->max_batch;
+    self->rate = config->rate;
+    self->burst = config->burst > 0? config->burst: (config->rate > 1? config->rate: 1);
+    self->insecure = config->insecure;
     self->verbose = config->verbose;
+    self->started = time (NULL);
     self->sessions = zhashx_new ();
     zhashx_set_destructor (self->sessions, s_session_destructor);
     self->peers = zhashx_new ();
     zhashx_set_destructor (self->peers, s_peer_destructor);
+    self->seen_keys = zhashx_new ();
+    self->refused_keys = zhashx_new ();
+    self->buckets = zhashx_new ();
+    zhashx_set_destructor (self->buckets, (zhashx_destructor_fn *) zstr_free);
     self->batch = zlistx_new ();
     zlistx_set_destructor (self->batch, s_publish_destructor);
 
@@ -985,6 +1507,7 @@ s_broker_new (zsock_t *pipe, const stx_broker_config_t *config, stx_status_t *st
         return self;
     }
     self->data_dir = strdup (config->data_dir);
+    self->status_path = zsys_sprintf ("%s/status.json", self->data_dir);
     const char *taxonomy_dir = config->taxonomy_dir? config->taxonomy_dir: STX_DATADIR;
     status = stx_taxonomy_load (taxonomy_dir, &self->taxonomy, reason, sizeof (reason));
     if (status != STX_OK) {
@@ -993,6 +1516,13 @@ s_broker_new (zsock_t *pipe, const stx_broker_config_t *config, stx_status_t *st
         return self;
     }
     status = stx_daemon_mkdir (self->data_dir, reason, sizeof (reason));
+    if (status == STX_OK && !self->insecure) {
+        status = s_security_start (self, config, err, errlen);
+        if (status != STX_OK) {
+            *status_p = status;
+            return self;
+        }
+    }
     if (status == STX_OK)
         status = stx_store_open (self->data_dir, 0, config->map_size, &self->store,
                                  reason, sizeof (reason));
@@ -1014,30 +1544,9 @@ s_broker_new (zsock_t *pipe, const stx_broker_config_t *config, stx_status_t *st
                               self->data_dir, stx_strerror (status));
         return self;
     }
-    self->router = s_bind (ZMQ_ROUTER, config->bind? config->bind: "tcp://*:5670",
-                           "request", 10000, err, errlen);
-    if (!self->router) {
-        *status_p = STX_ERR_IO;
-        return self;
-    }
-    //  A guard against absurd frames; sizes between max_message and this
-    //  get a TOO_LARGE answer, larger ones a dropped connection
-    zsock_set_maxmsgsize (self->router, (int) (self->max_message * 4 < INT_MAX / 2?
-                                               self->max_message * 4: INT_MAX / 2));
-    self->publisher = s_bind (ZMQ_PUB, config->publish? config->publish: "tcp://*:5671",
-                              "updates", S_PUB_HWM, err, errlen);
-    if (!self->publisher) {
-        *status_p = STX_ERR_IO;
-        return self;
-    }
-    stx_daemon_bound_endpoint (self->router, self->request_endpoint,
-                               sizeof (self->request_endpoint));
-    stx_daemon_bound_endpoint (self->publisher, self->updates_endpoint,
-                               sizeof (self->updates_endpoint));
-    self->poller = zpoller_new (self->pipe, self->router, NULL);
-    assert (self->poller);
-    zpoller_set_nonstop (self->poller, true);
-    *status_p = STX_OK;
+    *status_p = s_sockets_bind (self, config->bind? config->bind: "tcp://*:5670",
+                                config->publish? config->publish: "tcp://*:5671", 0,
+                                err, errlen);
     return self;
 }
 
@@ -1054,6 +1563,9 @@ stx_broker_config_default (stx_broker_config_t *config)
     config->max_sessions = 8;
     config->session_timeout_ms = 30000;
     config->batch_max = 1024;
+    config->max_batch = 1000;
+    config->rate = 200;
+    config->burst = 2000;
     stx_limits_default (&config->limits);
 }
 
@@ -1079,8 +1591,15 @@ stx_broker_actor (zsock_t *pipe, void *args)
         s_broker_destroy (&self);
         return;
     }
+    if (self->insecure)
+        zsys_warning ("--insecure: no CURVE, no authentication, anyone on the network "
+                      "can publish");
+    else
+        zsys_notice ("CURVE on, %zu keys in %s", stx_registry_size (self->registry),
+                     self->registry_dir);
     zsys_notice ("broker serving requests on %s, updates on %s, seq %" PRIu64,
                  self->request_endpoint, self->updates_endpoint, self->meta.seq);
+    s_status_write (self);
 
     int64_t next_tick = zclock_mono () + self->heartbeat_ms;
     while (!self->terminated) {
@@ -1089,7 +1608,7 @@ stx_broker_actor (zsock_t *pipe, void *args)
         if (which == self->pipe)
             s_handle_pipe (self);
         else
-        if (which == self->router)
+        if (which && which == self->router)
             s_drain_router (self);
         else
         if (zpoller_terminated (self->poller))
@@ -1100,6 +1619,7 @@ stx_broker_actor (zsock_t *pipe, void *args)
         }
     }
     s_batch_flush (self);
+    s_status_write (self);
     zsys_notice ("broker stopped at seq %" PRIu64, self->meta.seq);
     s_broker_destroy (&self);
 }

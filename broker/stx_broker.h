@@ -16,13 +16,29 @@
         ...
         zactor_destroy (&broker);
 
+    Security (docs/SECURITY.md): unless config.insecure, both sockets are
+    CURVE servers with the broker's key (config.cert_file); a zauth actor
+    admits only the keys in config.registry_dir, and every request is
+    mapped to its organisation through the stx_registry of that folder
+    (plus config.retired_dir, whose keys only verify old signatures).
+
     Pipe commands (strings):
       $TERM         end the actor (commits nothing half done, closes the store)
       ENDPOINTS     reply two frames: the connectable request and updates
                     endpoints (tcp://127.0.0.1:PORT for wildcard binds)
       STATUS        reply three frames: seq, head (hex), lineage (hex)
+      COUNTERS      reply one frame: the status.json document (JSON text)
+      RELOAD        reload the registry (SIGHUP); no reply. A key revoked by
+                    the reload that was seen connected makes the broker
+                    re-bind both sockets, so every peer goes through ZAP
+                    again (SECURITY.md, "Revocation")
       VERBOSE       log every request at debug level
-    The actor may send "FATAL" <reason> on its own when it cannot go on.
+    The actor may send "FATAL" <reason> on its own when it cannot go on
+    (e.g. a re-bind after a revocation failed).
+
+    Counters (accepted events, refusals per reason, revocations, last
+    reload) go to DATA/status.json, at most once per heartbeat when they
+    changed; docs/SECURITY.md section 5 lists its fields.
     ========================================================================= */
 
 #ifndef STX_BROKER_H_INCLUDED
@@ -46,6 +62,13 @@ typedef struct {
     int session_timeout_ms;     //  idle snapshot session is dropped after [30000]
     int batch_max;              //  messages drained per group commit [1024]
     stx_limits_t limits;        //  entry limits [stx_limits_default]
+    int max_batch;              //  events per PUBLISH; more: R_TOO_LARGE [1000]
+    double rate;                //  events per second per organisation [200]
+    double burst;               //  token bucket size per organisation [2000]
+    bool insecure;              //  no CURVE, no authentication [false]
+    const char *cert_file;      //  broker's secret cert [DATA/broker.cert_secret]
+    const char *registry_dir;   //  partners' public certs [DATA/registry]
+    const char *retired_dir;    //  retired public certs, optional [DATA/registry-retired]
     bool verbose;               //  log every request
 } stx_broker_config_t;
 
@@ -54,9 +77,11 @@ void
     stx_broker_config_default (stx_broker_config_t *config);
 
 //  Start a broker: opens (or creates) the store, ensures its lineage, loads
-//  the taxonomy, binds both sockets. Returns the actor, which the caller
-//  owns and ends with zactor_destroy; or NULL with a one-line reason in
-//  err (e.g. "cannot open store /x: Permission denied").
+//  the taxonomy, loads the broker's key and the registry and starts zauth
+//  (unless insecure), binds both sockets. Returns the actor, which the
+//  caller owns and ends with zactor_destroy; or NULL with a one-line reason
+//  in err (e.g. "cannot open store /x: Permission denied", or "no broker
+//  key at DATA/broker.cert_secret: run 'stemx keygen --broker --out DATA'").
 zactor_t *
     stx_broker_new (const stx_broker_config_t *config, char *err, size_t errlen);
 

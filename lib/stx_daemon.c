@@ -12,6 +12,9 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "stx_daemon.h"
@@ -242,4 +245,111 @@ stx_daemon_wait (zactor_t *actor)
     if (rc == 0)
         zsys_notice ("interrupted, shutting down");
     return rc;
+}
+
+static volatile sig_atomic_t s_hangup = 0;
+
+static void
+s_on_hangup (int signum)
+{
+    (void) signum;
+    s_hangup = 1;
+}
+
+void
+stx_daemon_catch_hangup (void)
+{
+    struct sigaction action;
+    memset (&action, 0, sizeof (action));
+    action.sa_handler = s_on_hangup;
+    sigemptyset (&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    sigaction (SIGHUP, &action, NULL);
+    sigset_t set;
+    sigemptyset (&set);
+    sigaddset (&set, SIGHUP);
+    pthread_sigmask (SIG_BLOCK, &set, NULL);
+}
+
+int
+stx_daemon_wait_reload (zactor_t *actor, const char *command)
+{
+    assert (actor);
+    assert (command);
+    sigset_t set;
+    sigemptyset (&set);
+    sigaddset (&set, SIGHUP);
+    pthread_sigmask (SIG_UNBLOCK, &set, NULL);
+
+    zmq_pollitem_t items [] = { { zsock_resolve (actor), 0, ZMQ_POLLIN, 0 } };
+    int rc = 0;
+    while (!zsys_interrupted) {
+        if (s_hangup) {
+            s_hangup = 0;
+            zsys_notice ("SIGHUP: reloading");
+            zstr_send (actor, command);
+        }
+        int ready = zmq_poll (items, 1, 1000);
+        if (ready == -1) {
+            if (zmq_errno () == EINTR)
+                continue;       //  a signal: the loop condition decides
+            break;
+        }
+        if (ready == 0 || !(items [0].revents & ZMQ_POLLIN))
+            continue;
+        zmsg_t *msg = zmsg_recv (actor);
+        char *name = msg? zmsg_popstr (msg): NULL;
+        if (name && streq (name, "FATAL")) {
+            char *reason = zmsg_popstr (msg);
+            zsys_error ("fatal: %s", reason? reason: "unknown error");
+            free (reason);
+            rc = 1;
+        }
+        free (name);
+        zmsg_destroy (&msg);
+        if (rc)
+            break;
+    }
+    pthread_sigmask (SIG_BLOCK, &set, NULL);
+    if (rc == 0)
+        zsys_notice ("interrupted, shutting down");
+    return rc;
+}
+
+void
+stx_daemon_iso_time (time_t when, char *out, size_t outlen)
+{
+    struct tm parts;
+    gmtime_r (&when, &parts);
+    strftime (out, outlen, "%Y-%m-%dT%H:%M:%SZ", &parts);
+}
+
+stx_status_t
+stx_daemon_write_file (const char *path, const char *text, char *err, size_t errlen)
+{
+    assert (path && text);
+    char temp [PATH_MAX];
+    if (snprintf (temp, sizeof (temp), "%s.tmp", path) >= (int) sizeof (temp))
+        return stx_fail (err, errlen, STX_ERR_IO, "%s: path too long", path);
+    int fd = open (temp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd == -1)
+        return stx_fail (err, errlen, STX_ERR_IO, "cannot write %s: %s", temp, strerror (errno));
+    size_t size = strlen (text), done = 0;
+    bool failed = false;
+    while (done < size && !failed) {
+        ssize_t wrote = write (fd, text + done, size - done);
+        if (wrote < 0 && errno != EINTR)
+            failed = true;
+        else
+        if (wrote > 0)
+            done += (size_t) wrote;
+    }
+    failed = failed || fsync (fd) != 0;
+    failed = (close (fd) != 0) || failed;
+    if (failed || rename (temp, path) != 0) {
+        int error = errno;
+        unlink (temp);
+        return stx_fail (err, errlen, STX_ERR_IO, "cannot write %s: %s", path, strerror (error));
+    }
+    return STX_OK;
 }

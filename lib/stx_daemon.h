@@ -84,4 +84,30 @@ stx_status_t
 int
     stx_daemon_wait (zactor_t *actor);
 
+//  Catch SIGHUP with sigaction: each one sets a flag (nothing else runs in
+//  the handler) that stx_daemon_wait_reload turns into a command to the
+//  actor. Also blocks SIGHUP in the calling thread, so call it from main
+//  BEFORE starting the actor: the actor's thread (and any it starts)
+//  inherits the block and never sees its poll interrupted by a reload;
+//  stx_daemon_wait_reload unblocks it in the main thread only.
+void
+    stx_daemon_catch_hangup (void);
+
+//  Like stx_daemon_wait, and on each SIGHUP sends command (one frame, e.g.
+//  "RELOAD") to the actor, which must not reply to it. A SIGHUP that
+//  arrives while one is still pending is merged with it. Returns as
+//  stx_daemon_wait.
+int
+    stx_daemon_wait_reload (zactor_t *actor, const char *command);
+
+//  Format a wall-clock time (seconds since the Unix epoch) as ISO-8601
+//  UTC, "2026-03-01T12:00:00Z", into out (at least 21 bytes).
+void
+    stx_daemon_iso_time (time_t when, char *out, size_t outlen);
+
+//  Write text to path atomically (path.tmp, fsync, rename), mode 0644.
+//  STX_ERR_IO with err naming the path.
+stx_status_t
+    stx_daemon_write_file (const char *path, const char *text, char *err, size_t errlen);
+
 #endif
