@@ -4,6 +4,8 @@
 #   make demo ARGS=--once    the same, exit 0 once the five nodes converge
 #   make test            install packages, build, run the whole test suite
 #   make test SANITIZE=1 the same under AddressSanitizer + UBSan (in build-asan/)
+#   make test FUZZ=0     the same without the fuzz stage that follows the suite
+#   make fuzz            clang + libFuzzer: each fuzz target for FUZZ_SECONDS (in build-fuzz/)
 #   make deps            only install the Debian packages (as root)
 
 SANITIZE ?=
@@ -15,9 +17,12 @@ BUILD ?= build
 endif
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
+FUZZ ?= 1
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 20
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps build test demo clean
+.PHONY: all deps build test fuzz demo clean
 
 all: build
 
@@ -30,9 +35,22 @@ build: deps
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+ifneq ($(FUZZ),0)
+	@$(MAKE) fuzz
+endif
+
+#   The fuzz stage: only the three fuzzers and the modules they test are
+#   built; the three run side by side, each FUZZ_SECONDS over a scratch
+#   copy of its seed corpus, so the stage takes about FUZZ_SECONDS plus
+#   the build.
+fuzz: deps
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DSTEMX_FUZZ=ON -DBUILD_TESTING=ON \
+	    -DSTEMX_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_targets
+	cd $(FUZZ_BUILD) && ctest --output-on-failure -j 3 -L fuzz
 
 demo: build
 	@./scripts/demo --bin $(BUILD) $(ARGS)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

@@ -1,0 +1,2 @@
+
+																ini:vdab-beroepenfilms(0‰¼Ùò4

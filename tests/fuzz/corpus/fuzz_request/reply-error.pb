@@ -1,0 +1,1 @@
+:range below the log horizon

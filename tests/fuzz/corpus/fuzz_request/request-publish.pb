@@ -1,0 +1,20 @@
+ı
+»
+	org:vlaio(0¼Ùò4J’
+
+	org:vlaio!Agentschap Innoveren & OndernemenVLAIO"
+government*agency2flanders:BrusselB6.1.5BOD 1.1.1BOD 2.1.2Jecosystem_orchestrator
+‡
+ini:vdab-beroepenfilms(0ƒ¼Ùò4JÑÎ
+ini:vdab-beroepenfilms*VDAB-beroepenfilms: STEM-beroepen in beeldHShort job films showing STEM occupations and the transitions they serve."
+
+org:vdab*
+
+org:agoria*
+org:essenscia2OD 1.1.12OD 2.1.2:digitalisation:industry_4_0Bgeneral_publicBchildren_youthB
+jobseekersJ
+
+2021-01-01
+2030-12-31RrunningZflandersjOD 1.1.1
+3
+																ini:vdab-beroepenfilms(0‰¼Ùò4
