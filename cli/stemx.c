@@ -706,12 +706,12 @@ s_cmd_show (options_t *options, int argc, char **argv)
         const char *key;
         json_t *value;
         json_object_foreach (json, key, value)
-            s_print_value (key, value, 0);
+            if (strcmp (key, "_signature") != 0)
+                s_print_value (key, value, 0);
     }
-    if (options->verify && !options->json) {
-        json_t *check = json_object_get (json, "_signature");
-        printf ("signature: %s\n", json_string_value (json_object_get (check, "text")));
-    }
+    if (options->verify && !options->json)
+        printf ("signature: %s\n", json_string_value (json_object_get (
+            json_object_get (json, "_signature"), "text")));
     json_decref (json);
     stx_event_free (&event);
     return result;
@@ -733,6 +733,7 @@ s_broker_status (options_t *options, json_t *json)
     if (report) {
         json_int_t pid = json_integer_value (json_object_get (report, "pid"));
         running = pid > 0 && (kill ((pid_t) pid, 0) == 0 || errno == EPERM);
+        json_object_set (json, "counted_at_seq", json_object_get (report, "seq"));
         const char *fields [] = { "started", "insecure", "registry_keys", "peers", "accepted",
                                   "refusals", "disconnected_revoked", "last_reload" };
         for (size_t i = 0; i < sizeof fields / sizeof fields [0]; i++) {
@@ -758,7 +759,12 @@ s_print_broker_status (json_t *json)
     printf ("peers      %" JSON_INTEGER_FORMAT " (%" JSON_INTEGER_FORMAT " registered keys)\n",
             json_integer_value (json_object_get (json, "peers")),
             json_integer_value (json_object_get (json, "registry_keys")));
-    printf ("accepted   %" JSON_INTEGER_FORMAT " events\n",
+    //  The broker rewrites its counters once per heartbeat at most
+    json_int_t counted = json_integer_value (json_object_get (json, "counted_at_seq"));
+    if (counted != json_integer_value (json_object_get (json, "seq")))
+        printf ("counters   as of sequence %" JSON_INTEGER_FORMAT " (written once a second)\n",
+                counted);
+    printf ("accepted   %" JSON_INTEGER_FORMAT " events since start\n",
             json_integer_value (json_object_get (json, "accepted")));
     const char *reason;
     json_t *count;
