@@ -51,6 +51,8 @@ struct _stx_store_t {
     MDB_dbi log;                //  seq -> packed event
     MDB_dbi ids;                //  event id -> seq
     MDB_dbi meta;               //  lineage, seq, head, log_first
+    MDB_dbi heads;              //  seq -> hash-chain head after it
+    MDB_dbi history;            //  entry key -> seqs of its events (DUPSORT, DUPFIXED)
     size_t max_key;             //  LMDB's key size limit (511)
     bool readonly;              //  opened MDB_RDONLY
     size_t txns;                //  transactions begun and not yet ended
@@ -224,7 +226,9 @@ stx_store_open (const char *dir, int flags, size_t map_size, stx_store_t **self_
         { "index", &self->index, MDB_DUPSORT },
         { "log", &self->log, 0 },
         { "ids", &self->ids, 0 },
-        { "meta", &self->meta, 0 }
+        { "meta", &self->meta, 0 },
+        { "heads", &self->heads, 0 },
+        { "history", &self->history, MDB_DUPSORT | MDB_DUPFIXED }
     };
     for (size_t i = 0; rc == 0 && i < sizeof (dbs) / sizeof (dbs [0]); i++) {
         step = dbs [i].name;
@@ -615,6 +619,20 @@ s_apply (stx_txn_t *self, const uint8_t *data, size_t size, bool load)
         status = s_meta_put_u64 (self, "seq", event->seq);
         if (status == STX_OK)
             status = s_meta_put (self, "head", head, STX_HEAD_SIZE);
+        uint8_t seq [8];
+        s_put_be64 (event->seq, seq);
+        //  The head after every event, so a replica at any sequence the
+        //  log still covers can be compared with the broker (stemx verify)
+        if (status == STX_OK) {
+            MDB_val key = s_val (seq, 8), value = s_val (head, STX_HEAD_SIZE);
+            status = s_status (mdb_put (self->txn, store->heads, &key, &value, MDB_APPEND),
+                               "heads");
+        }
+        //  Which events touched this key, for stemx history
+        if (status == STX_OK) {
+            MDB_val key = s_str (event->key), value = s_val (seq, 8);
+            status = s_status (mdb_put (self->txn, store->history, &key, &value, 0), "history");
+        }
     }
     stx_event_free (&previous);
     stx_event_free (&event);
@@ -791,7 +809,8 @@ stx_txn_clear (stx_txn_t *self)
 {
     assert (self);
     stx_store_t *store = self->store;
-    MDB_dbi dbis [] = { store->entries, store->index, store->log, store->ids, store->meta };
+    MDB_dbi dbis [] = { store->entries, store->index, store->log, store->ids, store->meta,
+                        store->heads, store->history };
     for (size_t i = 0; i < sizeof (dbis) / sizeof (dbis [0]); i++) {
         int rc = mdb_drop (self->txn, dbis [i], 0);
         if (rc)
@@ -829,6 +848,114 @@ stx_txn_set_position (stx_txn_t *self, const uint8_t lineage [STX_LINEAGE_SIZE],
         status = s_meta_put (self, "head", head, STX_HEAD_SIZE);
     if (status == STX_OK)
         status = s_meta_put_u64 (self, "log_first", seq + 1);
+    if (status == STX_OK && seq > 0) {
+        uint8_t be [8];
+        s_put_be64 (seq, be);
+        MDB_val key = s_val (be, 8), value = s_val (head, STX_HEAD_SIZE);
+        status = s_status (mdb_put (self->txn, self->store->heads, &key, &value, 0), "heads");
+    }
+    return status;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Hash-chain head after event seq
+
+stx_status_t
+stx_txn_head_at (stx_txn_t *self, uint64_t seq, uint8_t head [STX_HEAD_SIZE])
+{
+    assert (self);
+    if (seq == 0) {
+        memset (head, 0, STX_HEAD_SIZE);
+        return STX_OK;
+    }
+    uint8_t be [8];
+    s_put_be64 (seq, be);
+    MDB_val key = s_val (be, 8), value;
+    int rc = mdb_get (self->txn, self->store->heads, &key, &value);
+    if (rc == MDB_NOTFOUND)
+        return STX_ERR_NOT_FOUND;
+    if (rc)
+        return s_status (rc, "heads");
+    if (value.mv_size != STX_HEAD_SIZE)
+        return STX_ERR_STORAGE;
+    memcpy (head, value.mv_data, STX_HEAD_SIZE);
+    return STX_OK;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Every event of one key that the log still holds
+
+stx_status_t
+stx_txn_history (stx_txn_t *self, const char *key, stx_history_fn *fn, void *arg)
+{
+    assert (self);
+    assert (key);
+    assert (fn);
+    stx_store_t *store = self->store;
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open (self->txn, store->history, &cursor);
+    if (rc)
+        return s_status (rc, "history");
+    MDB_val k = s_str (key), v;
+    stx_status_t status = STX_OK;
+    for (rc = mdb_cursor_get (cursor, &k, &v, MDB_SET_KEY); rc == 0;
+         rc = mdb_cursor_get (cursor, &k, &v, MDB_NEXT_DUP)) {
+        if (v.mv_size != 8)
+            continue;
+        uint64_t seq = s_get_be64 ((const uint8_t *) v.mv_data);
+        MDB_val log_key = s_val (v.mv_data, 8), data;
+        int found = mdb_get (self->txn, store->log, &log_key, &data);
+        if (found == MDB_NOTFOUND)
+            continue;           //  below the log horizon
+        if (found) {
+            status = s_status (found, "log");
+            break;
+        }
+        if (fn (seq, (const uint8_t *) data.mv_data, data.mv_size, arg))
+            break;
+    }
+    if (status == STX_OK && rc && rc != MDB_NOTFOUND)
+        status = s_status (rc, "history");
+    mdb_cursor_close (cursor);
+    return status;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Entry keys under one index key
+
+stx_status_t
+stx_txn_index_lookup (stx_txn_t *self, const char *index_key, stx_index_key_fn *fn, void *arg)
+{
+    assert (self);
+    assert (index_key);
+    assert (fn);
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open (self->txn, self->store->index, &cursor);
+    if (rc)
+        return s_status (rc, "index");
+    size_t len = strlen (index_key);
+    if (len == 0 || len > self->store->max_key) {
+        mdb_cursor_close (cursor);
+        return STX_OK;
+    }
+    MDB_val k = s_val (index_key, len), v;
+    stx_status_t status = STX_OK;
+    char key [512];
+    for (rc = mdb_cursor_get (cursor, &k, &v, MDB_SET_KEY); rc == 0;
+         rc = mdb_cursor_get (cursor, &k, &v, MDB_NEXT_DUP)) {
+        if (v.mv_size >= sizeof key)
+            continue;
+        memcpy (key, v.mv_data, v.mv_size);
+        key [v.mv_size] = 0;
+        if (fn (key, arg))
+            break;
+    }
+    if (rc && rc != MDB_NOTFOUND)
+        status = s_status (rc, "index");
+    mdb_cursor_close (cursor);
     return status;
 }
 

@@ -8,6 +8,8 @@
       log       8-byte big-endian seq -> packed Event, appended in order
       ids       16-byte event id -> 8-byte big-endian seq (deduplication)
       meta      lineage (16 bytes), seq, head (32 bytes), log_first
+      heads     8-byte big-endian seq -> hash-chain head after that event
+      history   entry key -> 8-byte big-endian seqs of its events (DUPSORT)
     so one transaction updates them all and one hot copy backs them up.
 
     Every node applies events with the same function (stx_txn_apply), which
@@ -193,5 +195,31 @@ stx_status_t
 typedef int (stx_entry_fn) (const char *key, const uint8_t *data, size_t size, void *arg);
 stx_status_t
     stx_txn_entries (stx_txn_t *self, const char *after, stx_entry_fn *fn, void *arg);
+
+//  The hash-chain head after event seq (32 zero bytes for seq 0).
+//  STX_ERR_NOT_FOUND if this node never applied seq itself (below its log
+//  or snapshot start, or beyond its last sequence).
+stx_status_t
+    stx_txn_head_at (stx_txn_t *self, uint64_t seq, uint8_t head [STX_HEAD_SIZE]);
+
+//  Called per event of a key, oldest first; data points into the map,
+//  valid until the transaction ends. Return non-zero to stop.
+typedef int (stx_history_fn) (uint64_t seq, const uint8_t *data, size_t size, void *arg);
+
+//  Call fn for every event of key that the log still holds (events below
+//  the log horizon, or before a replica's snapshot, are gone). Errors:
+//  STX_ERR_STORAGE.
+stx_status_t
+    stx_txn_history (stx_txn_t *self, const char *key, stx_history_fn *fn, void *arg);
+
+//  Called per entry key under an index key; return non-zero to stop.
+typedef int (stx_index_key_fn) (const char *key, void *arg);
+
+//  Call fn for every entry key filed under index_key ("<index>=<value>",
+//  see stx_index.h), in key order; tombstones are never filed. Errors:
+//  STX_ERR_STORAGE.
+stx_status_t
+    stx_txn_index_lookup (stx_txn_t *self, const char *index_key, stx_index_key_fn *fn,
+                          void *arg);
 
 #endif

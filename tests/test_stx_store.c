@@ -1391,6 +1391,83 @@ test_snapshot (void **state)
     s_assert_same_index (dir_a, dir_b);
 }
 
+//  --------------------------------------------------------------------------
+//  Heads per sequence, history per key, index lookups
+
+typedef struct {
+    uint64_t seqs [8];
+    size_t count;
+} s_seqs_t;
+
+static int
+s_collect_seq (uint64_t seq, const uint8_t *data, size_t size, void *arg)
+{
+    s_seqs_t *self = (s_seqs_t *) arg;
+    Stemx__Event *event = NULL;
+    assert_int_equal (stx_event_unpack (data, size, &event), STX_OK);
+    assert_int_equal (event->seq, seq);
+    stx_event_free (&event);
+    self->seqs [self->count++] = seq;
+    return 0;
+}
+
+static int
+s_collect_key (const char *key, void *arg)
+{
+    char *keys = (char *) arg;
+    if (*keys)
+        strcat (keys, ",");
+    strcat (keys, key);
+    return 0;
+}
+
+static void
+test_heads_history_lookup (void **state)
+{
+    stx_store_t *store = s_open ((char *) *state, 0, 0);
+    s_publish_ok (store, "org:a", s_org ("org:a", "government", "Gent"));
+    stx_meta_t after_one = s_meta (store);
+    s_publish_ok (store, "org:b", s_org ("org:b", "industry", "Genk"));
+    s_publish_ok (store, "org:a", s_org ("org:a", "knowledge", "Gent"));
+    stx_meta_t meta = s_meta (store);
+    assert_int_equal (meta.seq, 3);
+
+    stx_txn_t *txn;
+    assert_int_equal (stx_store_begin (store, false, &txn), STX_OK);
+    uint8_t head [STX_HEAD_SIZE], zero [STX_HEAD_SIZE] = { 0 };
+    assert_int_equal (stx_txn_head_at (txn, 1, head), STX_OK);
+    assert_memory_equal (head, after_one.head, STX_HEAD_SIZE);
+    assert_int_equal (stx_txn_head_at (txn, 3, head), STX_OK);
+    assert_memory_equal (head, meta.head, STX_HEAD_SIZE);
+    assert_int_equal (stx_txn_head_at (txn, 0, head), STX_OK);
+    assert_memory_equal (head, zero, STX_HEAD_SIZE);
+    assert_int_equal (stx_txn_head_at (txn, 4, head), STX_ERR_NOT_FOUND);
+
+    s_seqs_t seqs = { { 0 }, 0 };
+    assert_int_equal (stx_txn_history (txn, "org:a", s_collect_seq, &seqs), STX_OK);
+    assert_int_equal (seqs.count, 2);
+    assert_int_equal (seqs.seqs [0], 1);
+    assert_int_equal (seqs.seqs [1], 3);
+    seqs.count = 0;
+    assert_int_equal (stx_txn_history (txn, "org:none", s_collect_seq, &seqs), STX_OK);
+    assert_int_equal (seqs.count, 0);
+
+    char keys [256] = "";
+    assert_int_equal (stx_txn_index_lookup (txn, "kind=organisation", s_collect_key, keys),
+                      STX_OK);
+    assert_string_equal (keys, "org:a,org:b");
+    *keys = 0;
+    //  org:a moved from government to knowledge: the index followed
+    assert_int_equal (stx_txn_index_lookup (txn, "helix=government", s_collect_key, keys),
+                      STX_OK);
+    assert_string_equal (keys, "");
+    assert_int_equal (stx_txn_index_lookup (txn, "helix=knowledge", s_collect_key, keys),
+                      STX_OK);
+    assert_string_equal (keys, "org:a");
+    stx_txn_abort (&txn);
+    stx_store_destroy (&store);
+}
+
 int
 main (void)
 {
@@ -1409,6 +1486,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_map_resized_by_other_process, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_map_full, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_snapshot, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_heads_history_lookup, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
