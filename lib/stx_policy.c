@@ -7,6 +7,7 @@
     ========================================================================= */
 
 #include <assert.h>
+#include <stdbool.h>
 #include <string.h>
 #include "stx_policy.h"
 
@@ -76,6 +77,22 @@ s_current_owner (const Stemx__Event *current)
     return stx_entry_owner (current->entry);
 }
 
+//  True if org's roles equal those of the current live Organisation entry
+//  (none when there is none).
+static bool
+s_same_roles (const Stemx__Organisation *org, const Stemx__Event *current)
+{
+    const Stemx__Organisation *was = current && current->op == STEMX__OPERATION__OP_UPSERT
+                                   && current->entry? current->entry->organisation: NULL;
+    size_t count = was? was->n_roles: 0;
+    if (org->n_roles != count)
+        return false;
+    for (size_t i = 0; i < count; i++)
+        if (strcmp (org->roles [i], was->roles [i]) != 0)
+            return false;
+    return true;
+}
+
 stx_status_t
 stx_policy_check (const stx_principal_t *who, const Stemx__Event *current,
                   const Stemx__Event *event, char *err, size_t errlen)
@@ -96,13 +113,27 @@ stx_policy_check (const stx_principal_t *who, const Stemx__Event *current,
         return stx_fail (err, errlen, STX_ERR_UNAUTHORISED, "%.200s: owned by %.100s, not %.100s",
                          key, owner? owner: "nobody", who->org);
     }
-    //  Upsert: the organisation's own entry, or an admin's
+    //  Upsert: the organisation's own entry, or an admin's. An organisation
+    //  may not claim another pillar than it is registered with (other
+    //  entries take their partners' pillars from here) nor give itself
+    //  roles in the ecosystem: those are the admin's to record.
     if (is_org) {
-        if (admin || strcmp (key, who->org) == 0)
+        if (admin)
             return STX_OK;
-        return stx_fail (err, errlen, STX_ERR_UNAUTHORISED,
-                         "%.200s: only the organisation itself or an admin may write it, "
-                         "not %.100s", key, who->org);
+        if (strcmp (key, who->org) != 0)
+            return stx_fail (err, errlen, STX_ERR_UNAUTHORISED,
+                             "%.200s: only the organisation itself or an admin may write it, "
+                             "not %.100s", key, who->org);
+        const Stemx__Organisation *org = event->entry? event->entry->organisation: NULL;
+        if (org && who->pillar && *who->pillar && strcmp (org->helix_pillar, who->pillar) != 0)
+            return stx_fail (err, errlen, STX_ERR_UNAUTHORISED,
+                             "%.200s: helix_pillar '%.40s' differs from the registered '%.40s'; "
+                             "ask VLAIO to change the registration", key, org->helix_pillar,
+                             who->pillar);
+        if (org && !s_same_roles (org, current))
+            return stx_fail (err, errlen, STX_ERR_UNAUTHORISED,
+                             "%.200s: roles are recorded by an admin (VLAIO)", key);
+        return STX_OK;
     }
     const char *new_owner = stx_entry_owner (event->entry);
     if (strcmp (new_owner, who->org) != 0)

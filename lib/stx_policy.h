@@ -12,7 +12,9 @@
         moment's organiser); ownership cannot be handed to another
         organisation by an update;
       * an admin (VLAIO) may withdraw any entry and write any Organisation
-        entry; an organisation may write its own Organisation entry;
+        entry; an organisation may write its own Organisation entry, with
+        the helix pillar it is registered with and the roles an admin
+        recorded (none until then);
       * a withdrawn key may be taken up again only by its last owner (or,
         for an Organisation entry, an admin).
     ========================================================================= */

@@ -77,7 +77,7 @@ stx_sign_event (Stemx__Event *event, const stx_identity_t *identity)
 
 static stx_status_t
 s_verify (const Stemx__Event *event, const stx_registry_t *registry, const char *org,
-          const char *org_role, char *err, size_t errlen)
+          const char *org_role, bool allow_retired, char *err, size_t errlen)
 {
     assert (event);
     assert (registry);
@@ -100,6 +100,12 @@ s_verify (const Stemx__Event *event, const stx_registry_t *registry, const char 
     if (!registered)
         return stx_fail (err, errlen, STX_ERR_BAD_SIGNATURE,
                          "%.200s: signed by key %s, which is not registered", key, signer);
+    //  A retired key still vouches for what it signed while it was active,
+    //  but signs nothing new
+    if (registered->retired && !allow_retired)
+        return stx_fail (err, errlen, STX_ERR_BAD_SIGNATURE,
+                         "%.200s: signed by key %s of %.100s, which is retired", key, signer,
+                         registered->org);
     if (strcmp (registered->org, org) != 0)
         return stx_fail (err, errlen, STX_ERR_BAD_SIGNATURE,
                          "%.200s: signed by a key of %.100s, not of %s %.100s", key,
@@ -123,12 +129,12 @@ stx_sign_verify (const Stemx__Event *event, const stx_registry_t *registry,
                  char *err, size_t errlen)
 {
     assert (event);
-    return s_verify (event, registry, event->origin, "origin", err, errlen);
+    return s_verify (event, registry, event->origin, "origin", true, err, errlen);
 }
 
 stx_status_t
 stx_sign_verify_as (const Stemx__Event *event, const stx_registry_t *registry,
                     const char *org, char *err, size_t errlen)
 {
-    return s_verify (event, registry, org, "publisher", err, errlen);
+    return s_verify (event, registry, org, "publisher", false, err, errlen);
 }

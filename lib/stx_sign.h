@@ -34,7 +34,8 @@ stx_status_t
                      char *err, size_t errlen);
 
 //  Like stx_sign_verify, but for a publisher's event before the broker has
-//  stamped the origin: the signer must be a key of org.
+//  stamped the origin: the signer must be an active (not retired) key of
+//  org.
 stx_status_t
     stx_sign_verify_as (const Stemx__Event *event, const stx_registry_t *registry,
                         const char *org, char *err, size_t errlen);

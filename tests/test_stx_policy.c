@@ -83,13 +83,16 @@ s_heap (const Stemx__Entry *entry)
 }
 
 static Stemx__Entry *
-s_org (const char *id)
+s_org_as (const char *id, const char *pillar, const char *role)
 {
     Stemx__Organisation org;
     stemx__organisation__init (&org);
     org.id = (char *) id;
     org.name = (char *) id;
-    org.helix_pillar = (char *) "industry";
+    org.helix_pillar = (char *) pillar;
+    char *roles [] = { (char *) role };
+    org.n_roles = role? 1: 0;
+    org.roles = roles;
     org.kind = (char *) "company";
     org.region = (char *) "flanders";
     Stemx__Entry entry;
@@ -97,6 +100,12 @@ s_org (const char *id)
     entry.kind_case = STEMX__ENTRY__KIND_ORGANISATION;
     entry.organisation = &org;
     return s_heap (&entry);
+}
+
+static Stemx__Entry *
+s_org (const char *id)
+{
+    return s_org_as (id, "industry", NULL);
 }
 
 static Stemx__Entry *
@@ -371,8 +380,18 @@ test_organisation_entries (void **state)
     //  Withdrawn: the admin or the organisation may write it again, B not
     s_publish_refused (self, &s_b, "org:a", s_org ("org:a"), STX_ERR_UNAUTHORISED, NULL);
     s_publish_ok (self, &s_admin, "org:a", s_org ("org:a"));
-    //  B's own entry, written by the admin, stays B's to update
-    s_publish_ok (self, &s_b, "org:b", s_org ("org:b"));
+    //  B's own entry, written by the admin, stays B's to update, with the
+    //  pillar B is registered with and no roles of its own making
+    s_publish_ok (self, &s_b, "org:b", s_org_as ("org:b", "knowledge", NULL));
+    s_publish_refused (self, &s_b, "org:b", s_org_as ("org:b", "industry", NULL),
+                       STX_ERR_UNAUTHORISED, "org:b: helix_pillar 'industry' differs from the "
+                       "registered 'knowledge'; ask VLAIO to change the registration");
+    s_publish_refused (self, &s_b, "org:b",
+                       s_org_as ("org:b", "knowledge", "ecosystem_orchestrator"),
+                       STX_ERR_UNAUTHORISED, "org:b: roles are recorded by an admin (VLAIO)");
+    //  Roles the admin recorded stay when B updates its entry
+    s_publish_ok (self, &s_admin, "org:b", s_org_as ("org:b", "knowledge", "partner"));
+    s_publish_ok (self, &s_b, "org:b", s_org_as ("org:b", "knowledge", "partner"));
 }
 
 

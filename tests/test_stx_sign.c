@@ -383,7 +383,7 @@ test_registry_checks (void **state)
 
 
 //  --------------------------------------------------------------------------
-//  A retired key still verifies old events
+//  A retired key still verifies old events, and signs no new ones
 
 static void
 test_retired_key (void **state)
@@ -394,7 +394,11 @@ test_retired_key (void **state)
     assert_non_null (key);
     assert_true (key->retired);
     Stemx__Event *event = s_signed (self->old_a, "org:a");
-    s_assert_ok (self, event);
+    char err [STX_ERRLEN];
+    assert_int_equal (s_verify (self, event, err), STX_OK);
+    //  ...but the broker takes nothing new signed with it
+    assert_int_equal (s_verify_as (self, event, "org:a", err), STX_ERR_BAD_SIGNATURE);
+    assert_non_null (strstr (err, "which is retired"));
     stx_event_free (&event);
 }
 
