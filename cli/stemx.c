@@ -1,14 +1,24 @@
 /*  =========================================================================
     stemx - the operators' command line
 
-    Read commands (list, show, status) open the node's LMDB catalogue
-    read-only, so they work the same on a broker's or an agent's data folder
-    and whether its daemon runs or not. Write commands (publish) talk to the
-    agent over its local endpoint (ipc in its data folder): the agent first
-    stores the events in its durable outbox, then forwards them, and answers
-    when the broker has answered.
+    Read commands (list, show, search, history, tail, export, status) open
+    the node's LMDB catalogue read-only, in short read transactions, so they
+    work the same on a broker's or an agent's data folder and whether its
+    daemon runs or not. Write commands (publish, import, withdraw) talk to
+    the agent over its local endpoint (ipc in its data folder): the agent
+    first stores the events in its durable outbox, then forwards them, and
+    answers when the broker has answered. They share one sending path
+    (s_send_events).
 
-    Commands live in one table (s_commands) from which --help is printed.
+    Options are git/redis style: global options (--data, --help) before the
+    command, then each command parses its own options with getopt_long from
+    the option ids in its entry of the command table (s_commands); --data is
+    accepted after the command too. `stemx help CMD` and `stemx CMD --help`
+    print the same text, built from that table.
+
+    Output: aligned tables for people (bold headers when stdout is a
+    terminal and NO_COLOR is unset), --json and --csv for machines on every
+    read command; times in ISO-8601 UTC.
     Exit status: 0 success, 1 refusal / not found / failure, 2 usage error.
     ========================================================================= */
 
@@ -29,8 +39,10 @@
 #include "stx_wire.h"
 #include "stx_validate.h"
 #include "stx_cli_format.h"
+#include "stx_csv.h"
 #include "stx_keys.h"
 #include "stx_sign.h"
+#include "stx_cmd_report.h"
 
 #define EXIT_REFUSED 1
 #define EXIT_USAGE   2
@@ -39,30 +51,81 @@
 //  well below the broker's message limit.
 #define PUBLISH_BATCH_EVENTS 256
 #define PUBLISH_BATCH_BYTES  (512 * 1024)
-//  Largest input file publish reads
+//  Largest input file publish and import read
 #define INPUT_MAX_BYTES (64 * 1024 * 1024)
+//  How often tail looks for new events
+#define TAIL_POLL_MS 200
+//  Most distinct words a search takes
+#define SEARCH_TERMS_MAX 16
 
-//  Which options a command accepts
-#define OPT_JSON     1
-#define OPT_FILTERS  2
-#define OPT_TIMEOUT  4
-#define OPT_KEYGEN   8
-#define OPT_VERIFY   16
-#define OPT_EXPECT   32
+//  --------------------------------------------------------------------------
+//  Options: one catalogue, each command lists the ids it takes
+
+enum {
+    O_DATA = 'd', O_HELP = 'h', O_JSON = 'j', O_OUT = 'o',
+    O_CSV = 256, O_KIND, O_OD, O_HELIX, O_ORG, O_MUNICIPALITY, O_THEME, O_STATUS, O_FROM,
+    O_TO, O_TIMEOUT, O_PILLAR, O_ROLES, O_BROKER, O_VERIFY, O_KEYS, O_EXPECT, O_FORMAT,
+    O_FROM_SEQ, O_LIMIT, O_DRY_RUN
+};
+
+typedef struct {
+    int id;
+    const char *name;
+    bool has_arg;
+    const char *arg;            //  what the value is, for --help
+    const char *help;
+} option_def_t;
+
+static const option_def_t s_option_defs [] = {
+    { O_KIND,         "kind",           true,  "KIND", "only entries of KIND" },
+    { O_OD,           "od",             true,  "CODE", "serving operational goal CODE ('OD 3.2.1')" },
+    { O_HELIX,        "helix",          true,  "PILLAR", "with a partner of helix PILLAR" },
+    { O_ORG,          "org",            true,  "ORG", "owned by, or with partner, ORG (org:x)" },
+    { O_MUNICIPALITY, "municipality",   true,  "M", "in municipality M" },
+    { O_THEME,        "theme",          true,  "THEME", "tagged with THEME" },
+    { O_STATUS,       "status",         true,  "STATUS", "initiatives with STATUS" },
+    { O_FROM,         "from",           true,  "DATE", "dated on or after DATE (YYYY-MM-DD)" },
+    { O_TO,           "to",             true,  "DATE", "dated on or before DATE (YYYY-MM-DD)" },
+    { O_FROM_SEQ,     "from-seq",       true,  "N", "start at sequence N (default: the next event)" },
+    { O_LIMIT,        "limit",          true,  "N", "show at most N results (0 = all; default 20)" },
+    { O_FORMAT,       "format",         true,  "FMT", "json, ndjson or csv" },
+    { O_OUT,          "out",            true,  "PATH", "write to PATH" },
+    { O_TIMEOUT,      "timeout",        true,  "SEC", "wait SEC seconds for the broker (default 30)" },
+    { O_EXPECT,       "expect-version", true,  "N", "refuse unless the entry is at version N" },
+    { O_DRY_RUN,      "dry-run",        false, NULL, "check and compare only; send nothing" },
+    { O_VERIFY,       "verify",         false, NULL, "check who signed the current version" },
+    { O_KEYS,         "keys",           true,  "DIR", "public keys for --verify" },
+    { O_PILLAR,       "pillar",         true,  "PILLAR", "the organisation's helix pillar" },
+    { O_ROLES,        "roles",          true,  "ROLES", "publisher, reader, admin" },
+    { O_BROKER,       "broker",         false, NULL, "the broker's own key" },
+    { O_JSON,         "json",           false, NULL, "print JSON" },
+    { O_CSV,          "csv",            false, NULL, "print CSV (RFC 4180)" },
+    //  Every command takes these two
+    { O_DATA,         "data",           true,  "DIR", "the node's data folder (default: $STEMX_DATA)" },
+    { O_HELP,         "help",           false, NULL, "this help" },
+};
+#define OPTION_DEFS (sizeof (s_option_defs) / sizeof (s_option_defs [0]))
+
+#define FILTERS O_OD, O_HELIX, O_ORG, O_MUNICIPALITY, O_THEME, O_STATUS, O_FROM, O_TO
 
 typedef struct {
     const char *data;           //  node data folder
-    bool json;                  //  machine output
+    bool json, csv;             //  machine output
     int timeout;                //  seconds to wait for the broker
     stx_filter_t filter;
-    unsigned given;             //  OPT_* bits seen on the command line
+    const char *kind;           //  --kind
+    const char *format;         //  --format
+    const char *out;            //  --out (export) or keygen's folder
+    uint64_t from_seq;          //  tail --from-seq
+    long limit;                 //  search --limit
+    bool dry_run;               //  import --dry-run
     const char *pillar;         //  keygen: helix pillar
     const char *roles;          //  keygen: roles
-    const char *out;            //  keygen: folder for the files
     bool broker;                //  keygen: the broker's own key
     bool verify;                //  show: check the signature
     const char *keys;           //  show --verify: trust folder
     uint64_t expect_version;    //  withdraw: compare-and-set
+    bool colour;                //  stdout may use colour
 } options_t;
 
 typedef int (command_fn) (options_t *options, int argc, char **argv);
@@ -70,8 +133,9 @@ typedef int (command_fn) (options_t *options, int argc, char **argv);
 typedef struct {
     const char *name;
     command_fn *fn;
-    int min_args, max_args;     //  positional arguments after the name
-    unsigned options;           //  OPT_* accepted
+    int min_args, max_args;     //  positional arguments after the name (-1 = any)
+    const int *options;         //  option ids, 0-terminated; NULL = the command
+                                //  parses its own (argv [0] is its name)
     const char *usage;
     const char *summary;
     const char *help;           //  details and examples
@@ -84,6 +148,8 @@ static int s_usage_error (const command_t *command, const char *format, ...)
 //  --------------------------------------------------------------------------
 //  Helpers
 
+static bool s_colour_err;       //  stderr may use colour
+
 static int
 s_fail (int code, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
 
@@ -92,9 +158,9 @@ s_fail (int code, const char *format, ...)
 {
     va_list args;
     va_start (args, format);
-    fputs ("stemx: ", stderr);
+    fprintf (stderr, "%sstemx: ", STX_RED (s_colour_err));
     vfprintf (stderr, format, args);
-    fputc ('\n', stderr);
+    fprintf (stderr, "%s\n", STX_RESET (s_colour_err));
     va_end (args);
     return code;
 }
@@ -122,11 +188,58 @@ s_print_json (json_t *json)
     free (text);
 }
 
+static void
+s_print_table (stx_table_t *table, options_t *options)
+{
+    stx_table_print_styled (table, stdout, stx_terminal_width (stdout), options->colour);
+}
+
+//  Print the table's rows as CSV (header first).
+static void
+s_print_csv (size_t columns, const char **header, json_t *rows)
+{
+    stx_csv_write (stdout, header, columns);
+    size_t i;
+    json_t *row;
+    json_array_foreach (rows, i, row) {
+        const char *cells [columns];
+        for (size_t c = 0; c < columns; c++)
+            cells [c] = json_string_value (json_array_get (row, c));
+        stx_csv_write (stdout, cells, columns);
+    }
+}
+
 static bool
 s_is_dir (const char *path)
 {
     struct stat st;
     return stat (path, &st) == 0 && S_ISDIR (st.st_mode);
+}
+
+static char *
+s_format_u64 (char *buf, size_t size, uint64_t value)
+{
+    snprintf (buf, size, "%" PRIu64, value);
+    return buf;
+}
+
+//  Hex of the first 8 bytes of an event's signer, or "unsigned".
+static void
+s_signer (const Stemx__Event *event, char *out, size_t size)
+{
+    if (event->signer.len == 0) {
+        snprintf (out, size, "unsigned");
+        return;
+    }
+    assert (size >= 17);
+    stx_hex (event->signer.data, event->signer.len < 8? event->signer.len: 8, out);
+}
+
+static const char *
+s_op_name (Stemx__Operation op)
+{
+    return op == STEMX__OPERATION__OP_UPSERT? "upsert"
+         : op == STEMX__OPERATION__OP_WITHDRAW? "withdraw": "unspecified";
 }
 
 //  Connect a DEALER to the agent of the data folder. Returns NULL with a
@@ -160,20 +273,6 @@ s_connect_agent (options_t *options, bool quiet)
     return sock;
 }
 
-//  --------------------------------------------------------------------------
-//  publish FILE|-
-
-typedef struct {
-    char *key;
-    uint8_t id [STX_EVENT_ID_SIZE];
-    uint8_t *data;              //  packed event
-    size_t size;
-    bool done;
-    Stemx__Reason reason;
-    char *text;                 //  refusal text (local or the broker's)
-    uint64_t seq, version;
-} pending_t;
-
 static char *
 s_read_input (const char *path, size_t *size_p)
 {
@@ -183,7 +282,7 @@ s_read_input (const char *path, size_t *size_p)
         return NULL;
     }
     size_t size = 0, capacity = 65536;
-    char *buffer = malloc (capacity);
+    char *buffer = malloc (capacity + 1);
     assert (buffer);
     size_t got;
     while ((got = fread (buffer + size, 1, capacity - size, file)) > 0) {
@@ -196,7 +295,7 @@ s_read_input (const char *path, size_t *size_p)
         }
         if (size == capacity) {
             capacity *= 2;
-            buffer = realloc (buffer, capacity);
+            buffer = realloc (buffer, capacity + 1);
             assert (buffer);
         }
     }
@@ -207,9 +306,32 @@ s_read_input (const char *path, size_t *size_p)
     }
     if (file != stdin)
         fclose (file);
+    if (buffer)
+        buffer [size] = 0;
     *size_p = size;
     return buffer;
 }
+
+//  --------------------------------------------------------------------------
+//  Sending events through the agent (publish, import, withdraw)
+
+typedef struct {
+    char *key;
+    uint8_t id [STX_EVENT_ID_SIZE];
+    uint8_t *data;              //  packed event; NULL = nothing to send (yet)
+    size_t size;
+    bool done;                  //  answered, refused locally, or unchanged
+    Stemx__Reason reason;
+    char *text;                 //  refusal text (local or the broker's)
+    uint64_t seq, version;
+    //  import only
+    char where [48];            //  "line 7", "entry 3" or ""
+    json_t *object;             //  the entry as read
+    Stemx__Entry *entry;        //  converted, until packed
+    bool unchanged;             //  same as the catalogue's current version
+} pending_t;
+
+typedef void (progress_fn) (size_t sent, size_t total, void *arg);
 
 //  Send events [first, last) as one Publish and wait for the Ack.
 static int
@@ -279,88 +401,74 @@ s_reason_name (Stemx__Reason reason)
     return value ? value->name : "R_UNKNOWN";
 }
 
+//  Send every event that has packed data and is not done through the
+//  agent, in batches; each gets its answer (done, reason, text, seq,
+//  version). progress (may be NULL) is told after each batch. Returns 0,
+//  or EXIT_REFUSED when the agent cannot be reached or does not answer
+//  (the events not sent stay not done).
 static int
-s_send_and_report (options_t *options, pending_t *events, size_t count);
-
-static int
-s_cmd_publish (options_t *options, int argc, char **argv)
+s_send_events (options_t *options, pending_t *events, size_t count,
+               progress_fn *progress, void *arg)
 {
-    size_t size;
-    char *input = s_read_input (argv [0], &size);
-    if (!input)
+    size_t total = 0, sent = 0;
+    for (size_t i = 0; i < count; i++)
+        total += !events [i].done && events [i].data;
+    if (total == 0)
+        return 0;
+    zsock_t *agent = s_connect_agent (options, false);
+    if (!agent)
         return EXIT_REFUSED;
-    json_error_t jerr;
-    json_t *root = json_loadb (input, size, JSON_REJECT_DUPLICATES, &jerr);
-    free (input);
-    if (!root)
-        return s_fail (EXIT_REFUSED, "%s:%d:%d: %s%s", argv [0], jerr.line, jerr.column,
-                       json_error_code (&jerr) == json_error_invalid_utf8
-                           ? "invalid UTF-8 (entries must be UTF-8): " : "", jerr.text);
-    if (!json_is_array (root) && !json_is_object (root)) {
-        json_decref (root);
-        return s_fail (EXIT_REFUSED, "%s: expected a JSON entry object or an array of them",
-                       argv [0]);
-    }
-    size_t count = json_is_array (root) ? json_array_size (root) : 1;
-    pending_t *events = calloc (count ? count : 1, sizeof (pending_t));
-    assert (events);
-    for (size_t i = 0; i < count; i++) {
-        json_t *object = json_is_array (root) ? json_array_get (root, i) : root;
-        pending_t *event = &events [i];
-        char err [STX_ERRLEN];
-        Stemx__Entry *entry = NULL;
-        stx_status_t rc = json_is_object (object)
-            ? stx_json_to_entry (object, &entry, err, sizeof err)
-            : stx_fail (err, sizeof err, STX_ERR_INVALID, "[%zu]: expected a JSON object", i);
-        if (rc != STX_OK) {
-            char key [64];
-            json_t *id = json_is_object (object) ? json_object_get (object, "id") : NULL;
-            snprintf (key, sizeof key, "%s", json_is_string (id)? json_string_value (id): "");
-            if (!*key)
-                snprintf (key, sizeof key, "[%zu]", i);
-            event->key = strdup (key);
-            event->done = true;
-            event->reason = stx_status_reason (rc);
-            event->text = strdup (err);
-            continue;
-        }
-        event->key = strdup (stx_entry_key (entry));
-        Stemx__Event *ev = stx_event_new (event->key, &entry);
-        memcpy (event->id, ev->event_id.data, STX_EVENT_ID_SIZE);
-        event->data = stx_event_pack (ev, &event->size);
-        stx_event_free (&ev);
-    }
-    json_decref (root);
-    return s_send_and_report (options, events, count);
-}
-
-//  Send the events not yet done through the agent, print every result,
-//  and free events. Returns the exit status.
-static int
-s_send_and_report (options_t *options, pending_t *events, size_t count)
-{
     int result = 0;
-    zsock_t *agent = NULL;
     size_t first = 0;
     while (first < count && result == 0) {
         //  Gather the next batch of events that still need sending
-        while (first < count && events [first].done)
+        while (first < count && (events [first].done || !events [first].data))
             first++;
         if (first == count)
             break;
         size_t last = first, bytes = 0;
-        while (last < count && !events [last].done
+        while (last < count && !events [last].done && events [last].data
         &&     last - first < PUBLISH_BATCH_EVENTS
         &&     (last == first || bytes + events [last].size <= PUBLISH_BATCH_BYTES))
             bytes += events [last++].size;
-        if (!agent && !(agent = s_connect_agent (options, false)))
-            result = EXIT_REFUSED;
-        else
-            result = s_publish_batch (agent, events, first, last, options->timeout);
+        result = s_publish_batch (agent, events, first, last, options->timeout);
+        sent += last - first;
+        if (progress)
+            progress (sent, total, arg);
         first = last;
     }
     zsock_destroy (&agent);
+    return result;
+}
 
+static void
+s_free_events (pending_t *events, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        free (events [i].key);
+        free (events [i].data);
+        free (events [i].text);
+        json_decref (events [i].object);
+        stx_entry_free (&events [i].entry);
+    }
+    free (events);
+}
+
+//  Pack event's entry (taking it) into a new upsert event.
+static void
+s_pack_entry (pending_t *event)
+{
+    Stemx__Event *ev = stx_event_new (event->key, &event->entry);
+    memcpy (event->id, ev->event_id.data, STX_EVENT_ID_SIZE);
+    event->data = stx_event_pack (ev, &event->size);
+    stx_event_free (&ev);
+}
+
+//  Print publish's and withdraw's answer for every event, and free them.
+//  Returns the exit status (result if not 0).
+static int
+s_report_sent (options_t *options, pending_t *events, size_t count, int result)
+{
     size_t refused = 0;
     json_t *out = json_array ();
     const char *headers [] = { "SEQ", "VERSION", "KEY", "RESULT" };
@@ -387,30 +495,102 @@ s_send_and_report (options_t *options, pending_t *events, size_t count)
         else
         if (ok) {
             char seq [24], version [24];
-            snprintf (seq, sizeof seq, "%" PRIu64, event->seq);
-            snprintf (version, sizeof version, "%" PRIu64, event->version);
-            const char *cells [] = { seq, version, event->key, "accepted" };
+            const char *cells [] = { s_format_u64 (seq, sizeof seq, event->seq),
+                                     s_format_u64 (version, sizeof version, event->version),
+                                     event->key, "accepted" };
             stx_table_add (table, cells);
         }
         else
-            fprintf (stderr, "stemx: refused: %s\n", event->text);
+            s_fail (0, "refused: %s", event->text);
     }
     if (options->json)
         s_print_json (out);
     else
     if (stx_table_rows (table))
-        stx_table_print (table, stdout, stx_terminal_width (stdout));
+        s_print_table (table, options);
     stx_table_destroy (&table);
     json_decref (out);
     if (result == 0 && refused)
         result = s_fail (EXIT_REFUSED, "%zu of %zu entries refused", refused, count);
-    for (size_t i = 0; i < count; i++) {
-        free (events [i].key);
-        free (events [i].data);
-        free (events [i].text);
-    }
-    free (events);
+    s_free_events (events, count);
     return result;
+}
+
+//  Mark event refused locally with status rc and text.
+static void
+s_refuse (pending_t *event, stx_status_t rc, const char *text)
+{
+    event->done = true;
+    event->reason = stx_status_reason (rc);
+    free (event->text);
+    event->text = strdup (text);
+    assert (event->text);
+}
+
+//  Key of a JSON entry object for messages: its id, or "[i]".
+static char *
+s_object_key (const json_t *object, size_t i)
+{
+    json_t *id = json_is_object (object) ? json_object_get (object, "id") : NULL;
+    if (json_is_string (id) && *json_string_value (id))
+        return strdup (json_string_value (id));
+    char key [32];
+    snprintf (key, sizeof key, "[%zu]", i);
+    return strdup (key);
+}
+
+//  Convert event->object into event->entry, or refuse it.
+static bool
+s_convert (pending_t *event)
+{
+    char err [STX_ERRLEN];
+    stx_status_t rc = json_is_object (event->object)
+        ? stx_json_to_entry (event->object, &event->entry, err, sizeof err)
+        : stx_fail (err, sizeof err, STX_ERR_INVALID, "%s: expected a JSON object", event->key);
+    if (rc != STX_OK) {
+        s_refuse (event, rc, err);
+        return false;
+    }
+    free (event->key);
+    event->key = strdup (stx_entry_key (event->entry));
+    return true;
+}
+
+//  --------------------------------------------------------------------------
+//  publish FILE|-
+
+static int
+s_cmd_publish (options_t *options, int argc, char **argv)
+{
+    size_t size;
+    char *input = s_read_input (argv [0], &size);
+    if (!input)
+        return EXIT_REFUSED;
+    json_error_t jerr;
+    json_t *root = json_loadb (input, size, JSON_REJECT_DUPLICATES, &jerr);
+    free (input);
+    if (!root)
+        return s_fail (EXIT_REFUSED, "%s:%d:%d: %s%s", argv [0], jerr.line, jerr.column,
+                       json_error_code (&jerr) == json_error_invalid_utf8
+                           ? "invalid UTF-8 (entries must be UTF-8): " : "", jerr.text);
+    if (!json_is_array (root) && !json_is_object (root)) {
+        json_decref (root);
+        return s_fail (EXIT_REFUSED, "%s: expected a JSON entry object or an array of them",
+                       argv [0]);
+    }
+    size_t count = json_is_array (root) ? json_array_size (root) : 1;
+    pending_t *events = calloc (count ? count : 1, sizeof (pending_t));
+    assert (events);
+    for (size_t i = 0; i < count; i++) {
+        pending_t *event = &events [i];
+        event->object = json_incref (json_is_array (root) ? json_array_get (root, i) : root);
+        event->key = s_object_key (event->object, i);
+        if (s_convert (event))
+            s_pack_entry (event);
+    }
+    json_decref (root);
+    int result = s_send_events (options, events, count, NULL, NULL);
+    return s_report_sent (options, events, count, result);
 }
 
 //  --------------------------------------------------------------------------
@@ -431,7 +611,652 @@ s_cmd_withdraw (options_t *options, int argc, char **argv)
     memcpy (event->id, ev->event_id.data, STX_EVENT_ID_SIZE);
     event->data = stx_event_pack (ev, &event->size);
     stx_event_free (&ev);
-    return s_send_and_report (options, event, 1);
+    int result = s_send_events (options, event, 1, NULL, NULL);
+    return s_report_sent (options, event, 1, result);
+}
+
+//  --------------------------------------------------------------------------
+//  import FILE|-
+
+typedef enum { FORMAT_NONE, FORMAT_JSON, FORMAT_NDJSON, FORMAT_CSV } format_t;
+
+static format_t
+s_format_named (const char *name)
+{
+    if (!name)
+        return FORMAT_NONE;
+    if (strcasecmp (name, "json") == 0)
+        return FORMAT_JSON;
+    if (strcasecmp (name, "ndjson") == 0 || strcasecmp (name, "jsonl") == 0)
+        return FORMAT_NDJSON;
+    if (strcasecmp (name, "csv") == 0)
+        return FORMAT_CSV;
+    return FORMAT_NONE;
+}
+
+static const char *
+s_format_name (format_t format)
+{
+    return format == FORMAT_JSON? "json": format == FORMAT_NDJSON? "ndjson"
+         : format == FORMAT_CSV? "csv": "none";
+}
+
+//  The format a file name's extension names, or FORMAT_NONE.
+static format_t
+s_format_of_path (const char *path)
+{
+    const char *dot = strrchr (path, '.');
+    const char *slash = strrchr (path, '/');
+    if (!dot || (slash && dot < slash))
+        return FORMAT_NONE;
+    return s_format_named (dot + 1);
+}
+
+//  Guess from the content: '[' a JSON array, '{' one JSON document or
+//  NDJSON, anything else CSV.
+static format_t
+s_format_sniff (const char *text, size_t size)
+{
+    size_t pos = 0;
+    if (size >= 3 && memcmp (text, "\xEF\xBB\xBF", 3) == 0)
+        pos = 3;
+    while (pos < size && isspace ((unsigned char) text [pos]))
+        pos++;
+    if (pos < size && text [pos] == '[')
+        return FORMAT_JSON;
+    if (pos < size && text [pos] == '{') {
+        json_t *whole = json_loadb (text, size, 0, NULL);
+        json_decref (whole);
+        return whole? FORMAT_JSON: FORMAT_NDJSON;
+    }
+    return FORMAT_CSV;
+}
+
+typedef struct {
+    pending_t *items;
+    size_t count, max;
+} items_t;
+
+static pending_t *
+s_item_new (items_t *self, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
+
+static pending_t *
+s_item_new (items_t *self, const char *format, ...)
+{
+    if (self->count == self->max) {
+        self->max = self->max? self->max * 2: 64;
+        self->items = realloc (self->items, self->max * sizeof (pending_t));
+        assert (self->items);
+    }
+    pending_t *item = &self->items [self->count++];
+    memset (item, 0, sizeof *item);
+    va_list args;
+    va_start (args, format);
+    vsnprintf (item->where, sizeof item->where, format, args);
+    va_end (args);
+    return item;
+}
+
+//  A JSON array of entry objects, each with the line it starts on. A
+//  syntax error spoils the whole file (the rest cannot be trusted).
+static int
+s_parse_json_array (const char *path, const char *text, size_t size, items_t *items)
+{
+    size_t pos = 0, line = 1, counted = 0;
+    while (pos < size && text [pos] != '[')
+        pos++;
+    pos++;
+    while (true) {
+        while (pos < size && isspace ((unsigned char) text [pos]))
+            pos++;
+        for (; counted < pos; counted++)
+            line += text [counted] == '\n';
+        if (pos < size && text [pos] == ']' && items->count == 0)
+            return 0;
+        if (pos >= size || text [pos] != '{')
+            return s_fail (EXIT_REFUSED, "%s: line %zu: expected an entry object '{...}'",
+                           path, line);
+        json_error_t jerr;
+        json_t *object = json_loadb (text + pos, size - pos,
+                                     JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &jerr);
+        if (!object)
+            return s_fail (EXIT_REFUSED, "%s: line %zu: %s%s", path,
+                           line + (size_t) jerr.line - 1,
+                           json_error_code (&jerr) == json_error_invalid_utf8
+                               ? "invalid UTF-8 (entries must be UTF-8): " : "", jerr.text);
+        pending_t *item = s_item_new (items, "line %zu", line);
+        item->object = object;
+        pos += (size_t) jerr.position;
+        while (pos < size && isspace ((unsigned char) text [pos]))
+            pos++;
+        if (pos < size && text [pos] == ',') {
+            pos++;
+            continue;
+        }
+        if (pos < size && text [pos] == ']')
+            return 0;
+        for (; counted < pos; counted++)
+            line += text [counted] == '\n';
+        return s_fail (EXIT_REFUSED, "%s: line %zu: expected ',' or ']' after an entry",
+                       path, line);
+    }
+}
+
+//  One JSON document that is an object: an entry, or a catalogue in the
+//  shape of config/sample/catalogue.json (its four lists of entries).
+static int
+s_parse_json_object (const char *path, const char *text, size_t size, items_t *items)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb (text, size, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return s_fail (EXIT_REFUSED, "%s: line %d: %s", path, jerr.line, jerr.text);
+    if (json_object_get (root, "id")) {
+        pending_t *item = s_item_new (items, "line 1");
+        item->object = root;
+        return 0;
+    }
+    const char *sections [] = { "organisations", "initiatives", "infrastructure_openings",
+                                "network_moments" };
+    bool any = false;
+    for (size_t s = 0; s < 4; s++) {
+        json_t *list = json_object_get (root, sections [s]);
+        if (!json_is_array (list))
+            continue;
+        any = true;
+        size_t i;
+        json_t *object;
+        json_array_foreach (list, i, object) {
+            pending_t *item = s_item_new (items, "%s[%zu]", sections [s], i + 1);
+            item->object = json_incref (object);
+        }
+    }
+    json_decref (root);
+    if (!any)
+        return s_fail (EXIT_REFUSED, "%s: expected an entry, an array of entries, or a "
+                       "catalogue with organisations, initiatives, infrastructure_openings "
+                       "or network_moments", path);
+    return 0;
+}
+
+//  One JSON object per line; a bad line is refused on its own.
+static int
+s_parse_ndjson (const char *text, size_t size, items_t *items)
+{
+    size_t pos = 0, line = 0;
+    while (pos < size) {
+        line++;
+        const char *end = memchr (text + pos, '\n', size - pos);
+        size_t len = end? (size_t) (end - (text + pos)): size - pos;
+        size_t skip = 0;
+        while (skip < len && isspace ((unsigned char) text [pos + skip]))
+            skip++;
+        if (skip < len) {
+            pending_t *item = s_item_new (items, "line %zu", line);
+            json_error_t jerr;
+            item->object = json_loadb (text + pos, len, JSON_REJECT_DUPLICATES, &jerr);
+            if (!item->object) {
+                item->key = strdup ("");
+                char reason [STX_ERRLEN];
+                snprintf (reason, sizeof reason, "%s%s",
+                          json_error_code (&jerr) == json_error_invalid_utf8
+                              ? "invalid UTF-8: " : "", jerr.text);
+                s_refuse (item, STX_ERR_MALFORMED, reason);
+            }
+        }
+        pos += len + 1;
+    }
+    return 0;
+}
+
+//  CSV with a header row (stx_csv.h has the conventions). A malformed row
+//  is refused with its line; the other rows go on.
+static int
+s_parse_csv (const char *path, const char *text, size_t size, items_t *items)
+{
+    stx_csv_t *csv = stx_csv_new (text, size);
+    char **fields;
+    size_t count, line;
+    char err [STX_ERRLEN] = "";
+    stx_status_t rc = stx_csv_next (csv, &fields, &count, &line, err, sizeof err);
+    if (rc == STX_ERR_NOT_FOUND) {
+        stx_csv_destroy (&csv);
+        return 0;
+    }
+    if (rc != STX_OK) {
+        stx_csv_destroy (&csv);
+        return s_fail (EXIT_REFUSED, "%s: line %zu: %s", path, line, err);
+    }
+    //  The header: known columns, each once, id among them
+    const char *const *known = stx_csv_columns (STX_KIND_NONE);
+    size_t columns = count, id_column = count;
+    char **header = calloc (columns, sizeof (char *));
+    assert (header);
+    int result = 0;
+    for (size_t c = 0; c < columns && result == 0; c++) {
+        header [c] = strdup (fields [c]);
+        bool found = false;
+        for (size_t k = 0; known [k] && !found; k++)
+            found = strcmp (known [k], header [c]) == 0;
+        for (size_t d = 0; d < c && found; d++)
+            if (strcmp (header [d], header [c]) == 0)
+                result = s_fail (EXIT_REFUSED, "%s: line %zu: column '%s' is named twice",
+                                 path, line, header [c]);
+        if (!found)
+            result = s_fail (EXIT_REFUSED, "%s: line %zu: unknown column '%s' (columns are "
+                             "the entries' field names, nested ones dotted: see "
+                             "'stemx help import')", path, line, header [c]);
+        if (strcmp (header [c], "id") == 0)
+            id_column = c;
+    }
+    if (result == 0 && id_column == columns)
+        result = s_fail (EXIT_REFUSED, "%s: line %zu: no 'id' column in the header row",
+                         path, line);
+    while (result == 0) {
+        rc = stx_csv_next (csv, &fields, &count, &line, err, sizeof err);
+        if (rc == STX_ERR_NOT_FOUND)
+            break;
+        pending_t *item = s_item_new (items, "line %zu", line);
+        if (rc != STX_OK) {
+            item->key = strdup ("");
+            s_refuse (item, rc, err);
+            continue;
+        }
+        item->key = strdup (id_column < count? fields [id_column]: "");
+        if (count != columns) {
+            char reason [128];
+            snprintf (reason, sizeof reason, "%zu fields, but the header row names %zu",
+                      count, columns);
+            s_refuse (item, STX_ERR_MALFORMED, reason);
+            continue;
+        }
+        rc = stx_csv_to_json ((const char *const *) header, (const char *const *) fields,
+                              count, &item->object, err, sizeof err);
+        if (rc != STX_OK)
+            s_refuse (item, rc, err);
+    }
+    for (size_t c = 0; c < columns; c++)
+        free (header [c]);
+    free (header);
+    stx_csv_destroy (&csv);
+    return result;
+}
+
+typedef struct {
+    const char *label;
+    bool show;
+} progress_t;
+
+static void
+s_import_progress (size_t sent, size_t total, void *arg)
+{
+    progress_t *self = (progress_t *) arg;
+    if (self->show)
+        stx_progress (stderr, self->label, sent, total);
+}
+
+//  Wait until the node's catalogue has applied seq, up to timeout_ms.
+static bool
+s_wait_applied (options_t *options, uint64_t seq, int timeout_ms)
+{
+    stx_store_t *store = NULL;
+    char err [STX_ERRLEN];
+    if (stx_store_open (options->data, STX_STORE_READONLY, 0, &store, err, sizeof err))
+        return false;
+    int64_t deadline = zclock_mono () + timeout_ms;
+    bool applied = false;
+    while (!applied) {
+        stx_meta_t meta;
+        applied = stx_store_meta (store, &meta) == STX_OK && meta.seq >= seq;
+        if (applied || zclock_mono () > deadline)
+            break;
+        zclock_sleep (50);
+    }
+    stx_store_destroy (&store);
+    return applied;
+}
+
+//  Compare each entry of this phase with the catalogue's current version:
+//  partners' pillars are filled in from the catalogue first, as the agent
+//  does before signing, so both sides are in the same form. Unchanged
+//  entries are done; the others are packed for sending.
+static int
+s_import_compare (options_t *options, pending_t *items, size_t count, bool organisations)
+{
+    stx_store_t *store = NULL;
+    if (s_open_store (options, &store))
+        return EXIT_REFUSED;
+    stx_txn_t *txn = NULL;
+    stx_status_t rc = stx_store_begin (store, false, &txn);
+    for (size_t i = 0; i < count && rc == STX_OK; i++) {
+        pending_t *item = &items [i];
+        if (item->done || !item->entry
+        ||  (stx_entry_kind (item->entry) == STX_KIND_ORGANISATION) != organisations)
+            continue;
+        rc = stx_txn_fill_pillars (txn, item->entry);
+        Stemx__Event *current = NULL;
+        if (rc == STX_OK && stx_txn_get (txn, item->key, &current) == STX_OK
+        &&  current->op == STEMX__OPERATION__OP_UPSERT && current->entry) {
+            json_t *now = stx_json_from_entry (current->entry);
+            json_t *given = stx_json_from_entry (item->entry);
+            if (json_equal (now, given)) {
+                item->done = item->unchanged = true;
+                item->reason = STEMX__REASON__R_OK;
+                item->version = current->version;
+                item->seq = current->seq;
+            }
+            json_decref (now);
+            json_decref (given);
+        }
+        stx_event_free (&current);
+        if (!item->done)
+            s_pack_entry (item);
+    }
+    stx_txn_abort (&txn);
+    stx_store_destroy (&store);
+    if (rc != STX_OK)
+        return s_fail (EXIT_REFUSED, "cannot read the catalogue: %s", stx_strerror (rc));
+    return 0;
+}
+
+static int
+s_cmd_import (options_t *options, int argc, char **argv)
+{
+    const char *path = argv [0];
+    format_t format = s_format_named (options->format);
+    if (options->format && format == FORMAT_NONE)
+        return s_usage_error (s_find_command ("import"),
+                              "--format takes json, ndjson or csv, not '%s'", options->format);
+    size_t size;
+    char *text = s_read_input (path, &size);
+    if (!text)
+        return EXIT_REFUSED;
+    if (format == FORMAT_NONE)
+        format = s_format_of_path (path);
+    if (format == FORMAT_NONE)
+        format = s_format_sniff (text, size);
+
+    items_t items = { NULL, 0, 0 };
+    int result;
+    if (format == FORMAT_CSV)
+        result = s_parse_csv (path, text, size, &items);
+    else
+    if (format == FORMAT_NDJSON)
+        result = s_parse_ndjson (text, size, &items);
+    else {
+        //  Editors on Windows start UTF-8 with a byte-order mark
+        size_t bom = size >= 3 && memcmp (text, "\xEF\xBB\xBF", 3) == 0? 3: 0;
+        size_t pos = bom;
+        while (pos < size && isspace ((unsigned char) text [pos]))
+            pos++;
+        result = pos < size && text [pos] == '['
+               ? s_parse_json_array (path, text + bom, size - bom, &items)
+               : s_parse_json_object (path, text + bom, size - bom, &items);
+    }
+    free (text);
+    pending_t *events = items.items;
+    size_t count = items.count;
+    if (result) {
+        s_free_events (events, count);
+        return result;
+    }
+
+    //  Convert; each key once per file
+    zhash_t *seen = zhash_new ();
+    for (size_t i = 0; i < count; i++) {
+        pending_t *item = &events [i];
+        if (item->done)
+            continue;
+        free (item->key);
+        item->key = s_object_key (item->object, i);
+        if (!s_convert (item))
+            continue;
+        const char *first = (const char *) zhash_lookup (seen, item->key);
+        if (first) {
+            char reason [STX_ERRLEN];
+            snprintf (reason, sizeof reason, "%s: given before, at %s (each entry once per file)",
+                      item->key, first);
+            s_refuse (item, STX_ERR_INVALID, reason);
+            stx_entry_free (&item->entry);
+        }
+        else
+            zhash_insert (seen, item->key, item->where);
+    }
+    zhash_destroy (&seen);
+
+    //  Organisations first, so that the other entries' partners find their
+    //  pillars in the catalogue when the agent signs them
+    progress_t progress = { "import", isatty (fileno (stderr)) && !options->json };
+    uint64_t last_seq = 0;
+    for (int phase = 0; phase < 2 && result == 0; phase++) {
+        result = s_import_compare (options, events, count, phase == 0);
+        if (result || options->dry_run)
+            continue;
+        progress.label = phase == 0? "import organisations": "import entries";
+        result = s_send_events (options, events, count, s_import_progress, &progress);
+        if (progress.show)
+            stx_progress_end (stderr);
+        bool sent = false;
+        for (size_t i = 0; i < count; i++)
+            if (events [i].data && events [i].done && events [i].reason == STEMX__REASON__R_OK
+            &&  events [i].seq > last_seq) {
+                last_seq = events [i].seq;
+                sent = true;
+            }
+        //  The agent answers once the broker has stored them; the replica
+        //  applies them a moment later
+        if (sent && !s_wait_applied (options, last_seq, options->timeout * 1000))
+            fprintf (stderr, "stemx: note: %s has not yet applied sequence %" PRIu64 "\n",
+                     options->data, last_seq);
+    }
+
+    //  Summary
+    size_t accepted = 0, unchanged = 0, refused = 0, unsent = 0;
+    json_t *list = json_array ();
+    const char *headers [] = { "WHERE", "KEY", "REASON", "TEXT" };
+    stx_table_t *table = stx_table_new (4, headers);
+    for (size_t i = 0; i < count; i++) {
+        pending_t *item = &events [i];
+        const char *result_name;
+        if (!item->done) {
+            unsent++;
+            result_name = options->dry_run? "to_send": "not_sent";
+        }
+        else
+        if (item->reason != STEMX__REASON__R_OK) {
+            refused++;
+            result_name = "refused";
+            const char *cells [] = { item->where, item->key, s_reason_name (item->reason),
+                                     item->text };
+            stx_table_add (table, cells);
+        }
+        else
+        if (item->unchanged) {
+            unchanged++;
+            result_name = "unchanged";
+        }
+        else {
+            accepted++;
+            result_name = "accepted";
+        }
+        json_t *row = json_pack ("{s:s, s:s, s:s}", "key", item->key? item->key: "",
+                                 "where", item->where, "result", result_name);
+        size_t line;
+        if (sscanf (item->where, "line %zu", &line) == 1)
+            json_object_set_new (row, "line", json_integer ((json_int_t) line));
+        if (item->done && item->reason == STEMX__REASON__R_OK) {
+            json_object_set_new (row, "seq", json_integer ((json_int_t) item->seq));
+            json_object_set_new (row, "version", json_integer ((json_int_t) item->version));
+        }
+        if (item->done && item->reason != STEMX__REASON__R_OK) {
+            json_object_set_new (row, "reason", json_string (s_reason_name (item->reason)));
+            json_object_set_new (row, "text", json_string (item->text? item->text: ""));
+        }
+        json_array_append_new (list, row);
+    }
+    if (options->json) {
+        json_t *json = json_pack ("{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:o}",
+            "file", path, "format", s_format_name (format), "dry_run", options->dry_run,
+            "entries_read", (json_int_t) count, "accepted", (json_int_t) accepted,
+            "unchanged", (json_int_t) unchanged, "refused", (json_int_t) refused,
+            options->dry_run? "to_send": "not_sent", (json_int_t) unsent, "entries", list);
+        s_print_json (json);
+        json_decref (json);
+    }
+    else {
+        json_decref (list);
+        bool c = options->colour;
+        printf ("%s%s%s: %zu %s read (%s)\n", STX_BOLD (c), path, STX_RESET (c), count,
+                count == 1? "entry": "entries", s_format_name (format));
+        if (options->dry_run)
+            printf ("  to send    %zu\n", unsent);
+        else
+            printf ("  %saccepted   %zu%s\n", STX_GREEN (c && accepted), accepted, STX_RESET (c));
+        printf ("  unchanged  %zu\n", unchanged);
+        printf ("  %srefused    %zu%s\n", STX_RED (c && refused), refused, STX_RESET (c));
+        if (unsent && !options->dry_run)
+            printf ("  not sent   %zu (still in the agent's outbox or never sent)\n", unsent);
+        if (refused) {
+            printf ("\n");
+            s_print_table (table, options);
+        }
+    }
+    stx_table_destroy (&table);
+    if (result == 0 && refused)
+        result = s_fail (EXIT_REFUSED, "%zu of %zu entries refused", refused, count);
+    if (result == 0 && unsent && !options->dry_run)
+        result = EXIT_REFUSED;
+    s_free_events (events, count);
+    return result;
+}
+
+//  --------------------------------------------------------------------------
+//  export [KIND]
+
+static const stx_kind_t s_kinds [] = {
+    STX_KIND_ORGANISATION, STX_KIND_INITIATIVE, STX_KIND_INFRASTRUCTURE, STX_KIND_MOMENT
+};
+
+static int
+s_collect_entry (const Stemx__Event *event, void *arg)
+{
+    json_array_append_new ((json_t *) arg, stx_json_from_entry (event->entry));
+    return 0;
+}
+
+//  The live entries of kind (or every kind, organisations first) matching
+//  the filter, in the sample's JSON shape. Returns NULL with a message if
+//  the catalogue cannot be read.
+static json_t *
+s_query_entries (options_t *options, stx_kind_t kind)
+{
+    stx_store_t *store = NULL;
+    if (s_open_store (options, &store))
+        return NULL;
+    json_t *entries = json_array ();
+    stx_txn_t *txn = NULL;
+    stx_status_t rc = stx_store_begin (store, false, &txn);
+    for (size_t k = 0; k < 4 && rc == STX_OK; k++)
+        if (kind == STX_KIND_NONE || kind == s_kinds [k]) {
+            options->filter.kind = s_kinds [k];
+            rc = stx_txn_query (txn, &options->filter, s_collect_entry, entries);
+        }
+    stx_txn_abort (&txn);
+    stx_store_destroy (&store);
+    if (rc != STX_OK) {
+        s_fail (EXIT_REFUSED, "query failed: %s", stx_strerror (rc));
+        json_decref (entries);
+        return NULL;
+    }
+    return entries;
+}
+
+//  Write entries (JSON objects) as CSV with the columns of kind.
+static void
+s_write_entries_csv (FILE *out, json_t *entries, stx_kind_t kind)
+{
+    const char *const *columns = stx_csv_columns (kind);
+    size_t count = 0;
+    while (columns [count])
+        count++;
+    stx_csv_write (out, (const char *const *) columns, count);
+    size_t i;
+    json_t *entry;
+    json_array_foreach (entries, i, entry) {
+        char **cells = stx_csv_cells (entry, columns, count);
+        stx_csv_write (out, (const char *const *) cells, count);
+        stx_csv_cells_free (cells, count);
+    }
+}
+
+static int
+s_cmd_export (options_t *options, int argc, char **argv)
+{
+    const command_t *command = s_find_command ("export");
+    stx_kind_t kind = STX_KIND_NONE;
+    if (argc == 1 && (kind = stx_kind_from_name (argv [0])) == STX_KIND_NONE)
+        return s_usage_error (command, "unknown kind '%s' (organisation, initiative, "
+                              "infrastructure or moment)", argv [0]);
+    format_t format = s_format_named (options->format);
+    if (options->format && format == FORMAT_NONE)
+        return s_usage_error (command, "--format takes json, ndjson or csv, not '%s'",
+                              options->format);
+    if ((options->json || options->csv) && options->format)
+        return s_usage_error (command, "give either --format or --json / --csv");
+    if (options->json)
+        format = FORMAT_JSON;
+    if (options->csv)
+        format = FORMAT_CSV;
+    if (format == FORMAT_NONE && options->out)
+        format = s_format_of_path (options->out);
+    if (format == FORMAT_NONE)
+        format = FORMAT_JSON;
+
+    json_t *entries = s_query_entries (options, kind);
+    if (!entries)
+        return EXIT_REFUSED;
+    char temp [PATH_MAX];
+    FILE *out = stdout;
+    if (options->out) {
+        //  Written aside and renamed, so a failed export leaves no half file
+        snprintf (temp, sizeof temp, "%s.tmp%d", options->out, (int) getpid ());
+        out = fopen (temp, "w");
+        if (!out) {
+            json_decref (entries);
+            return s_fail (EXIT_REFUSED, "%s: %s", options->out, strerror (errno));
+        }
+    }
+    if (format == FORMAT_CSV)
+        s_write_entries_csv (out, entries, kind);
+    else
+    if (format == FORMAT_NDJSON) {
+        size_t i;
+        json_t *entry;
+        json_array_foreach (entries, i, entry) {
+            json_dumpf (entry, out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            fputc ('\n', out);
+        }
+    }
+    else {
+        json_dumpf (entries, out, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
+        fputc ('\n', out);
+    }
+    size_t count = json_array_size (entries);
+    json_decref (entries);
+    if (options->out) {
+        bool failed = ferror (out) != 0;
+        failed |= fclose (out) != 0;
+        if (failed || rename (temp, options->out) != 0) {
+            unlink (temp);
+            return s_fail (EXIT_REFUSED, "%s: %s", options->out, strerror (errno));
+        }
+        fprintf (stderr, "stemx: exported %zu entries to %s (%s)\n", count, options->out,
+                 s_format_name (format));
+    }
+    else
+    if (fflush (stdout) != 0)
+        return s_fail (EXIT_REFUSED, "cannot write: %s", strerror (errno));
+    return 0;
 }
 
 //  --------------------------------------------------------------------------
@@ -440,8 +1265,8 @@ s_cmd_withdraw (options_t *options, int argc, char **argv)
 typedef struct {
     options_t *options;
     stx_kind_t kind;
-    stx_table_t *table;
-    json_t *array;
+    json_t *rows;               //  arrays of cell strings (table and CSV)
+    json_t *array;              //  --json: the events
 } list_t;
 
 static const char *
@@ -460,6 +1285,21 @@ s_join (char *out, size_t size, char **items, size_t count)
     }
 }
 
+static const char *s_org_h [] = { "KEY", "NAME", "PILLAR", "KIND", "REGION" };
+static const char *s_ini_h [] = { "KEY", "TITLE", "OWNER", "START", "END", "STATUS", "OD" };
+static const char *s_infra_h [] = { "KEY", "FACILITY", "PROVIDER", "OD", "MUNICIPALITY",
+                                    "SEATS" };
+static const char *s_moment_h [] = { "KEY", "DATE", "KIND", "TITLE", "MUNICIPALITY" };
+
+static json_t *
+s_row (size_t count, const char **cells)
+{
+    json_t *row = json_array ();
+    for (size_t c = 0; c < count; c++)
+        json_array_append_new (row, json_string (cells [c]? cells [c]: ""));
+    return row;
+}
+
 static int
 s_list_row (const Stemx__Event *event, void *arg)
 {
@@ -470,12 +1310,13 @@ s_list_row (const Stemx__Event *event, void *arg)
     }
     const Stemx__Entry *entry = event->entry;
     char buf [1024], num [32];
+    json_t *row = NULL;
     switch (stx_entry_kind (entry)) {
         case STX_KIND_ORGANISATION: {
             const Stemx__Organisation *org = entry->organisation;
             const char *cells [] = { org->id, org->name, org->helix_pillar, org->kind,
                                      org->region };
-            stx_table_add (self->table, cells);
+            row = s_row (5, cells);
             break;
         }
         case STX_KIND_INITIATIVE: {
@@ -484,7 +1325,7 @@ s_list_row (const Stemx__Event *event, void *arg)
             const char *cells [] = { ini->id, ini->title, s_org (ini->owner),
                 ini->period? ini->period->start: "", ini->period? ini->period->end: "",
                 ini->status, buf };
-            stx_table_add (self->table, cells);
+            row = s_row (7, cells);
             break;
         }
         case STX_KIND_INFRASTRUCTURE: {
@@ -493,19 +1334,21 @@ s_list_row (const Stemx__Event *event, void *arg)
                       ? infra->capacity->participants_per_session : 0);
             const char *cells [] = { infra->id, infra->facility, s_org (infra->provider),
                 infra->od_code, infra->location? infra->location->municipality: "", num };
-            stx_table_add (self->table, cells);
+            row = s_row (6, cells);
             break;
         }
         case STX_KIND_MOMENT: {
             const Stemx__NetworkMoment *moment = entry->moment;
             const char *cells [] = { moment->id, moment->date, moment->kind, moment->title,
                 moment->location? moment->location->municipality: "" };
-            stx_table_add (self->table, cells);
+            row = s_row (5, cells);
             break;
         }
         case STX_KIND_NONE:
             break;
     }
+    if (row)
+        json_array_append_new (self->rows, row);
     return 0;
 }
 
@@ -524,6 +1367,36 @@ s_kind_noun (stx_kind_t kind, size_t count)
     return "entries";
 }
 
+//  Print rows (arrays of strings) under header as a table or as CSV.
+static void
+s_print_rows (options_t *options, size_t columns, const char **header, json_t *rows)
+{
+    if (options->csv) {
+        //  Machine headers: lower case
+        char names [columns][32];
+        const char *lower [columns];
+        for (size_t c = 0; c < columns; c++) {
+            snprintf (names [c], sizeof names [c], "%s", header [c]);
+            for (char *p = names [c]; *p; p++)
+                *p = (char) tolower ((unsigned char) *p);
+            lower [c] = names [c];
+        }
+        s_print_csv (columns, lower, rows);
+        return;
+    }
+    stx_table_t *table = stx_table_new (columns, header);
+    size_t i;
+    json_t *row;
+    json_array_foreach (rows, i, row) {
+        const char *cells [columns];
+        for (size_t c = 0; c < columns; c++)
+            cells [c] = json_string_value (json_array_get (row, c));
+        stx_table_add (table, cells);
+    }
+    s_print_table (table, options);
+    stx_table_destroy (&table);
+}
+
 static int
 s_cmd_list (options_t *options, int argc, char **argv)
 {
@@ -536,20 +1409,9 @@ s_cmd_list (options_t *options, int argc, char **argv)
     if (s_open_store (options, &store))
         return EXIT_REFUSED;
 
-    list_t list = { options, kind, NULL, NULL };
+    list_t list = { options, kind, json_array (), NULL };
     if (options->json)
         list.array = json_array ();
-    else {
-        static const char *org_h [] = { "KEY", "NAME", "PILLAR", "KIND", "REGION" };
-        static const char *ini_h [] = { "KEY", "TITLE", "OWNER", "START", "END", "STATUS", "OD" };
-        static const char *infra_h [] = { "KEY", "FACILITY", "PROVIDER", "OD", "MUNICIPALITY",
-                                          "SEATS" };
-        static const char *moment_h [] = { "KEY", "DATE", "KIND", "TITLE", "MUNICIPALITY" };
-        list.table = kind == STX_KIND_ORGANISATION? stx_table_new (5, org_h)
-                   : kind == STX_KIND_INITIATIVE?   stx_table_new (7, ini_h)
-                   : kind == STX_KIND_INFRASTRUCTURE? stx_table_new (6, infra_h)
-                   : stx_table_new (5, moment_h);
-    }
     stx_txn_t *txn = NULL;
     stx_status_t rc = stx_store_begin (store, false, &txn);
     if (rc == STX_OK) {
@@ -564,11 +1426,18 @@ s_cmd_list (options_t *options, int argc, char **argv)
     if (options->json)
         s_print_json (list.array);
     else {
-        stx_table_print (list.table, stdout, stx_terminal_width (stdout));
-        size_t rows = stx_table_rows (list.table);
-        printf ("%zu %s\n", rows, s_kind_noun (kind, rows));
+        const char **header = kind == STX_KIND_ORGANISATION? s_org_h
+                            : kind == STX_KIND_INITIATIVE? s_ini_h
+                            : kind == STX_KIND_INFRASTRUCTURE? s_infra_h: s_moment_h;
+        size_t columns = kind == STX_KIND_ORGANISATION? 5: kind == STX_KIND_INITIATIVE? 7
+                       : kind == STX_KIND_INFRASTRUCTURE? 6: 5;
+        s_print_rows (options, columns, header, list.rows);
+        if (!options->csv) {
+            size_t rows = json_array_size (list.rows);
+            printf ("%zu %s\n", rows, s_kind_noun (kind, rows));
+        }
     }
-    stx_table_destroy (&list.table);
+    json_decref (list.rows);
     json_decref (list.array);
     return result;
 }
@@ -579,15 +1448,16 @@ s_cmd_list (options_t *options, int argc, char **argv)
 //  Print a JSON value for people: "field: value" lines, nested objects
 //  indented, lists of scalars joined by commas.
 static void
-s_print_value (const char *name, json_t *value, int depth)
+s_print_value (options_t *options, const char *name, json_t *value, int depth)
 {
-    printf ("%*s%s:", depth * 2, "", name);
+    bool c = options->colour && depth == 0;
+    printf ("%*s%s%s%s:", depth * 2, "", STX_BOLD (c), name, STX_RESET (c));
     if (json_is_object (value)) {
         putchar ('\n');
         const char *key;
         json_t *item;
         json_object_foreach (value, key, item)
-            s_print_value (key, item, depth + 1);
+            s_print_value (options, key, item, depth + 1);
         return;
     }
     if (json_is_array (value)) {
@@ -602,7 +1472,7 @@ s_print_value (const char *name, json_t *value, int depth)
             json_array_foreach (value, i, item) {
                 char label [32];
                 snprintf (label, sizeof label, "[%zu]", i + 1);
-                s_print_value (label, item, depth + 1);
+                s_print_value (options, label, item, depth + 1);
             }
             return;
         }
@@ -669,25 +1539,33 @@ s_verify (options_t *options, const Stemx__Event *event, json_t *json)
     return rc == STX_OK? 0: EXIT_REFUSED;
 }
 
+//  Latest event of key from the node's catalogue; prints why not.
 static int
-s_cmd_show (options_t *options, int argc, char **argv)
+s_get_event (options_t *options, const char *key, Stemx__Event **event_p)
 {
     stx_store_t *store = NULL;
     if (s_open_store (options, &store))
         return EXIT_REFUSED;
     stx_txn_t *txn = NULL;
-    Stemx__Event *event = NULL;
     stx_status_t rc = stx_store_begin (store, false, &txn);
     if (rc == STX_OK) {
-        rc = stx_txn_get (txn, argv [0], &event);
+        rc = stx_txn_get (txn, key, event_p);
         stx_txn_abort (&txn);
     }
     stx_store_destroy (&store);
     if (rc == STX_ERR_NOT_FOUND)
-        return s_fail (EXIT_REFUSED, "%s: not found", argv [0]);
+        return s_fail (EXIT_REFUSED, "%s: not found", key);
     if (rc != STX_OK)
-        return s_fail (EXIT_REFUSED, "%s: %s", argv [0], stx_strerror (rc));
+        return s_fail (EXIT_REFUSED, "%s: %s", key, stx_strerror (rc));
+    return 0;
+}
 
+static int
+s_cmd_show (options_t *options, int argc, char **argv)
+{
+    Stemx__Event *event = NULL;
+    if (s_get_event (options, argv [0], &event))
+        return EXIT_REFUSED;
     json_t *json = stx_json_from_event (event);
     int result = 0;
     if (options->verify) {
@@ -700,6 +1578,15 @@ s_cmd_show (options_t *options, int argc, char **argv)
     }
     if (options->json)
         s_print_json (json);
+    else
+    if (options->csv) {
+        //  The entry as export writes it, so import takes it back
+        json_t *entries = json_array ();
+        if (event->op == STEMX__OPERATION__OP_UPSERT)
+            json_array_append_new (entries, stx_json_from_entry (event->entry));
+        s_write_entries_csv (stdout, entries, stx_kind_of_key (event->key));
+        json_decref (entries);
+    }
     else {
         if (event->op == STEMX__OPERATION__OP_WITHDRAW)
             printf ("%s was withdrawn at sequence %" PRIu64 "\n", event->key, event->seq);
@@ -707,14 +1594,641 @@ s_cmd_show (options_t *options, int argc, char **argv)
         json_t *value;
         json_object_foreach (json, key, value)
             if (strcmp (key, "_signature") != 0)
-                s_print_value (key, value, 0);
+                s_print_value (options, key, value, 0);
     }
     if (options->verify && !options->json)
-        printf ("signature: %s\n", json_string_value (json_object_get (
-            json_object_get (json, "_signature"), "text")));
+        fprintf (options->csv? stderr: stdout, "signature: %s\n", json_string_value (
+            json_object_get (json_object_get (json, "_signature"), "text")));
     json_decref (json);
     stx_event_free (&event);
     return result;
+}
+
+//  --------------------------------------------------------------------------
+//  search TEXT...
+
+typedef struct {
+    char *terms [SEARCH_TERMS_MAX];
+    size_t count;
+} terms_t;
+
+static int
+s_add_term (const char *token, void *arg)
+{
+    terms_t *self = (terms_t *) arg;
+    for (size_t i = 0; i < self->count; i++)
+        if (strcmp (self->terms [i], token) == 0)
+            return 0;
+    if (self->count == SEARCH_TERMS_MAX)
+        return 1;
+    self->terms [self->count++] = strdup (token);
+    return 0;
+}
+
+typedef struct {
+    terms_t *terms;
+    uint32_t mask;              //  out: the terms found in a text
+} title_match_t;
+
+static int
+s_title_term (const char *token, void *arg)
+{
+    title_match_t *self = (title_match_t *) arg;
+    for (size_t i = 0; i < self->terms->count; i++)
+        if (strcmp (self->terms->terms [i], token) == 0)
+            self->mask |= 1u << i;
+    return 0;
+}
+
+typedef struct {
+    zhash_t *hits;              //  entry key -> uint32_t mask of the terms it has
+    uint32_t bit;
+} lookup_t;
+
+static int
+s_search_hit (const char *key, void *arg)
+{
+    lookup_t *self = (lookup_t *) arg;
+    uint32_t *mask = (uint32_t *) zhash_lookup (self->hits, key);
+    if (!mask) {
+        mask = calloc (1, sizeof *mask);
+        assert (mask);
+        zhash_insert (self->hits, key, mask);
+        zhash_freefn (self->hits, key, free);
+    }
+    *mask |= self->bit;
+    return 0;
+}
+
+typedef struct {
+    char *key;
+    Stemx__Event *event;
+    int matched;                //  distinct query terms the entry has
+    int in_title;               //  of which in its title
+    uint32_t mask;
+} result_t;
+
+static int
+s_compare_results (const void *a, const void *b)
+{
+    const result_t *x = (const result_t *) a, *y = (const result_t *) b;
+    if (x->matched != y->matched)
+        return y->matched - x->matched;
+    if (x->in_title != y->in_title)
+        return y->in_title - x->in_title;
+    return strcmp (x->key, y->key);
+}
+
+static int
+s_bits (uint32_t mask)
+{
+    int count = 0;
+    for (; mask; mask &= mask - 1)
+        count++;
+    return count;
+}
+
+static int
+s_cmd_search (options_t *options, int argc, char **argv)
+{
+    const command_t *command = s_find_command ("search");
+    stx_kind_t kind = STX_KIND_NONE;
+    if (options->kind && (kind = stx_kind_from_name (options->kind)) == STX_KIND_NONE)
+        return s_usage_error (command, "unknown kind '%s'", options->kind);
+    terms_t terms = { { NULL }, 0 };
+    for (int i = 0; i < argc; i++)
+        stx_index_tokens (argv [i], s_add_term, &terms);
+    if (terms.count == 0)
+        return s_usage_error (command, "nothing to search for: give words of at least 3 "
+                              "letters that are not stop words (de, het, the, ...)");
+    stx_store_t *store = NULL;
+    if (s_open_store (options, &store)) {
+        for (size_t t = 0; t < terms.count; t++)
+            free (terms.terms [t]);
+        return EXIT_REFUSED;
+    }
+    //  Candidates: the entries filed under each term's word= key
+    zhash_t *hits = zhash_new ();
+    result_t *results = NULL;
+    size_t found = 0;
+    stx_txn_t *txn = NULL;
+    stx_status_t rc = stx_store_begin (store, false, &txn);
+    for (size_t t = 0; t < terms.count && rc == STX_OK; t++) {
+        char index_key [STX_INDEX_TOKEN_MAX + 8];
+        snprintf (index_key, sizeof index_key, "word=%s", terms.terms [t]);
+        lookup_t lookup = { hits, 1u << t };
+        rc = stx_txn_index_lookup (txn, index_key, s_search_hit, &lookup);
+    }
+    //  Then the filters, and the ranking
+    options->filter.kind = kind;
+    if (rc == STX_OK) {
+        results = calloc (zhash_size (hits) + 1, sizeof (result_t));
+        assert (results);
+        for (uint32_t *mask = zhash_first (hits); mask && rc == STX_OK; mask = zhash_next (hits)) {
+            const char *key = zhash_cursor (hits);
+            Stemx__Event *event = NULL;
+            rc = stx_txn_get (txn, key, &event);
+            if (rc == STX_ERR_NOT_FOUND) {
+                rc = STX_OK;
+                continue;
+            }
+            if (rc != STX_OK || event->op != STEMX__OPERATION__OP_UPSERT
+            ||  !stx_index_match (event->entry, &options->filter)) {
+                stx_event_free (&event);
+                continue;
+            }
+            title_match_t title = { &terms, 0 };
+            stx_index_tokens (stx_index_title (event->entry), s_title_term, &title);
+            result_t *result = &results [found++];
+            result->key = strdup (key);
+            result->event = event;
+            result->mask = *mask;
+            result->matched = s_bits (*mask);
+            result->in_title = s_bits (*mask & title.mask);
+        }
+    }
+    stx_txn_abort (&txn);
+    stx_store_destroy (&store);
+    zhash_destroy (&hits);
+    int result = 0;
+    if (rc != STX_OK)
+        result = s_fail (EXIT_REFUSED, "search failed: %s", stx_strerror (rc));
+    else {
+        qsort (results, found, sizeof (result_t), s_compare_results);
+        size_t shown = options->limit > 0 && (size_t) options->limit < found
+                     ? (size_t) options->limit: found;
+        json_t *json = json_array ();
+        json_t *rows = json_array ();
+        for (size_t r = 0; r < shown; r++) {
+            result_t *res = &results [r];
+            json_t *matched = json_array ();
+            char words [256] = "";
+            for (size_t t = 0; t < terms.count; t++)
+                if (res->mask & (1u << t)) {
+                    json_array_append_new (matched, json_string (terms.terms [t]));
+                    size_t used = strlen (words);
+                    snprintf (words + used, sizeof words - used, "%s%s", used? ", ": "",
+                              terms.terms [t]);
+                }
+            const char *kind_name = stx_kind_name (stx_entry_kind (res->event->entry));
+            const char *title = stx_index_title (res->event->entry);
+            char score [32];
+            snprintf (score, sizeof score, "%d/%zu", res->matched, terms.count);
+            json_array_append_new (json, json_pack ("{s:s, s:s, s:s, s:i, s:i, s:o}",
+                "key", res->key, "kind", kind_name, "title", title,
+                "terms_matched", res->matched, "title_matches", res->in_title,
+                "matched", matched));
+            const char *cells [] = { res->key, kind_name, title, score, words };
+            json_array_append_new (rows, s_row (5, cells));
+        }
+        if (options->json)
+            s_print_json (json);
+        else {
+            const char *header [] = { "KEY", "KIND", "TITLE", "SCORE", "MATCHED" };
+            s_print_rows (options, 5, header, rows);
+            if (!options->csv) {
+                if (shown < found)
+                    printf ("%zu of %zu matches (--limit 0 shows all)\n", shown, found);
+                else
+                    printf ("%zu %s\n", found, found == 1? "match": "matches");
+            }
+        }
+        json_decref (json);
+        json_decref (rows);
+    }
+    for (size_t r = 0; r < found; r++) {
+        free (results [r].key);
+        stx_event_free (&results [r].event);
+    }
+    free (results);
+    for (size_t t = 0; t < terms.count; t++)
+        free (terms.terms [t]);
+    return result;
+}
+
+//  --------------------------------------------------------------------------
+//  history KEY
+
+//  Collect the fields of an entry's JSON as path -> value, nested objects
+//  dotted (period.start); lists stay whole.
+static void
+s_flatten (json_t *flat, const char *path, json_t *value)
+{
+    if (json_is_object (value)) {
+        const char *key;
+        json_t *item;
+        json_object_foreach (value, key, item) {
+            char sub [256];
+            snprintf (sub, sizeof sub, "%s%s%s", path, *path? ".": "", key);
+            s_flatten (flat, sub, item);
+        }
+    }
+    else
+        json_object_set (flat, path, value);
+}
+
+//  How a list item reads in a change: strings as they are, a partner as
+//  its organisation, anything else as compact JSON. Caller frees.
+static char *
+s_item_text (json_t *item)
+{
+    if (json_is_string (item))
+        return strdup (json_string_value (item));
+    json_t *org = json_object_get (item, "org");
+    if (json_is_string (org) && json_object_size (item) <= 2)
+        return strdup (json_string_value (org));
+    return json_dumps (item, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
+}
+
+static bool
+s_list_has (json_t *list, json_t *item)
+{
+    size_t i;
+    json_t *other;
+    json_array_foreach (list, i, other)
+        if (json_equal (other, item))
+            return true;
+    return false;
+}
+
+//  A short quoted form of a scalar for a change line.
+static void
+s_quote (char *out, size_t size, json_t *value)
+{
+    if (!value) {
+        snprintf (out, size, "(none)");
+        return;
+    }
+    char *text = json_is_string (value)? strdup (json_string_value (value))
+                                       : json_dumps (value, JSON_ENCODE_ANY | JSON_COMPACT);
+    size_t len = strlen (text);
+    //  Cut long texts at a character boundary
+    if (len > 60) {
+        size_t cut = 57;
+        while (cut > 0 && ((unsigned char) text [cut] & 0xC0) == 0x80)
+            cut--;
+        snprintf (out, size, "'%.*s…'", (int) cut, text);
+    }
+    else
+        snprintf (out, size, json_is_string (value)? "'%s'": "%s", text);
+    free (text);
+}
+
+//  The changes from entry before to entry after (JSON objects): a list of
+//  {field, old, new} for values and {field, added, removed} for lists,
+//  each with a "text" line for people.
+static json_t *
+s_diff (json_t *before, json_t *after)
+{
+    json_t *old_flat = json_object (), *new_flat = json_object ();
+    s_flatten (old_flat, "", before);
+    s_flatten (new_flat, "", after);
+    json_t *changes = json_array ();
+    json_t *fields = json_array ();
+    const char *key;
+    json_t *value;
+    json_object_foreach (new_flat, key, value)
+        json_array_append_new (fields, json_string (key));
+    json_object_foreach (old_flat, key, value)
+        if (!json_object_get (new_flat, key))
+            json_array_append_new (fields, json_string (key));
+    size_t f;
+    json_t *field;
+    json_array_foreach (fields, f, field) {
+        const char *name = json_string_value (field);
+        json_t *was = json_object_get (old_flat, name);
+        json_t *now = json_object_get (new_flat, name);
+        if (json_equal (was, now))
+            continue;
+        if ((json_is_array (was) || !was) && (json_is_array (now) || !now)) {
+            json_t *added = json_array (), *removed = json_array ();
+            char text [1024];
+            snprintf (text, sizeof text, "%s:", name);
+            size_t i;
+            json_t *item;
+            json_array_foreach (now, i, item)
+                if (!was || !s_list_has (was, item)) {
+                    char *t = s_item_text (item);
+                    json_array_append_new (added, json_string (t));
+                    size_t used = strlen (text);
+                    snprintf (text + used, sizeof text - used, " +%s", t);
+                    free (t);
+                }
+            json_array_foreach (was, i, item)
+                if (!now || !s_list_has (now, item)) {
+                    char *t = s_item_text (item);
+                    json_array_append_new (removed, json_string (t));
+                    size_t used = strlen (text);
+                    snprintf (text + used, sizeof text - used, " -%s", t);
+                    free (t);
+                }
+            if (json_array_size (added) + json_array_size (removed) == 0)
+                snprintf (text + strlen (text), sizeof text - strlen (text), " reordered");
+            json_array_append_new (changes, json_pack ("{s:s, s:o, s:o, s:s}", "field", name,
+                                   "added", added, "removed", removed, "text", text));
+            continue;
+        }
+        char old_text [128], new_text [128], text [300];
+        s_quote (old_text, sizeof old_text, was);
+        s_quote (new_text, sizeof new_text, now);
+        snprintf (text, sizeof text, "%s: %s -> %s", name, old_text, new_text);
+        json_t *change = json_pack ("{s:s}", "field", name);
+        json_object_set (change, "old", was? was: json_null ());
+        json_object_set (change, "new", now? now: json_null ());
+        json_object_set_new (change, "text", json_string (text));
+        json_array_append_new (changes, change);
+    }
+    json_decref (fields);
+    json_decref (old_flat);
+    json_decref (new_flat);
+    return changes;
+}
+
+typedef struct {
+    json_t *versions;           //  one object per event
+    json_t *previous;           //  the entry before, NULL after none or a withdrawal
+    bool first;
+    stx_status_t rc;
+} history_t;
+
+static int
+s_history_event (uint64_t seq, const uint8_t *data, size_t size, void *arg)
+{
+    history_t *self = (history_t *) arg;
+    Stemx__Event *event = NULL;
+    if (stx_event_unpack (data, size, &event) != STX_OK) {
+        self->rc = STX_ERR_MALFORMED;
+        return 1;
+    }
+    char time [32], signer [24];
+    stx_iso_time (event->broker_time_ms, time, sizeof time);
+    s_signer (event, signer, sizeof signer);
+    json_t *version = json_pack ("{s:I, s:s, s:s, s:I, s:s, s:s}",
+        "seq", (json_int_t) seq, "time", time, "op", s_op_name (event->op),
+        "version", (json_int_t) event->version, "origin", event->origin, "signer", signer);
+    json_t *changes;
+    if (event->op == STEMX__OPERATION__OP_UPSERT && event->entry) {
+        json_t *entry = stx_json_from_entry (event->entry);
+        if (self->previous)
+            changes = s_diff (self->previous, entry);
+        else {
+            const char *what = self->first && event->version > 1
+                ? "earliest version still kept": event->version > 1? "published again"
+                : "created";
+            changes = json_pack ("[{s:s}]", "text", what);
+        }
+        json_decref (self->previous);
+        self->previous = entry;
+    }
+    else {
+        changes = json_pack ("[{s:s}]", "text", "withdrawn");
+        json_decref (self->previous);
+        self->previous = NULL;
+    }
+    json_object_set_new (version, "changes", changes);
+    json_array_append_new (self->versions, version);
+    self->first = false;
+    stx_event_free (&event);
+    return 0;
+}
+
+static int
+s_cmd_history (options_t *options, int argc, char **argv)
+{
+    const char *key = argv [0];
+    stx_store_t *store = NULL;
+    if (s_open_store (options, &store))
+        return EXIT_REFUSED;
+    history_t history = { json_array (), NULL, true, STX_OK };
+    stx_meta_t meta;
+    Stemx__Event *current = NULL;
+    stx_txn_t *txn = NULL;
+    stx_status_t rc = stx_store_begin (store, false, &txn);
+    if (rc == STX_OK)
+        rc = stx_txn_meta (txn, &meta);
+    if (rc == STX_OK)
+        rc = stx_txn_get (txn, key, &current);
+    if (rc == STX_OK)
+        rc = stx_txn_history (txn, key, s_history_event, &history);
+    if (rc == STX_OK)
+        rc = history.rc;
+    stx_txn_abort (&txn);
+    stx_store_destroy (&store);
+    json_decref (history.previous);
+    int result = 0;
+    if (rc == STX_ERR_NOT_FOUND)
+        result = s_fail (EXIT_REFUSED, "%s: not found", key);
+    else
+    if (rc != STX_OK)
+        result = s_fail (EXIT_REFUSED, "%s: %s", key, stx_strerror (rc));
+    if (result) {
+        json_decref (history.versions);
+        stx_event_free (&current);
+        return result;
+    }
+    //  The history database cannot tell what went below the log horizon
+    char horizon [160] = "";
+    if (meta.log_first > 1)
+        snprintf (horizon, sizeof horizon, "history before sequence %" PRIu64
+                  " is no longer kept", meta.log_first);
+    if (options->json) {
+        json_t *json = json_pack ("{s:s, s:I, s:I, s:o}", "key", key,
+            "current_version", (json_int_t) current->version,
+            "log_first", (json_int_t) meta.log_first, "versions", history.versions);
+        if (*horizon)
+            json_object_set_new (json, "note", json_string (horizon));
+        s_print_json (json);
+        json_decref (json);
+    }
+    else {
+        const char *header [] = { "SEQ", "TIME", "OP", "VERSION", "ORIGIN", "SIGNER",
+                                  "CHANGES" };
+        json_t *rows = json_array ();
+        size_t i;
+        json_t *version;
+        json_array_foreach (history.versions, i, version) {
+            char seq [24], number [24];
+            snprintf (seq, sizeof seq, "%" JSON_INTEGER_FORMAT,
+                      json_integer_value (json_object_get (version, "seq")));
+            snprintf (number, sizeof number, "%" JSON_INTEGER_FORMAT,
+                      json_integer_value (json_object_get (version, "version")));
+            json_t *changes = json_object_get (version, "changes");
+            size_t c;
+            json_t *change;
+            if (options->csv) {
+                //  One row per version, its changes joined
+                char text [4096] = "";
+                json_array_foreach (changes, c, change) {
+                    size_t used = strlen (text);
+                    snprintf (text + used, sizeof text - used, "%s%s", used? "; ": "",
+                              json_string_value (json_object_get (change, "text")));
+                }
+                const char *cells [] = { seq, json_string_value (json_object_get (version, "time")),
+                    json_string_value (json_object_get (version, "op")), number,
+                    json_string_value (json_object_get (version, "origin")),
+                    json_string_value (json_object_get (version, "signer")), text };
+                json_array_append_new (rows, s_row (7, cells));
+                continue;
+            }
+            //  People: one line per change, the version's columns on the first
+            json_array_foreach (changes, c, change) {
+                const char *text = json_string_value (json_object_get (change, "text"));
+                const char *cells [] = { c? "": seq,
+                    c? "": json_string_value (json_object_get (version, "time")),
+                    c? "": json_string_value (json_object_get (version, "op")),
+                    c? "": number,
+                    c? "": json_string_value (json_object_get (version, "origin")),
+                    c? "": json_string_value (json_object_get (version, "signer")), text };
+                json_array_append_new (rows, s_row (7, cells));
+            }
+        }
+        if (*horizon && !options->csv)
+            printf ("%s (%s)\n", key, horizon);
+        s_print_rows (options, 7, header, rows);
+        if (!options->csv) {
+            size_t shown = json_array_size (history.versions);
+            printf ("%zu event%s; current version %" PRIu64 "%s\n", shown, shown == 1? "": "s",
+                    current->version,
+                    current->op == STEMX__OPERATION__OP_WITHDRAW? " (withdrawn)": "");
+        }
+        json_decref (rows);
+        json_decref (history.versions);
+    }
+    stx_event_free (&current);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  tail
+
+static volatile sig_atomic_t s_interrupted = 0;
+
+static void
+s_on_signal (int sig)
+{
+    (void) sig;
+    s_interrupted = 1;
+}
+
+//  Does event match the tail's filter? Withdrawals carry no entry: they
+//  match on their key's kind and their owner (--org) alone.
+static bool
+s_tail_match (const Stemx__Event *event, const stx_filter_t *filter)
+{
+    if (event->op == STEMX__OPERATION__OP_UPSERT)
+        return stx_index_match (event->entry, filter);
+    if (filter->kind != STX_KIND_NONE && filter->kind != stx_kind_of_key (event->key))
+        return false;
+    if (filter->org && *filter->org && strcmp (filter->org, event->owner) != 0)
+        return false;
+    return !(filter->od || filter->helix || filter->municipality || filter->theme
+          || filter->status || filter->from || filter->to);
+}
+
+static void
+s_tail_print (options_t *options, const Stemx__Event *event)
+{
+    if (options->json) {
+        json_t *json = stx_json_from_event (event);
+        char *text = json_dumps (json, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        puts (text);
+        free (text);
+        json_decref (json);
+        return;
+    }
+    char time [32], seq [24], version [24];
+    stx_iso_time (event->broker_time_ms, time, sizeof time);
+    s_format_u64 (seq, sizeof seq, event->seq);
+    s_format_u64 (version, sizeof version, event->version);
+    const char *title = event->op == STEMX__OPERATION__OP_UPSERT
+                      ? stx_index_title (event->entry): "";
+    if (options->csv) {
+        const char *cells [] = { seq, time, s_op_name (event->op), event->key, version,
+                                 event->origin, title };
+        stx_csv_write (stdout, cells, 7);
+        return;
+    }
+    bool c = options->colour;
+    printf ("%s  %s%8s%s  %-8s  %s%-40s%s  v%-3s  %-20s  %s\n", time, STX_DIM (c), seq,
+            STX_RESET (c), s_op_name (event->op), STX_BOLD (c), event->key, STX_RESET (c),
+            version, event->origin, title);
+}
+
+static int
+s_cmd_tail (options_t *options, int argc, char **argv)
+{
+    if (options->kind
+    &&  (options->filter.kind = stx_kind_from_name (options->kind)) == STX_KIND_NONE)
+        return s_usage_error (s_find_command ("tail"), "unknown kind '%s'", options->kind);
+    stx_store_t *store = NULL;
+    if (s_open_store (options, &store))
+        return EXIT_REFUSED;
+    struct sigaction action;
+    memset (&action, 0, sizeof action);
+    action.sa_handler = s_on_signal;
+    sigemptyset (&action.sa_mask);
+    sigaction (SIGINT, &action, NULL);
+    sigaction (SIGTERM, &action, NULL);
+
+    stx_meta_t meta;
+    stx_status_t rc = stx_store_meta (store, &meta);
+    uint64_t next = options->from_seq? options->from_seq: meta.seq + 1;
+    if (rc == STX_OK && next < meta.log_first) {
+        fprintf (stderr, "stemx: events before sequence %" PRIu64 " are no longer kept; "
+                 "starting there\n", meta.log_first);
+        next = meta.log_first;
+    }
+    uint8_t lineage [STX_LINEAGE_SIZE];
+    memcpy (lineage, meta.lineage, sizeof lineage);
+    if (options->csv) {
+        const char *header [] = { "seq", "time", "op", "key", "version", "origin", "title" };
+        stx_csv_write (stdout, header, 7);
+    }
+    fflush (stdout);
+    while (rc == STX_OK && !s_interrupted) {
+        rc = stx_store_meta (store, &meta);
+        if (rc != STX_OK)
+            break;
+        if (meta.has_lineage && memcmp (lineage, meta.lineage, sizeof lineage) != 0) {
+            //  The node took a fresh snapshot of another catalogue
+            fprintf (stderr, "stemx: the catalogue was replaced (new lineage); following it "
+                     "from sequence %" PRIu64 "\n", meta.seq + 1);
+            memcpy (lineage, meta.lineage, sizeof lineage);
+            next = meta.seq + 1;
+        }
+        if (next < meta.log_first)
+            next = meta.log_first;      //  a snapshot skipped these
+        //  Short read transactions: at most 1000 events each
+        while (rc == STX_OK && next <= meta.seq && !s_interrupted) {
+            stx_txn_t *txn = NULL;
+            rc = stx_store_begin (store, false, &txn);
+            for (size_t n = 0; rc == STX_OK && n < 1000 && next <= meta.seq; n++, next++) {
+                const uint8_t *data;
+                size_t size;
+                stx_status_t found = stx_txn_log_get (txn, next, &data, &size);
+                if (found == STX_ERR_NOT_FOUND)
+                    continue;
+                Stemx__Event *event = NULL;
+                if (found != STX_OK || stx_event_unpack (data, size, &event) != STX_OK) {
+                    rc = found != STX_OK? found: STX_ERR_MALFORMED;
+                    break;
+                }
+                if (s_tail_match (event, &options->filter))
+                    s_tail_print (options, event);
+                stx_event_free (&event);
+            }
+            stx_txn_abort (&txn);
+            fflush (stdout);
+        }
+        if (rc == STX_OK && !s_interrupted) {
+            struct timespec pause = { 0, TAIL_POLL_MS * 1000000L };
+            nanosleep (&pause, NULL);
+        }
+    }
+    stx_store_destroy (&store);
+    if (rc != STX_OK)
+        return s_fail (EXIT_REFUSED, "cannot read the catalogue: %s", stx_strerror (rc));
+    return 0;
 }
 
 //  --------------------------------------------------------------------------
@@ -845,6 +2359,23 @@ s_cmd_status (options_t *options, int argc, char **argv)
         s_broker_status (options, json);
     if (options->json)
         s_print_json (json);
+    else
+    if (options->csv) {
+        //  field,value for every plain value (the JSON has the rest)
+        const char *header [] = { "field", "value" };
+        stx_csv_write (stdout, header, 2);
+        const char *key;
+        json_t *value;
+        json_object_foreach (json, key, value) {
+            if (json_is_object (value) || json_is_array (value))
+                continue;
+            char *text = json_is_string (value)? strdup (json_string_value (value))
+                                               : json_dumps (value, JSON_ENCODE_ANY);
+            const char *cells [] = { key, text };
+            stx_csv_write (stdout, cells, 2);
+            free (text);
+        }
+    }
     else {
         printf ("role       %s\n", agent ? "agent" : "broker");
         if (json_object_get (json, "node"))
@@ -917,12 +2448,101 @@ s_cmd_keygen (options_t *options, int argc, char **argv)
 }
 
 //  --------------------------------------------------------------------------
+//  report: the monitoring reports (cli/stx_cmd_report.c parses its own options)
+
+static int
+s_cmd_report (options_t *options, int argc, char **argv)
+{
+    return stx_cmd_report (options->data, argc, argv);
+}
+
+//  --------------------------------------------------------------------------
 //  The command table: --help is printed from it
 
 static int s_cmd_help (options_t *options, int argc, char **argv);
 
 static const command_t s_commands [] = {
-    { "publish", s_cmd_publish, 1, 1, OPT_JSON | OPT_TIMEOUT,
+    { "list", s_cmd_list, 1, 1, (const int []) { FILTERS, O_JSON, O_CSV, 0 },
+      "list KIND [FILTERS] [--json | --csv]",
+      "list the entries of one kind, filtered",
+      "KIND is organisation, initiative, infrastructure or moment (plurals and\n"
+      "org, ini, infra work too). Filters combine with AND; --from/--to keep the\n"
+      "entries whose dates overlap that period. Every filter is answered through an\n"
+      "index of the catalogue. --json prints every field with its _meta (sequence,\n"
+      "version, origin, times); --csv the table's columns (export has every field).\n\n"
+      "Examples:\n"
+      "  stemx list initiative --od 'OD 3.2.1'\n"
+      "  stemx list initiative --helix industry --from 2026-01-01 --to 2026-12-31\n"
+      "  stemx list moment --municipality Gent --json\n" },
+    { "show", s_cmd_show, 1, 1, (const int []) { O_VERIFY, O_KEYS, O_JSON, O_CSV, 0 },
+      "show KEY [--verify [--keys DIR]] [--json | --csv]",
+      "show one entry with its sequence, version and origin",
+      "Works for every kind. With --verify it checks the origin organisation's\n"
+      "signature of the current version against the partners' public keys (the\n"
+      "node's trust/ or registry/ folder, or --keys DIR) and says who signed it;\n"
+      "exit status 1 if the signature does not hold. --csv prints the entry as\n"
+      "export does (a header row and one row). Exit status 1 if KEY is unknown.\n\n"
+      "Examples:\n"
+      "  stemx show ini:stem-academie-gent --verify\n"
+      "  stemx show org:vlaio\n"
+      "  stemx show infra:vdab-gent-industriele-automatisering --json\n" },
+    { "search", s_cmd_search, 1, -1,
+      (const int []) { O_KIND, FILTERS, O_LIMIT, O_JSON, O_CSV, 0 },
+      "search TEXT... [--kind KIND] [FILTERS] [--limit N] [--json | --csv]",
+      "find entries by the words of their titles, names and summaries",
+      "Looks up each word of TEXT in the catalogue's word index (titles, names,\n"
+      "short names, facility names, summaries and descriptions). Words are\n"
+      "compared in lower case with accents folded (industriële = industriele),\n"
+      "split at punctuation and hyphens; words under 3 letters and common Dutch\n"
+      "and English stop words (de, het, een, van, the, and, ...) are ignored.\n"
+      "An entry matches if it has any of the words; results are ranked by how\n"
+      "many distinct words they have, then by how many of those are in the\n"
+      "title, then by key. The filters of list apply on top.\n\n"
+      "Examples:\n"
+      "  stemx search STEM-academie\n"
+      "  stemx search industriële automatisering --kind infrastructure\n"
+      "  stemx search robotica --helix industry --from 2026-01-01 --json\n" },
+    { "history", s_cmd_history, 1, 1, (const int []) { O_JSON, O_CSV, 0 },
+      "history KEY [--json | --csv]",
+      "every version of an entry: sequence, time, origin, signer, changes",
+      "Lists each event of KEY that the node's log still holds, oldest first: its\n"
+      "sequence number, the broker's time (ISO-8601 UTC), upsert or withdraw, the\n"
+      "version, the origin organisation, the signer (first 8 bytes of its public\n"
+      "key, or 'unsigned') and what changed from the version before: \"field: 'old'\n"
+      "-> 'new'\" for values, \"+item -item\" for lists. When the log no longer holds\n"
+      "its oldest events (retention, or a replica started from a snapshot) it says\n"
+      "so: \"history before sequence N is no longer kept\".\n\n"
+      "Examples:\n"
+      "  stemx history ini:stem-academie-gent\n"
+      "  stemx history org:vdab --json\n" },
+    { "tail", s_cmd_tail, 0, 0,
+      (const int []) { O_KIND, FILTERS, O_FROM_SEQ, O_JSON, O_CSV, 0 },
+      "tail [--kind KIND] [FILTERS] [--from-seq N] [--json | --csv]",
+      "follow events as the node applies them",
+      "Prints each new event of the node's log as it is applied (the catalogue is\n"
+      "polled every 200 ms in short read transactions), on a broker's or an\n"
+      "agent's folder, until Ctrl-C or SIGTERM (exit status 0). --from-seq starts\n"
+      "at an earlier sequence. --json prints one JSON event per line (NDJSON).\n"
+      "Filters are those of list; a withdrawal has no fields left, so it matches\n"
+      "on its kind and --org (its owner) only.\n\n"
+      "Examples:\n"
+      "  stemx tail\n"
+      "  stemx tail --kind initiative --od 'OD 3.2.1'\n"
+      "  stemx tail --from-seq 1 --json | jq .id\n" },
+    { "export", s_cmd_export, 0, 1,
+      (const int []) { FILTERS, O_FORMAT, O_OUT, O_JSON, O_CSV, 0 },
+      "export [KIND] [FILTERS] [--format json|ndjson|csv | --json | --csv] [--out PATH]",
+      "write entries in the shape import takes back",
+      "Writes the live entries of KIND (default: every kind, organisations first)\n"
+      "matching the filters, without _meta, as a JSON array (default), NDJSON or\n"
+      "CSV (see import for the columns). With --out the format may also come from\n"
+      "the file's extension (.json, .ndjson, .jsonl, .csv); the file is replaced\n"
+      "only once it is complete.\n\n"
+      "Examples:\n"
+      "  stemx export initiative --helix industry --out industry.csv\n"
+      "  stemx export --format ndjson > catalogue.ndjson\n"
+      "  stemx export moment --from 2026-01-01 --json\n" },
+    { "publish", s_cmd_publish, 1, 1, (const int []) { O_TIMEOUT, O_JSON, 0 },
       "publish FILE|- [--timeout SEC] [--json]",
       "publish one JSON entry or an array of them through the agent",
       "Reads entries in the shape of config/sample/catalogue.json (the id prefix\n"
@@ -935,45 +2555,55 @@ static const command_t s_commands [] = {
       "Examples:\n"
       "  stemx --data /var/lib/stemx publish initiative.json\n"
       "  jq '.initiatives' catalogue.json | stemx publish -\n" },
-    { "list", s_cmd_list, 1, 1, OPT_JSON | OPT_FILTERS,
-      "list KIND [--od CODE] [--helix PILLAR] [--org ORG] [--municipality M]\n"
-      "           [--theme T] [--status S] [--from DATE] [--to DATE] [--json]",
-      "list the entries of one kind, filtered",
-      "KIND is organisation, initiative, infrastructure or moment (plurals and\n"
-      "org, ini, infra work too). Filters combine with AND; --from/--to keep the\n"
-      "entries whose dates overlap that period. Every filter is answered through an\n"
-      "index of the catalogue.\n\n"
+    { "import", s_cmd_import, 1, 1,
+      (const int []) { O_FORMAT, O_DRY_RUN, O_TIMEOUT, O_JSON, 0 },
+      "import FILE|- [--format json|ndjson|csv] [--dry-run] [--timeout SEC] [--json]",
+      "publish many entries from JSON, NDJSON or CSV; unchanged ones are skipped",
+      "FILE is a JSON array of entries (or a catalogue shaped like\n"
+      "config/sample/catalogue.json), NDJSON (one entry object per line) or CSV with\n"
+      "a header row; the format comes from --format, else the extension (.json,\n"
+      ".ndjson, .jsonl, .csv), else the content.\n\n"
+      "CSV: one row per entry; columns are the entries' JSON field names, nested\n"
+      "ones dotted (period.start, location.municipality,\n"
+      "capacity.participants_per_session, audience.target_groups); a list is one\n"
+      "cell with items separated by ';' (\"OD 3.2.1;OD 3.2.2\"), partners are\n"
+      "organisation ids (\"org:agoria;org:vdab\"), a cell starting with '[' is a\n"
+      "JSON array (availability windows are written so); an empty cell is \"not\n"
+      "given\". Files are UTF-8, fields may be quoted (RFC 4180), as export writes.\n\n"
+      "Each entry is compared with the node's current version first and skipped\n"
+      "when nothing changed, so importing the same file twice changes nothing.\n"
+      "Organisations are sent first. A malformed row or entry is refused with its\n"
+      "line (\"line 7: ...\") and the others are imported. At the end a summary\n"
+      "counts accepted, unchanged and refused entries and lists each refusal with\n"
+      "its reason; exit status 1 if any was refused. A progress bar is drawn on\n"
+      "stderr when it is a terminal.\n\n"
       "Examples:\n"
-      "  stemx list initiative --od 'OD 3.2.1'\n"
-      "  stemx list initiative --helix industry --from 2026-01-01 --to 2026-12-31\n"
-      "  stemx list moment --municipality Gent --json\n" },
-    { "show", s_cmd_show, 1, 1, OPT_JSON | OPT_VERIFY,
-      "show KEY [--verify [--keys DIR]] [--json]",
-      "show one entry with its sequence, version and origin",
-      "With --verify it checks the origin organisation's signature of the current\n"
-      "version against the partners' public keys (the node's trust/ or registry/\n"
-      "folder, or --keys DIR) and says who signed it; exit status 1 if the\n"
-      "signature does not hold.\n\n"
-      "Examples:\n"
-      "  stemx show ini:stem-academie-gent --verify\n"
-      "  stemx show org:vlaio\n"
-      "  stemx show ini:stem-academie-gent --json\n" },
-    { "status", s_cmd_status, 0, 0, OPT_JSON,
-      "status [--json]",
+      "  stemx import partners.csv\n"
+      "  stemx export initiative > ini.json && stemx import ini.json\n"
+      "  stemx import --format ndjson --dry-run - < changes.ndjson\n" },
+    { "withdraw", s_cmd_withdraw, 1, 1, (const int []) { O_EXPECT, O_TIMEOUT, O_JSON, 0 },
+      "withdraw KEY [--expect-version N] [--timeout SEC] [--json]",
+      "withdraw an entry; the catalogue keeps a tombstone",
+      "Only the organisation owning the entry, or an admin (VLAIO), may withdraw\n"
+      "it. With --expect-version the broker refuses the withdrawal if the entry has\n"
+      "changed since that version (compare-and-set). Exit status 1 if refused.\n\n"
+      "Example:\n"
+      "  stemx withdraw ini:stem-academie-gent --expect-version 3\n" },
+    { "status", s_cmd_status, 0, 0, (const int []) { O_JSON, O_CSV, 0 },
+      "status [--json | --csv]",
       "show the node's sequence, hash-chain head, connection and outbox",
       "On an agent's folder it also asks the running agent whether it hears the\n"
       "broker. Two nodes with the same sequence and head hold the same catalogue.\n\n"
       "Example:\n"
       "  stemx --data node1 status --json\n" },
-    { "withdraw", s_cmd_withdraw, 1, 1, OPT_JSON | OPT_TIMEOUT | OPT_EXPECT,
-      "withdraw KEY [--expect-version N] [--timeout SEC] [--json]",
-      "withdraw an entry; the catalogue keeps a tombstone",
-      "Only the organisation owning the entry, or an admin (VLAIO), may withdraw\n"
-      "it. With --expect-version the broker refuses the withdrawal if the entry has\n"
-      "changed since that version (compare-and-set).\n\n"
+    { "report", s_cmd_report, 0, -1, NULL,
+      "report operational|strategic [OPTIONS]",
+      "the monitoring reports of section 7 of the STEM-Agenda",
+      "Run 'stemx report --help' for its options.\n\n"
       "Example:\n"
-      "  stemx withdraw ini:stem-academie-gent --expect-version 3\n" },
-    { "keygen", s_cmd_keygen, 0, 1, OPT_JSON | OPT_KEYGEN,
+      "  stemx report operational --from 2026-01-01 --to 2027-12-31\n" },
+    { "keygen", s_cmd_keygen, 0, 1,
+      (const int []) { O_PILLAR, O_ROLES, O_OUT, O_BROKER, O_JSON, 0 },
       "keygen ORG --pillar PILLAR [--roles ROLES] [--out DIR]\n"
       "       stemx keygen --broker [--out DIR]",
       "make a key pair for an organisation or for the broker",
@@ -987,7 +2617,7 @@ static const command_t s_commands [] = {
       "  stemx keygen org:vdab --pillar government --out keys/\n"
       "  stemx keygen org:vlaio --pillar government --roles 'admin, publisher, reader'\n"
       "  stemx keygen --broker --out /var/lib/stemx/broker\n" },
-    { "help", s_cmd_help, 0, 1, 0,
+    { "help", s_cmd_help, 0, 1, (const int []) { 0 },
       "help [COMMAND]",
       "show help for stemx or one command", "" },
 };
@@ -999,6 +2629,15 @@ s_find_command (const char *name)
     for (size_t i = 0; i < COMMAND_COUNT; i++)
         if (strcmp (s_commands [i].name, name) == 0)
             return &s_commands [i];
+    return NULL;
+}
+
+static const option_def_t *
+s_option_def (int id)
+{
+    for (size_t i = 0; i < OPTION_DEFS; i++)
+        if (s_option_defs [i].id == id)
+            return &s_option_defs [i];
     return NULL;
 }
 
@@ -1015,14 +2654,44 @@ s_print_help (FILE *out)
         "\nOptions:\n"
         "  -d, --data DIR  the node's data folder (default: $STEMX_DATA)\n"
         "  -h, --help      help; 'stemx COMMAND --help' for one command\n"
+        "\nFILTERS are --od CODE, --helix PILLAR, --org ORG, --municipality M,\n"
+        "--theme THEME, --status STATUS, --from DATE, --to DATE.\n"
+        "Colour only on a terminal, never with NO_COLOR set. See stemx(1).\n"
         "\nExit status: 0 success, 1 refused / not found / failed, 2 usage error.\n");
+}
+
+static void
+s_print_option (FILE *out, const option_def_t *def)
+{
+    char left [64];
+    if (def->id < 256)
+        snprintf (left, sizeof left, "-%c, --%s%s%s", def->id, def->name,
+                  def->arg? " ": "", def->arg? def->arg: "");
+    else
+        snprintf (left, sizeof left, "    --%s%s%s", def->name,
+                  def->arg? " ": "", def->arg? def->arg: "");
+    fprintf (out, "  %-24s %s\n", left, def->help);
 }
 
 static void
 s_print_command_help (const command_t *command, FILE *out)
 {
-    fprintf (out, "usage: stemx [--data DIR] %s\n\n%s.\n\n%s", command->usage,
-             command->summary, command->help);
+    if (command->fn == s_cmd_report) {
+        //  The report command's own text (cli/stx_cmd_report.c)
+        fprintf (out, "usage: stemx [--data DIR] %s", stx_cmd_report_usage ());
+        return;
+    }
+    fprintf (out, "usage: stemx [--data DIR] %s\n\n%s.\n", command->usage, command->summary);
+    if (command->options) {
+        fprintf (out, "\nOptions:\n");
+        for (const int *id = command->options; *id; id++)
+            s_print_option (out, s_option_def (*id));
+        if (command->fn != s_cmd_help && command->fn != s_cmd_keygen)
+            s_print_option (out, s_option_def (O_DATA));
+        s_print_option (out, s_option_def (O_HELP));
+    }
+    if (*command->help)
+        fprintf (out, "\n%s", command->help);
 }
 
 static int
@@ -1030,12 +2699,13 @@ s_usage_error (const command_t *command, const char *format, ...)
 {
     va_list args;
     va_start (args, format);
-    fputs ("stemx: ", stderr);
+    fprintf (stderr, "%sstemx: ", STX_RED (s_colour_err));
     vfprintf (stderr, format, args);
-    fputc ('\n', stderr);
+    fprintf (stderr, "%s\n", STX_RESET (s_colour_err));
     va_end (args);
     if (command)
-        fprintf (stderr, "usage: stemx [--data DIR] %s\n", command->usage);
+        fprintf (stderr, "usage: stemx [--data DIR] %s\n"
+                 "try 'stemx %s --help'\n", command->usage, command->name);
     else
         fprintf (stderr, "try 'stemx --help'\n");
     return EXIT_USAGE;
@@ -1058,10 +2728,110 @@ s_cmd_help (options_t *options, int argc, char **argv)
 //  --------------------------------------------------------------------------
 //  main
 
-enum {
-    O_OD = 256, O_HELIX, O_ORG, O_MUNICIPALITY, O_THEME, O_STATUS, O_FROM, O_TO, O_TIMEOUT,
-    O_PILLAR, O_ROLES, O_OUT, O_BROKER, O_VERIFY, O_KEYS, O_EXPECT
-};
+//  A whole number for option name, or a usage error.
+static int
+s_number (const command_t *command, const char *name, const char *text, uint64_t min,
+          uint64_t *value)
+{
+    char *end;
+    errno = 0;
+    *value = strtoull (text, &end, 10);
+    if (!*text || *end || errno || *text == '-' || *value < min)
+        return s_usage_error (command, "--%s takes a whole number%s, not '%s'", name,
+                              min? " > 0": "", text);
+    return 0;
+}
+
+//  Parse a command's options from its argv (argv [0] = the command's
+//  name) into options; *first_p gets the index of its first positional
+//  argument (getopt_long moves them after the options). Returns 0, 1 when
+//  --help was printed, or EXIT_USAGE.
+static int
+s_parse_options (const command_t *command, options_t *options, int argc, char **argv,
+                 int *first_p)
+{
+    struct option longs [OPTION_DEFS + 1];
+    char shorts [3 * OPTION_DEFS + 2] = ":";
+    size_t count = 0, used = 1;
+    const int common [] = { O_DATA, O_HELP, 0 };
+    for (int pass = 0; pass < 2; pass++)
+        for (const int *id = pass? common: command->options; *id; id++) {
+            const option_def_t *def = s_option_def (*id);
+            assert (def);
+            longs [count++] = (struct option) { def->name,
+                def->has_arg? required_argument: no_argument, NULL, def->id };
+            if (def->id < 256) {
+                shorts [used++] = (char) def->id;
+                if (def->has_arg)
+                    shorts [used++] = ':';
+            }
+        }
+    shorts [used] = 0;
+    longs [count] = (struct option) { NULL, 0, NULL, 0 };
+    optind = 0;                 //  a full reset of GNU getopt
+    opterr = 0;
+    int opt;
+    uint64_t number;
+    while ((opt = getopt_long (argc, argv, shorts, longs, NULL)) != -1) {
+        switch (opt) {
+            case O_DATA:    options->data = optarg; break;
+            case O_HELP:    s_print_command_help (command, stdout); return 1;
+            case O_JSON:    options->json = true; break;
+            case O_CSV:     options->csv = true; break;
+            case O_KIND:    options->kind = optarg; break;
+            case O_OD:      options->filter.od = optarg; break;
+            case O_HELIX:   options->filter.helix = optarg; break;
+            case O_ORG:     options->filter.org = optarg; break;
+            case O_MUNICIPALITY: options->filter.municipality = optarg; break;
+            case O_THEME:   options->filter.theme = optarg; break;
+            case O_STATUS:  options->filter.status = optarg; break;
+            case O_FROM:    options->filter.from = optarg; break;
+            case O_TO:      options->filter.to = optarg; break;
+            case O_FORMAT:  options->format = optarg; break;
+            case O_OUT:     options->out = optarg; break;
+            case O_DRY_RUN: options->dry_run = true; break;
+            case O_PILLAR:  options->pillar = optarg; break;
+            case O_ROLES:   options->roles = optarg; break;
+            case O_BROKER:  options->broker = true; break;
+            case O_VERIFY:  options->verify = true; break;
+            case O_KEYS:    options->keys = optarg; break;
+            case O_TIMEOUT:
+                if (s_number (command, "timeout", optarg, 1, &number))
+                    return EXIT_USAGE;
+                options->timeout = number > 86400? 86400: (int) number;
+                break;
+            case O_EXPECT:
+                if (s_number (command, "expect-version", optarg, 1, &options->expect_version))
+                    return EXIT_USAGE;
+                break;
+            case O_FROM_SEQ:
+                if (s_number (command, "from-seq", optarg, 1, &options->from_seq))
+                    return EXIT_USAGE;
+                break;
+            case O_LIMIT:
+                if (s_number (command, "limit", optarg, 0, &number))
+                    return EXIT_USAGE;
+                options->limit = number > 1000000? 1000000: (long) number;
+                break;
+            case ':':
+                return s_usage_error (command, "option '%s' needs a value", argv [optind - 1]);
+            default:
+                if (optopt && optopt < 256)
+                    return s_usage_error (command, "%s does not take option '-%c'",
+                                          command->name, optopt);
+                return s_usage_error (command, "%s does not take option '%s'",
+                                      command->name, argv [optind - 1]);
+        }
+    }
+    if (options->json && options->csv)
+        return s_usage_error (command, "give --json or --csv, not both");
+    if (options->filter.from && !stx_date_valid (options->filter.from))
+        return s_usage_error (command, "--from: expected a date YYYY-MM-DD");
+    if (options->filter.to && !stx_date_valid (options->filter.to))
+        return s_usage_error (command, "--to: expected a date YYYY-MM-DD");
+    *first_p = optind;
+    return 0;
+}
 
 int
 main (int argc, char *argv [])
@@ -1069,73 +2839,29 @@ main (int argc, char *argv [])
     //  czmq must not install its own signal handlers in a CLI
     zsys_handler_set (NULL);
     setlocale (LC_ALL, "");
+    s_colour_err = stx_colour (stderr);
 
-    static const struct option long_options [] = {
-        { "data",         required_argument, NULL, 'd' },
-        { "json",         no_argument,       NULL, 'j' },
-        { "help",         no_argument,       NULL, 'h' },
-        { "od",           required_argument, NULL, O_OD },
-        { "helix",        required_argument, NULL, O_HELIX },
-        { "org",          required_argument, NULL, O_ORG },
-        { "municipality", required_argument, NULL, O_MUNICIPALITY },
-        { "theme",        required_argument, NULL, O_THEME },
-        { "status",       required_argument, NULL, O_STATUS },
-        { "from",         required_argument, NULL, O_FROM },
-        { "to",           required_argument, NULL, O_TO },
-        { "timeout",      required_argument, NULL, O_TIMEOUT },
-        { "pillar",       required_argument, NULL, O_PILLAR },
-        { "roles",        required_argument, NULL, O_ROLES },
-        { "out",          required_argument, NULL, O_OUT },
-        { "broker",       no_argument,       NULL, O_BROKER },
-        { "verify",       no_argument,       NULL, O_VERIFY },
-        { "keys",         required_argument, NULL, O_KEYS },
-        { "expect-version", required_argument, NULL, O_EXPECT },
+    options_t options = { .data = getenv ("STEMX_DATA"), .timeout = 30, .limit = 20,
+                          .colour = stx_colour (stdout) };
+    //  Global options, up to the command's name
+    static const struct option globals [] = {
+        { "data", required_argument, NULL, 'd' },
+        { "help", no_argument,       NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
-    options_t options = { .data = getenv ("STEMX_DATA"), .timeout = 30 };
     bool help = false;
     int opt;
     opterr = 0;
-    while ((opt = getopt_long (argc, argv, "d:jh", long_options, NULL)) != -1) {
+    while ((opt = getopt_long (argc, argv, "+:d:h", globals, NULL)) != -1) {
         switch (opt) {
             case 'd': options.data = optarg; break;
-            case 'j': options.json = true; options.given |= OPT_JSON; break;
             case 'h': help = true; break;
-            case O_OD:           options.filter.od = optarg; break;
-            case O_HELIX:        options.filter.helix = optarg; break;
-            case O_ORG:          options.filter.org = optarg; break;
-            case O_MUNICIPALITY: options.filter.municipality = optarg; break;
-            case O_THEME:        options.filter.theme = optarg; break;
-            case O_STATUS:       options.filter.status = optarg; break;
-            case O_FROM:         options.filter.from = optarg; break;
-            case O_TO:           options.filter.to = optarg; break;
-            case O_TIMEOUT:
-                options.timeout = atoi (optarg);
-                options.given |= OPT_TIMEOUT;
-                if (options.timeout <= 0)
-                    return s_usage_error (NULL, "--timeout takes a number of seconds > 0");
-                break;
-            case O_PILLAR: options.pillar = optarg; options.given |= OPT_KEYGEN; break;
-            case O_ROLES:  options.roles = optarg; options.given |= OPT_KEYGEN; break;
-            case O_OUT:    options.out = optarg; options.given |= OPT_KEYGEN; break;
-            case O_BROKER: options.broker = true; options.given |= OPT_KEYGEN; break;
-            case O_VERIFY: options.verify = true; options.given |= OPT_VERIFY; break;
-            case O_KEYS:   options.keys = optarg; options.given |= OPT_VERIFY; break;
-            case O_EXPECT: {
-                char *end;
-                options.expect_version = strtoull (optarg, &end, 10);
-                options.given |= OPT_EXPECT;
-                if (*end || !*optarg || options.expect_version == 0)
-                    return s_usage_error (NULL, "--expect-version takes a version number > 0");
-                break;
-            }
+            case ':':
+                return s_usage_error (NULL, "option '%s' needs a value", argv [optind - 1]);
             default:
-                if (optopt >= O_OD || optopt == 'd')
-                    return s_usage_error (NULL, "option '%s' needs a value", argv [optind - 1]);
-                return s_usage_error (NULL, "unknown option '%s'", argv [optind - 1]);
+                return s_usage_error (NULL, "unknown option '%s' (command options go after "
+                                      "the command)", argv [optind - 1]);
         }
-        if (opt >= O_OD && opt <= O_TO)
-            options.given |= OPT_FILTERS;
     }
     if (optind >= argc) {
         if (help) {
@@ -1152,25 +2878,40 @@ main (int argc, char *argv [])
         s_print_command_help (command, stdout);
         return 0;
     }
-    int nargs = argc - optind - 1;
-    if (nargs < command->min_args || nargs > command->max_args)
+    int sub_argc = argc - optind;
+    char **sub_argv = argv + optind;
+
+    if (!command->options) {
+        //  The command parses its own options; take --data out for it
+        int kept = 1;
+        for (int i = 1; i < sub_argc; i++) {
+            if ((strcmp (sub_argv [i], "--data") == 0 || strcmp (sub_argv [i], "-d") == 0)
+            &&  i + 1 < sub_argc)
+                options.data = sub_argv [++i];
+            else
+            if (strncmp (sub_argv [i], "--data=", 7) == 0)
+                options.data = sub_argv [i] + 7;
+            else
+                sub_argv [kept++] = sub_argv [i];
+        }
+        sub_argv [kept] = NULL;
+        return command->fn (&options, kept, sub_argv);
+    }
+
+    int first = 0;
+    int rc = s_parse_options (command, &options, sub_argc, sub_argv, &first);
+    if (rc)
+        return rc == 1? 0: rc;
+    int nargs = sub_argc - first;
+    if (nargs < command->min_args || (command->max_args >= 0 && nargs > command->max_args)) {
+        if (command->max_args < 0)
+            return s_usage_error (command, "%s takes at least one argument", command->name);
         return s_usage_error (command, "%s takes %s argument%s", command->name,
                               command->min_args == command->max_args
                                   ? (command->min_args ? "one" : "no") : "at most one",
                               command->max_args == 1 && command->min_args == 1 ? "" : "s");
-    unsigned refused = options.given & ~command->options;
-    if (refused)
-        return s_usage_error (command, "%s does not take %s", command->name,
-                              refused & OPT_FILTERS ? "filters"
-                              : refused & OPT_JSON ? "--json"
-                              : refused & OPT_KEYGEN ? "--pillar, --roles, --out or --broker"
-                              : refused & OPT_VERIFY ? "--verify or --keys"
-                              : refused & OPT_EXPECT ? "--expect-version" : "--timeout");
-    if (options.filter.from && !stx_date_valid (options.filter.from))
-        return s_usage_error (command, "--from: expected a date YYYY-MM-DD");
-    if (options.filter.to && !stx_date_valid (options.filter.to))
-        return s_usage_error (command, "--to: expected a date YYYY-MM-DD");
+    }
     if (command->fn != s_cmd_help && command->fn != s_cmd_keygen && !options.data)
         return s_usage_error (command, "no node folder: give --data DIR or set STEMX_DATA");
-    return command->fn (&options, nargs, argv + optind + 1);
+    return command->fn (&options, nargs, sub_argv + first);
 }

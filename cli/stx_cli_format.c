@@ -10,6 +10,8 @@
 #include <string.h>
 #include <assert.h>
 #include <unistd.h>
+#include <time.h>
+#include <inttypes.h>
 #include <sys/ioctl.h>
 #include "stx_cli_format.h"
 
@@ -109,6 +111,12 @@ stx_table_rows (stx_table_t *self)
 void
 stx_table_print (stx_table_t *self, FILE *out, size_t width)
 {
+    stx_table_print_styled (self, out, width, false);
+}
+
+void
+stx_table_print_styled (stx_table_t *self, FILE *out, size_t width, bool colour)
+{
     size_t widths [self->columns];
     size_t total = 0;
     for (size_t c = 0; c < self->columns; c++) {
@@ -133,6 +141,8 @@ stx_table_print (stx_table_t *self, FILE *out, size_t width)
         total--;
     }
     for (size_t r = 0; r < self->rows; r++) {
+        if (r == 0)
+            fputs (STX_BOLD (colour), out);
         for (size_t c = 0; c < self->columns; c++) {
             bool last = c + 1 == self->columns;
             if (c)
@@ -140,6 +150,8 @@ stx_table_print (stx_table_t *self, FILE *out, size_t width)
             s_print_cell (out, self->cells [r * self->columns + c], widths [c],
                           last ? 0 : widths [c]);
         }
+        if (r == 0)
+            fputs (STX_RESET (colour), out);
         fputc ('\n', out);
         if (r == 0) {
             for (size_t c = 0; c < self->columns; c++) {
@@ -165,4 +177,53 @@ stx_terminal_width (FILE *out)
     if (ioctl (fileno (out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
         return ws.ws_col;
     return 80;
+}
+
+bool
+stx_colour (FILE *out)
+{
+    const char *no_colour = getenv ("NO_COLOR");
+    const char *term = getenv ("TERM");
+    return isatty (fileno (out))
+        && !(no_colour && *no_colour)
+        && !(term && strcmp (term, "dumb") == 0);
+}
+
+void
+stx_iso_time (int64_t time_ms, char *out, size_t size)
+{
+    assert (size >= 21);
+    if (time_ms == 0) {
+        snprintf (out, size, "-");
+        return;
+    }
+    time_t seconds = (time_t) (time_ms / 1000);
+    struct tm tm;
+    if (!gmtime_r (&seconds, &tm)) {
+        snprintf (out, size, "%" PRId64, time_ms);
+        return;
+    }
+    strftime (out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void
+stx_progress (FILE *out, const char *label, size_t done, size_t total)
+{
+    size_t width = stx_terminal_width (out);
+    if (width == 0)
+        width = 80;
+    size_t bar = width > 60? 40: width > 30? width - 30: 10;
+    size_t filled = total? bar * (done > total? total: done) / total: bar;
+    fprintf (out, "\r%s [", label);
+    for (size_t i = 0; i < bar; i++)
+        fputc (i < filled? '#': '.', out);
+    fprintf (out, "] %zu/%zu", done, total);
+    fflush (out);
+}
+
+void
+stx_progress_end (FILE *out)
+{
+    fputs ("\r\033[K", out);
+    fflush (out);
 }

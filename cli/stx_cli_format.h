@@ -4,13 +4,16 @@
     Columns are sized to their widest cell (counted in characters, not
     bytes, so "Agentschap Innoveren & Ondernemen" and "industriële" line
     up) and, when the table would not fit the given width, the widest
-    column is shortened with "…" until it does.
+    column is shortened with "…" until it does. Also: colour only where it
+    belongs, ISO-8601 times and a progress bar for terminals.
     ========================================================================= */
 
 #ifndef STX_CLI_FORMAT_H_INCLUDED
 #define STX_CLI_FORMAT_H_INCLUDED
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 typedef struct _stx_table_t stx_table_t;
@@ -37,9 +40,40 @@ size_t
 void
     stx_table_print (stx_table_t *self, FILE *out, size_t width);
 
+//  Print header, rule and rows as above; the header in bold when colour
+//  is true.
+void
+    stx_table_print_styled (stx_table_t *self, FILE *out, size_t width, bool colour);
+
 //  Width of the terminal on out, or 0 if out is not a terminal (then
 //  nothing is shortened). $COLUMNS overrides.
 size_t
     stx_terminal_width (FILE *out);
+
+//  True if output to out may use colour: out is a terminal, NO_COLOR is
+//  unset or empty (https://no-color.org) and TERM is not "dumb".
+bool
+    stx_colour (FILE *out);
+
+//  ANSI styles for stx_colour outputs ("" when colour is false).
+#define STX_BOLD(c)   ((c)? "\033[1m": "")
+#define STX_RED(c)    ((c)? "\033[31m": "")
+#define STX_GREEN(c)  ((c)? "\033[32m": "")
+#define STX_YELLOW(c) ((c)? "\033[33m": "")
+#define STX_DIM(c)    ((c)? "\033[2m": "")
+#define STX_RESET(c)  ((c)? "\033[0m": "")
+
+//  Format a time in milliseconds since the Unix epoch as ISO-8601 UTC
+//  with seconds, "2026-11-28T11:47:08Z", into out (at least 21 bytes);
+//  "-" for 0.
+void
+    stx_iso_time (int64_t time_ms, char *out, size_t size);
+
+//  Draw (or redraw) a one-line progress bar "label [#####.....] done/total"
+//  on out, which should be a terminal; stx_progress_end clears the line.
+void
+    stx_progress (FILE *out, const char *label, size_t done, size_t total);
+void
+    stx_progress_end (FILE *out);
 
 #endif

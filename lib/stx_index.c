@@ -17,9 +17,13 @@
     ========================================================================= */
 
 #include <assert.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "stx_index.h"
+
+static int
+s_keys_add_text (const char *token, void *arg);
 
 //  A growing, later sorted, set of index keys (heap strings).
 typedef struct {
@@ -102,6 +106,8 @@ s_collect (const Stemx__Entry *entry, s_keys_t *keys)
                 s_keys_add (keys, "org", org->id);
                 s_keys_add (keys, "helix", org->helix_pillar);
                 s_keys_add (keys, "muni", org->municipality);
+                stx_index_tokens (org->name, s_keys_add_text, keys);
+                stx_index_tokens (org->short_name, s_keys_add_text, keys);
             }
             break;
         }
@@ -115,6 +121,8 @@ s_collect (const Stemx__Entry *entry, s_keys_t *keys)
                 s_keys_add_list (keys, "theme", ini->themes, ini->n_themes);
                 s_keys_add (keys, "muni", ini->municipality);
                 s_keys_add (keys, "status", ini->status);
+                stx_index_tokens (ini->title, s_keys_add_text, keys);
+                stx_index_tokens (ini->summary, s_keys_add_text, keys);
             }
             break;
         }
@@ -126,6 +134,8 @@ s_collect (const Stemx__Entry *entry, s_keys_t *keys)
                 s_keys_add_list (keys, "theme", infra->themes, infra->n_themes);
                 if (infra->location)
                     s_keys_add (keys, "muni", infra->location->municipality);
+                stx_index_tokens (infra->facility, s_keys_add_text, keys);
+                stx_index_tokens (infra->description, s_keys_add_text, keys);
             }
             break;
         }
@@ -139,6 +149,8 @@ s_collect (const Stemx__Entry *entry, s_keys_t *keys)
                 s_keys_add_list (keys, "theme", moment->themes, moment->n_themes);
                 if (moment->location)
                     s_keys_add (keys, "muni", moment->location->municipality);
+                stx_index_tokens (moment->title, s_keys_add_text, keys);
+                stx_index_tokens (moment->description, s_keys_add_text, keys);
             }
             break;
         }
@@ -170,6 +182,182 @@ s_keys_has (const s_keys_t *keys, const char *prefix, const char *value)
                           sizeof (char *), s_compare_strings) != NULL;
     s_keys_destroy (&probe);
     return found;
+}
+
+
+static int
+s_keys_add_text (const char *token, void *arg)
+{
+    s_keys_add ((s_keys_t *) arg, "word", token);
+    return 0;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Search tokens
+
+//  Folding of U+00C0..U+00FF; "*" marks a separator (multiplication and
+//  division signs), digraphs are spelt out in s_fold.
+static const char s_latin1 [] =
+    "aaaaaa?ceeeeiiii"          //  C0  A-grave .. I-diaeresis; C6 = ae
+    "dnooooo*ouuuuy??"          //  D0  Eth .. Thorn, sharp s; D7 times
+    "aaaaaa?ceeeeiiii"          //  E0
+    "dnooooo*ouuuuy?y";         //  F0  ... F7 division, FE thorn, FF y-diaeresis
+//  Folding of U+0100..U+017F (Latin Extended-A); "?" = digraph
+static const char s_latin_a [] =
+    "aaaaaaccccccccdd" "ddeeeeeeeeeegggg" "gggghhhhiiiiiiii" "ii??jjkkklllllll"
+    "lllnnnnnnnnnoooo" "oo??rrrrrrssssss" "ssttttttuuuuuuuu" "uuuuwwyyyzzzzzzs";
+
+//  Append the folded form of code point cp (its UTF-8 bytes are at
+//  [at, at + len)) to out; false if cp separates words.
+static bool
+s_fold (uint32_t cp, const char *at, size_t len, char *out, size_t *used)
+{
+    const char *text = NULL;
+    char one [2] = { 0, 0 };
+    if (cp < 0x80) {
+        if (cp >= 'A' && cp <= 'Z')
+            one [0] = (char) (cp - 'A' + 'a');
+        else
+        if ((cp >= 'a' && cp <= 'z') || (cp >= '0' && cp <= '9'))
+            one [0] = (char) cp;
+        else
+            return false;
+        text = one;
+    }
+    else
+    if (cp >= 0xC0 && cp <= 0xFF) {
+        char c = s_latin1 [cp - 0xC0];
+        if (c == '*')
+            return false;
+        if (c != '?')
+            one [0] = c;
+        text = c != '?'? one
+             : (cp == 0xC6 || cp == 0xE6)? "ae"
+             : (cp == 0xDE || cp == 0xFE)? "th": "ss";
+    }
+    else
+    if (cp >= 0x100 && cp <= 0x17F) {
+        char c = s_latin_a [cp - 0x100];
+        one [0] = c;
+        text = c != '?'? one: (cp == 0x132 || cp == 0x133)? "ij": "oe";
+    }
+    else
+    if (cp < 0xC0                               //  Latin-1 punctuation, NBSP
+    ||  (cp >= 0x2000 && cp <= 0x2BFF)          //  punctuation, symbols, arrows
+    ||  (cp >= 0x3000 && cp <= 0x303F)          //  CJK punctuation
+    ||  (cp >= 0xFE00 && cp <= 0xFE0F) || cp == 0xFEFF || cp == 0xFFFD)
+        return false;
+    size_t text_len = text? strlen (text): len;
+    if (*used + text_len <= STX_INDEX_TOKEN_MAX)
+        memcpy (out + *used, text? text: at, text_len);
+    *used += text_len;          //  counts on past the maximum: the word is dropped
+    return true;
+}
+
+//  Decode one UTF-8 character at p (NUL-terminated); returns its length
+//  and sets *cp, or 1 with *cp = 0xFFFD for a bad byte.
+static size_t
+s_utf8_decode (const unsigned char *p, uint32_t *cp)
+{
+    if (p [0] < 0x80) {
+        *cp = p [0];
+        return 1;
+    }
+    size_t len = (p [0] & 0xE0) == 0xC0? 2: (p [0] & 0xF0) == 0xE0? 3:
+                 (p [0] & 0xF8) == 0xF0? 4: 0;
+    uint32_t value = len == 2? p [0] & 0x1Fu: len == 3? p [0] & 0x0Fu: p [0] & 0x07u;
+    for (size_t i = 1; i < len; i++) {
+        if ((p [i] & 0xC0) != 0x80) {
+            len = 0;
+            break;
+        }
+        value = (value << 6) | (p [i] & 0x3Fu);
+    }
+    if (len == 0) {
+        *cp = 0xFFFD;
+        return 1;
+    }
+    *cp = value;
+    return len;
+}
+
+static const char *s_stop_words [] = {
+    //  Dutch
+    "aan", "als", "bij", "dan", "dat", "den", "der", "des", "deze", "die", "dit", "door",
+    "een", "het", "hoe", "hun", "maar", "meer", "met", "naar", "niet", "nog", "ook",
+    "over", "tot", "uit", "van", "voor", "wat", "wie", "worden", "wordt", "zij", "zijn",
+    //  English
+    "all", "also", "and", "are", "but", "can", "for", "from", "has", "have", "into",
+    "its", "not", "our", "per", "the", "their", "them", "that", "this", "via", "was",
+    "were", "which", "who", "will", "with"
+};
+
+static bool
+s_stop_word (const char *token)
+{
+    for (size_t i = 0; i < sizeof (s_stop_words) / sizeof (s_stop_words [0]); i++)
+        if (strcmp (token, s_stop_words [i]) == 0)
+            return true;
+    return false;
+}
+
+int
+stx_index_tokens (const char *text, stx_index_fn *fn, void *arg)
+{
+    assert (fn);
+    if (!text)
+        return 0;
+    char token [STX_INDEX_TOKEN_MAX + 1];
+    size_t used = 0, chars = 0;
+    const unsigned char *p = (const unsigned char *) text;
+    while (true) {
+        uint32_t cp = 0;
+        size_t len = *p? s_utf8_decode (p, &cp): 0;
+        if (len && s_fold (cp, (const char *) p, len, token, &used))
+            chars++;
+        else {
+            //  End of a word
+            if (chars >= 3 && used <= STX_INDEX_TOKEN_MAX) {
+                token [used] = 0;
+                if (!s_stop_word (token)) {
+                    int rc = fn (token, arg);
+                    if (rc)
+                        return rc;
+                }
+            }
+            used = chars = 0;
+        }
+        if (!len)
+            break;
+        p += len;
+    }
+    return 0;
+}
+
+const char *
+stx_index_title (const Stemx__Entry *entry)
+{
+    const char *title = NULL;
+    if (entry) {
+        switch (entry->kind_case) {
+            case STEMX__ENTRY__KIND_ORGANISATION:
+                title = entry->organisation? entry->organisation->name: NULL;
+                break;
+            case STEMX__ENTRY__KIND_INITIATIVE:
+                title = entry->initiative? entry->initiative->title: NULL;
+                break;
+            case STEMX__ENTRY__KIND_INFRASTRUCTURE:
+                title = entry->infrastructure? entry->infrastructure->facility: NULL;
+                break;
+            case STEMX__ENTRY__KIND_MOMENT:
+                title = entry->moment? entry->moment->title: NULL;
+                break;
+            default:
+                break;
+        }
+    }
+    return title? title: "";
 }
 
 
@@ -221,7 +409,8 @@ stx_index_match (const Stemx__Entry *entry, const stx_filter_t *filter)
         { "org", filter->org },
         { "muni", filter->municipality },
         { "theme", filter->theme },
-        { "status", filter->status }
+        { "status", filter->status },
+        { "word", filter->word }
     };
     s_keys_t keys;
     s_collect (entry, &keys);

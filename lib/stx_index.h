@@ -16,6 +16,9 @@
       status=<status>         initiative status
       start=<YYYY-MM-DD>      initiative period.start, moment date, infra
                               earliest availability from
+      word=<token>            search tokens (stx_index_tokens) of the title
+                              or name, short name, facility, summary and
+                              description
     A withdrawn entry (tombstone) has no index keys. Empty values are not
     indexed. An entry matches a filter field exactly when it has that
     index key, so the index and the final check always agree.
@@ -41,6 +44,9 @@ typedef struct {
     const char *status;
     const char *from;           //  YYYY-MM-DD
     const char *to;             //  YYYY-MM-DD
+    const char *word;           //  one search token, as stx_index_tokens makes
+                                //  them (stx_txn_query checks it on the
+                                //  candidates but does not plan with it)
 } stx_filter_t;
 
 //  Called once per index key; return non-zero to stop.
@@ -55,6 +61,27 @@ int
 //  True if entry matches every field of filter.
 bool
     stx_index_match (const Stemx__Entry *entry, const stx_filter_t *filter);
+
+//  Search tokens. Text (UTF-8) is cut into words at every character that
+//  is not a letter or digit (so "STEM-academie" gives "stem" and
+//  "academie"); each word is lowercased and its accents folded (Latin-1
+//  and Latin Extended-A: "Industriële" -> "industriele", "Ĳzer" ->
+//  "ijzer", "ß" -> "ss"), so a search finds a word typed with or without
+//  its diacritics. Letters of other scripts are kept as they are. Words
+//  of fewer than 3 characters, of more than STX_INDEX_TOKEN_MAX bytes,
+//  and common Dutch and English stop words ("het", "een", "van", "voor",
+//  "the", "and", ...) are dropped. Calls fn for each token in text order,
+//  duplicates included; token is valid only during the call. Returns the
+//  first non-zero value fn returned, else 0.
+#define STX_INDEX_TOKEN_MAX 64
+int
+    stx_index_tokens (const char *text, stx_index_fn *fn, void *arg);
+
+//  The text a search ranks as the entry's title: the title (initiative,
+//  moment), name (organisation) or facility (infrastructure); "" when
+//  none. Owned by the entry.
+const char *
+    stx_index_title (const Stemx__Entry *entry);
 
 //  The [start, end] dates of an entry ("" when it has none); pointers are
 //  owned by the entry.

@@ -1,1 +1,593 @@
-int main (void) { return 0; }
+/*  =========================================================================
+    test_cli - the stemx command line against a real broker and agent
+
+    One broker and one agent (hosting every sample organisation's key) on
+    loopback; the tests run in order on the same network, each driving the
+    real stemx binary: import in three formats, export -> import round
+    trips that change nothing, CSV quoting and a malformed row, search
+    ranking, history with its diffs, tail following a publish, and the
+    exit codes.
+    ========================================================================= */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <czmq.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include "stx_csv.h"
+#include "stx_testproc.h"
+#include "stx_testnet.h"
+
+#define s_cli stx_testnet_cli
+
+typedef stx_testnet_t world_t;
+
+static int
+s_setup (void **state)
+{
+    world_t *self = stx_testnet_new ();
+    stx_testnet_sample_keys (self);
+    stx_testnet_start_broker (self, NULL);
+    stx_testnet_start_agent (self, 1, "a", NULL);
+    *state = self;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    world_t *self = (world_t *) *state;
+    stx_testnet_destroy (&self);
+    return 0;
+}
+
+static json_t *
+s_section (world_t *self, const char *name)
+{
+    return json_object_get (stx_testnet_catalogue (self), name);
+}
+
+static size_t
+s_sample_total (world_t *self)
+{
+    return json_array_size (s_section (self, "organisations"))
+         + json_array_size (s_section (self, "initiatives"))
+         + json_array_size (s_section (self, "infrastructure_openings"))
+         + json_array_size (s_section (self, "network_moments"));
+}
+
+static const char *
+s_path (world_t *self, const char *name)
+{
+    static char path [PATH_MAX + 64];
+    snprintf (path, sizeof path, "%s/%s", self->dir, name);
+    return path;
+}
+
+static void
+s_write_text (const char *path, const char *text)
+{
+    FILE *file = fopen (path, "wb");
+    assert_non_null (file);
+    fputs (text, file);
+    fclose (file);
+}
+
+static long long
+s_broker_seq (world_t *self)
+{
+    json_t *status = stx_testnet_status (self, 0);
+    assert_non_null (status);
+    long long seq = json_integer_value (json_object_get (status, "seq"));
+    json_decref (status);
+    return seq;
+}
+
+//  Run `stemx import path --json` on the agent; return the summary and
+//  check the exit code.
+static json_t *
+s_import (world_t *self, const char *path, int want_rc)
+{
+    char *out = NULL, *err = NULL;
+    int rc = s_cli (self, 1, &out, &err, "import", path, "--json", NULL);
+    if (rc != want_rc)
+        fail_msg ("import %s exited %d, not %d: %s\n%s", path, rc, want_rc, out, err);
+    json_t *summary = json_loads (out, 0, NULL);
+    if (!summary)
+        fail_msg ("import printed no JSON: %s", out);
+    free (out);
+    free (err);
+    return summary;
+}
+
+static json_int_t
+s_count (json_t *summary, const char *field)
+{
+    return json_integer_value (json_object_get (summary, field));
+}
+
+//  Import path expecting every entry accepted (or, unchanged = true, every
+//  entry unchanged and the broker's sequence not moving).
+static void
+s_import_all (world_t *self, const char *path, size_t expected, bool unchanged)
+{
+    long long before = s_broker_seq (self);
+    json_t *summary = s_import (self, path, 0);
+    assert_int_equal (s_count (summary, "entries_read"), expected);
+    assert_int_equal (s_count (summary, "refused"), 0);
+    assert_int_equal (s_count (summary, "not_sent"), 0);
+    if (unchanged) {
+        assert_int_equal (s_count (summary, "unchanged"), expected);
+        assert_int_equal (s_count (summary, "accepted"), 0);
+        assert_int_equal (s_broker_seq (self), before);
+    }
+    else
+        assert_int_equal (s_count (summary, "accepted"), expected);
+    json_decref (summary);
+}
+
+//  --------------------------------------------------------------------------
+
+static void
+test_import_export (void **state)
+{
+    world_t *self = (world_t *) *state;
+    size_t total = s_sample_total (self);
+
+    //  Organisations as NDJSON
+    FILE *file = fopen (s_path (self, "orgs.ndjson"), "w");
+    size_t i;
+    json_t *entry;
+    json_array_foreach (s_section (self, "organisations"), i, entry) {
+        json_dumpf (entry, file, JSON_COMPACT);
+        fputc ('\n', file);
+    }
+    fclose (file);
+    s_import_all (self, s_path (self, "orgs.ndjson"),
+                  json_array_size (s_section (self, "organisations")), false);
+
+    //  Initiatives as CSV (the columns and cells of stx_csv)
+    file = fopen (s_path (self, "initiatives.csv"), "w");
+    const char *const *columns = stx_csv_columns (STX_KIND_INITIATIVE);
+    size_t count = 0;
+    while (columns [count])
+        count++;
+    stx_csv_write (file, columns, count);
+    json_array_foreach (s_section (self, "initiatives"), i, entry) {
+        char **cells = stx_csv_cells (entry, columns, count);
+        stx_csv_write (file, (const char *const *) cells, count);
+        stx_csv_cells_free (cells, count);
+    }
+    fclose (file);
+    s_import_all (self, s_path (self, "initiatives.csv"),
+                  json_array_size (s_section (self, "initiatives")), false);
+
+    //  Openings and moments as one JSON array
+    json_t *rest = json_array ();
+    json_array_extend (rest, s_section (self, "infrastructure_openings"));
+    json_array_extend (rest, s_section (self, "network_moments"));
+    const char *rest_path = stx_testnet_write_json (self, "rest.json", rest);
+    s_import_all (self, rest_path, json_array_size (rest), false);
+    json_decref (rest);
+    stx_testnet_wait_converged (self, 2, (long long) total);
+
+    //  The same files again change nothing
+    s_import_all (self, s_path (self, "orgs.ndjson"),
+                  json_array_size (s_section (self, "organisations")), true);
+    s_import_all (self, s_path (self, "initiatives.csv"),
+                  json_array_size (s_section (self, "initiatives")), true);
+
+    //  Export -> import round trips, in every format, change nothing
+    const char *formats [] = { "all.json", "all.ndjson", "all.csv" };
+    for (size_t f = 0; f < 3; f++) {
+        char out [PATH_MAX + 64];
+        snprintf (out, sizeof out, "%s", s_path (self, formats [f]));
+        assert_int_equal (s_cli (self, 1, NULL, NULL, "export", "--out", out, NULL), 0);
+        s_import_all (self, out, total, true);
+    }
+    //  The export holds the whole sample, organisations first
+    json_t *exported = json_load_file (s_path (self, "all.json"), 0, NULL);
+    assert_non_null (exported);
+    assert_int_equal (json_array_size (exported), total);
+    assert_true (strncmp (json_string_value (json_object_get (json_array_get (exported, 0),
+                                                              "id")), "org:", 4) == 0);
+    const char *sections [] = { "organisations", "initiatives", "infrastructure_openings",
+                                "network_moments" };
+    for (size_t s = 0; s < 4; s++)
+        json_array_foreach (s_section (self, sections [s]), i, entry) {
+            const char *id = json_string_value (json_object_get (entry, "id"));
+            bool found = false;
+            size_t j;
+            json_t *other;
+            json_array_foreach (exported, j, other)
+                if (strcmp (json_string_value (json_object_get (other, "id")), id) == 0) {
+                    found = true;
+                    //  Same title or name as the sample
+                    const char *field = json_object_get (entry, "title")? "title"
+                                      : json_object_get (entry, "name")? "name": "facility";
+                    assert_string_equal (json_string_value (json_object_get (entry, field)),
+                                         json_string_value (json_object_get (other, field)));
+                    assert_null (json_object_get (other, "_meta"));
+                }
+            if (!found)
+                fail_msg ("%s is not in the export", id);
+        }
+    json_decref (exported);
+
+    //  A filtered export, and the sample catalogue file itself
+    char *out = NULL;
+    assert_int_equal (s_cli (self, 1, &out, NULL, "export", "initiative", "--helix", "industry",
+                             "--format", "ndjson", NULL), 0);
+    size_t lines = 0;
+    for (char *p = out; *p; p++)
+        lines += *p == '\n';
+    assert_true (lines > 0 && lines < json_array_size (s_section (self, "initiatives")));
+    s_write_text (s_path (self, "industry.ndjson"), out);
+    free (out);
+    s_import_all (self, s_path (self, "industry.ndjson"), lines, true);
+    char sample [PATH_MAX + 64];
+    snprintf (sample, sizeof sample, "%s/config/sample/catalogue.json", self->src);
+    s_import_all (self, sample, total, true);
+
+    //  The CSV export has the dotted columns
+    char *csv = stx_read_file (s_path (self, "all.csv"));
+    assert_non_null (csv);
+    assert_non_null (strstr (csv, "period.start"));
+    assert_non_null (strstr (csv, "capacity.participants_per_session"));
+    free (csv);
+}
+
+static void
+test_csv_quoting_and_malformed (void **state)
+{
+    world_t *self = (world_t *) *state;
+    const char *path = s_path (self, "hand.csv");
+    s_write_text (path,
+        "id,title,summary,owner,partners,od_codes,themes,period.start,period.end,status\r\n"
+        "ini:csv-een,\"Wiskunde, één \"\"twee\"\" drie\",plain,org:vdab,"
+            "org:agoria;org:essenscia,OD 1.1.1;OD 2.1.2,digitalisation,2026-01-01,2026-12-31,running\r\n"
+        "ini:csv-twee,Ingenieursweek,\"Twee regels:\r\nde tweede, met komma\",org:vdab,,"
+            "OD 1.1.1,,2026-02-01,,planned\r\n"
+        "ini:csv-bad,bad\"quote,x,org:vdab,,OD 1.1.1,,2026-01-01,,running\r\n"
+        "ini:csv-drie,Ærøskøbing Żółć Ĳssel,\"\",org:vdab,,OD 1.1.1,,2026-03-01,2026-03-31,running\r\n"
+        "ini:csv-dates,Te vroeg,,org:vdab,,OD 1.1.1,,2026-05-01,2026-04-30,running\r\n"
+        "ini:csv-short,too few fields\r\n");
+    json_t *summary = s_import (self, path, 1);
+    assert_int_equal (s_count (summary, "accepted"), 3);
+    assert_int_equal (s_count (summary, "refused"), 3);
+    size_t i;
+    json_t *row;
+    int refused = 0;
+    json_array_foreach (json_object_get (summary, "entries"), i, row) {
+        const char *result = json_string_value (json_object_get (row, "result"));
+        json_int_t line = json_integer_value (json_object_get (row, "line"));
+        const char *key = json_string_value (json_object_get (row, "key"));
+        if (strcmp (result, "refused") != 0)
+            continue;
+        refused++;
+        const char *reason = json_string_value (json_object_get (row, "reason"));
+        if (line == 5)
+            assert_string_equal (reason, "R_MALFORMED");
+        else
+        if (line == 7) {
+            assert_string_equal (key, "ini:csv-dates");
+            assert_string_equal (reason, "R_BAD_DATES");
+        }
+        else
+        if (line == 8) {
+            assert_string_equal (key, "ini:csv-short");
+            assert_non_null (strstr (json_string_value (json_object_get (row, "text")),
+                                     "header row names 10"));
+        }
+        else
+            fail_msg ("unexpected refusal on line %d", (int) line);
+    }
+    assert_int_equal (refused, 3);
+    json_decref (summary);
+
+    //  For people: the lines and reasons, and exit status 1
+    char *out = NULL, *err = NULL;
+    assert_int_equal (s_cli (self, 1, &out, &err, "import", path, NULL), 1);
+    assert_non_null (strstr (out, "unchanged  3"));
+    assert_non_null (strstr (out, "line 5"));
+    assert_non_null (strstr (out, "line 7"));
+    assert_non_null (strstr (out, "quote inside unquoted field 2"));
+    assert_non_null (strstr (err, "3 of 6 entries refused"));
+    free (out);
+    free (err);
+
+    //  The fields arrived exactly
+    assert_int_equal (s_cli (self, 1, &out, NULL, "show", "ini:csv-een", "--json", NULL), 0);
+    json_t *shown = json_loads (out, 0, NULL);
+    free (out);
+    assert_string_equal (json_string_value (json_object_get (shown, "title")),
+                         "Wiskunde, één \"twee\" drie");
+    assert_int_equal (json_array_size (json_object_get (shown, "partners")), 2);
+    assert_string_equal (json_string_value (json_object_get (json_object_get (shown, "period"),
+                                                             "end")), "2026-12-31");
+    json_decref (shown);
+    assert_int_equal (s_cli (self, 1, &out, NULL, "show", "ini:csv-twee", "--json", NULL), 0);
+    shown = json_loads (out, 0, NULL);
+    free (out);
+    assert_string_equal (json_string_value (json_object_get (shown, "summary")),
+                         "Twee regels:\r\nde tweede, met komma");
+    json_decref (shown);
+    assert_int_equal (s_cli (self, 1, &out, NULL, "show", "ini:csv-drie", "--csv", NULL), 0);
+    assert_non_null (strstr (out, "Ærøskøbing Żółć Ĳssel"));
+    free (out);
+    assert_int_equal (s_cli (self, 1, NULL, NULL, "show", "ini:csv-bad", NULL), 1);
+}
+
+//  The keys of `stemx search ... --json` in order, "|"-joined.
+static char *
+s_search (world_t *self, const char *a1, const char *a2, const char *a3, const char *a4)
+{
+    char *out = NULL, *err = NULL;
+    int rc = s_cli (self, 1, &out, &err, "search", a1, "--json", a2, a3, a4, NULL);
+    if (rc != 0)
+        fail_msg ("search %s exited %d: %s", a1, rc, err);
+    json_t *hits = json_loads (out, 0, NULL);
+    assert_true (json_is_array (hits));
+    free (out);
+    free (err);
+    char *keys = calloc (1, 65536);
+    size_t i;
+    json_t *hit;
+    json_array_foreach (hits, i, hit) {
+        if (i)
+            strcat (keys, "|");
+        strcat (keys, json_string_value (json_object_get (hit, "key")));
+    }
+    json_decref (hits);
+    return keys;
+}
+
+static void
+test_search (void **state)
+{
+    world_t *self = (world_t *) *state;
+    //  All three words in the title ranks first
+    char *keys = s_search (self, "STEM-academie Gent", NULL, NULL, NULL);
+    assert_true (strncmp (keys, "ini:stem-academie-gent|", 23) == 0);
+    free (keys);
+    //  Accents folded both ways; --kind filters
+    keys = s_search (self, "industriele automatisering", "--kind", "infrastructure", NULL);
+    assert_true (strncmp (keys, "infra:vdab-gent-industriele-automatisering", 42) == 0);
+    assert_null (strstr (keys, "ini:"));
+    free (keys);
+    keys = s_search (self, "Ĳssel ærøskøbing", NULL, NULL, NULL);
+    assert_string_equal (keys, "ini:csv-drie");
+    free (keys);
+    //  Filters of list apply; --limit cuts
+    keys = s_search (self, "stem", "--helix", "civil_society", NULL);
+    assert_true (strlen (keys) > 0);
+    free (keys);
+    keys = s_search (self, "stem", "--limit", "2", NULL);
+    assert_int_equal (strchr (keys, '|') - keys > 0, 1);
+    assert_null (strchr (strchr (keys, '|') + 1, '|'));
+    free (keys);
+    //  Only stop words: a usage error
+    assert_int_equal (s_cli (self, 1, NULL, NULL, "search", "de het the", NULL), 2);
+    //  For people, a table
+    char *out = NULL;
+    assert_int_equal (s_cli (self, 1, &out, NULL, "search", "academie", "gent", NULL), 0);
+    assert_non_null (strstr (out, "KEY"));
+    assert_non_null (strstr (out, "ini:stem-academie-gent"));
+    free (out);
+}
+
+static void
+test_history (void **state)
+{
+    world_t *self = (world_t *) *state;
+    //  Update an initiative: a new title and one more theme
+    json_t *entry = NULL;
+    size_t i;
+    json_t *item;
+    json_array_foreach (s_section (self, "initiatives"), i, item)
+        if (strcmp (json_string_value (json_object_get (item, "id")), "ini:stem-academie-gent") == 0)
+            entry = json_deep_copy (item);
+    assert_non_null (entry);
+    char owner [128];
+    snprintf (owner, sizeof owner, "%s", json_string_value (json_object_get (entry, "owner")));
+    const char *old_title = json_string_value (json_object_get (entry, "title"));
+    char title [256];
+    snprintf (title, sizeof title, "%s", old_title);
+    json_object_set_new (entry, "title", json_string ("STEM-academie Gent (vernieuwd)"));
+    json_t *themes = json_object_get (entry, "themes");
+    json_array_append_new (themes, json_string ("ai"));
+    const char *path = stx_testnet_write_json (self, "update.json", entry);
+    json_decref (entry);
+    char *out = NULL, *err = NULL;
+    assert_int_equal (s_cli (self, 1, &out, &err, "publish", path, NULL), 0);
+    free (out);
+    free (err);
+
+    assert_int_equal (s_cli (self, 1, &out, NULL, "history", "ini:stem-academie-gent", "--json",
+                             NULL), 0);
+    json_t *history = json_loads (out, 0, NULL);
+    free (out);
+    json_t *versions = json_object_get (history, "versions");
+    assert_true (json_array_size (versions) >= 2);
+    json_t *first = json_array_get (versions, 0);
+    json_t *last = json_array_get (versions, json_array_size (versions) - 1);
+    assert_int_equal (json_integer_value (json_object_get (first, "version")), 1);
+    assert_string_equal (json_string_value (json_object_get (json_array_get (
+        json_object_get (first, "changes"), 0), "text")), "created");
+    assert_string_equal (json_string_value (json_object_get (last, "origin")), owner);
+    assert_int_equal (strlen (json_string_value (json_object_get (last, "signer"))), 16);
+    assert_int_equal (strlen (json_string_value (json_object_get (last, "time"))), 20);
+    bool saw_title = false, saw_theme = false;
+    json_t *change;
+    json_array_foreach (json_object_get (last, "changes"), i, change) {
+        const char *field = json_string_value (json_object_get (change, "field"));
+        if (field && strcmp (field, "title") == 0) {
+            saw_title = true;
+            assert_string_equal (json_string_value (json_object_get (change, "old")), title);
+            assert_string_equal (json_string_value (json_object_get (change, "new")),
+                                 "STEM-academie Gent (vernieuwd)");
+        }
+        if (field && strcmp (field, "themes") == 0) {
+            saw_theme = true;
+            assert_string_equal (json_string_value (json_array_get (
+                json_object_get (change, "added"), 0)), "ai");
+        }
+    }
+    assert_true (saw_title && saw_theme);
+    json_decref (history);
+
+    //  For people: one line per change
+    assert_int_equal (s_cli (self, 1, &out, NULL, "history", "ini:stem-academie-gent", NULL), 0);
+    assert_non_null (strstr (out, "title: '"));
+    assert_non_null (strstr (out, "-> 'STEM-academie Gent (vernieuwd)'"));
+    assert_non_null (strstr (out, "themes: +ai"));
+    assert_non_null (strstr (out, "created"));
+    free (out);
+    assert_int_equal (s_cli (self, 1, &out, NULL, "history", "ini:stem-academie-gent", "--csv",
+                             NULL), 0);
+    assert_true (strncmp (out, "seq,time,op,version,origin,signer,changes\r\n", 43) == 0);
+    free (out);
+    assert_int_equal (s_cli (self, 0, NULL, NULL, "history", "ini:no-such-thing", NULL), 1);
+}
+
+static void
+test_tail (void **state)
+{
+    world_t *self = (world_t *) *state;
+    char from [32], prog [PATH_MAX + 16], log [PATH_MAX + 64];
+    snprintf (from, sizeof from, "%lld", s_broker_seq (self) + 1);
+    snprintf (prog, sizeof prog, "%s/stemx", self->bin);
+    snprintf (log, sizeof log, "%s", s_path (self, "tail.log"));
+    const char *argv [] = { prog, "--data", self->node [1], "tail", "--json", "--kind",
+                            "initiative", "--from-seq", from, NULL };
+    pid_t tail = stx_proc_start (log, argv);
+
+    //  An organisation (filtered out) and an initiative (shown)
+    json_t *org = json_deep_copy (json_array_get (s_section (self, "organisations"), 0));
+    json_object_set_new (org, "short_name", json_string ("TAIL"));
+    const char *path = stx_testnet_write_json (self, "tail-org.json", org);
+    json_decref (org);
+    assert_int_equal (s_cli (self, 1, NULL, NULL, "publish", path, NULL), 0);
+    json_t *ini = json_deep_copy (json_array_get (s_section (self, "initiatives"), 0));
+    json_object_set_new (ini, "id", json_string ("ini:tail-test"));
+    path = stx_testnet_write_json (self, "tail-ini.json", ini);
+    json_decref (ini);
+    assert_int_equal (s_cli (self, 1, NULL, NULL, "publish", path, NULL), 0);
+
+    int64_t deadline = zclock_mono () + 20000;
+    char *text = NULL;
+    while (zclock_mono () < deadline) {
+        free (text);
+        text = stx_read_file (log);
+        if (text && strstr (text, "ini:tail-test"))
+            break;
+        zclock_sleep (50);
+    }
+    if (!text || !strstr (text, "ini:tail-test"))
+        fail_msg ("tail printed no event for ini:tail-test: %s", text? text: "(nothing)");
+    int status = stx_proc_stop (tail, SIGTERM, 5000);
+    assert_true (WIFEXITED (status));
+    assert_int_equal (WEXITSTATUS (status), 0);
+    //  NDJSON: every line one event, only initiatives
+    free (text);
+    text = stx_read_file (log);
+    size_t lines = 0;
+    for (char *line = strtok (text, "\n"); line; line = strtok (NULL, "\n")) {
+        json_t *event = json_loads (line, 0, NULL);
+        if (!event)
+            fail_msg ("not JSON: %s", line);
+        assert_true (strncmp (json_string_value (json_object_get (event, "id")), "ini:", 4) == 0);
+        assert_true (json_integer_value (json_object_get (json_object_get (event, "_meta"),
+                                                          "seq")) >= atoll (from));
+        json_decref (event);
+        lines++;
+    }
+    assert_int_equal (lines, 1);
+    free (text);
+}
+
+static void
+test_exit_codes (void **state)
+{
+    world_t *self = (world_t *) *state;
+    char *out = NULL, *err = NULL;
+    //  Usage errors: 2
+    assert_int_equal (s_cli (self, 1, NULL, &err, "frobnicate", NULL), 2);
+    assert_non_null (strstr (err, "unknown command"));
+    free (err);
+    assert_int_equal (s_cli (self, 1, NULL, &err, "list", "initiative", "--bogus", NULL), 2);
+    assert_non_null (strstr (err, "--bogus"));
+    free (err);
+    assert_int_equal (s_cli (self, 1, NULL, NULL, "list", NULL), 2);
+    assert_int_equal (s_cli (self, 1, NULL, NULL, "list", "widgets", NULL), 2);
+    assert_int_equal (s_cli (self, 1, NULL, NULL, "list", "initiative", "--from", "tomorrow",
+                             NULL), 2);
+    assert_int_equal (s_cli (self, 1, NULL, NULL, "list", "initiative", "--od", NULL), 2);
+    assert_int_equal (s_cli (self, 1, NULL, NULL, "list", "initiative", "--json", "--csv",
+                             NULL), 2);
+    assert_int_equal (s_cli (self, 1, NULL, NULL, "show", "org:vlaio", "--od", "x", NULL), 2);
+    assert_int_equal (s_cli (self, 1, NULL, NULL, "tail", "--from-seq", "soon", NULL), 2);
+    assert_int_equal (s_cli (self, 1, NULL, NULL, "export", "widgets", NULL), 2);
+    assert_int_equal (s_cli (self, 1, NULL, NULL, "import", "x.csv", "--format", "xml", NULL), 2);
+    assert_int_equal (s_cli (self, 1, NULL, NULL, "withdraw", "nokey", NULL), 2);
+    //  Not found or refused: 1
+    assert_int_equal (s_cli (self, 1, NULL, &err, "show", "ini:nope", NULL), 1);
+    assert_non_null (strstr (err, "not found"));
+    free (err);
+    assert_int_equal (s_cli (self, 1, NULL, NULL, "import", s_path (self, "missing.csv"), NULL), 1);
+    assert_int_equal (s_cli (self, 1, NULL, &err, "withdraw", "ini:nope", NULL), 1);
+    free (err);
+    json_t *bad = json_pack ("{s:s, s:s}", "id", "org:bad", "name", "no pillar");
+    const char *path = stx_testnet_write_json (self, "bad.json", bad);
+    json_decref (bad);
+    assert_int_equal (s_cli (self, 1, NULL, NULL, "publish", path, NULL), 1);
+    //  Success: 0, with --data before or after the command, help from the table
+    assert_int_equal (s_cli (self, 1, &out, NULL, "list", "organisation", "--csv", NULL), 0);
+    assert_true (strncmp (out, "key,name,pillar,kind,region\r\n", 29) == 0);
+    free (out);
+    char prog [PATH_MAX + 16];
+    snprintf (prog, sizeof prog, "%s/stemx", self->bin);
+    const char *after [] = { prog, "status", "--json", "--data", self->node [1], NULL };
+    assert_int_equal (stx_proc_run (after, &out, NULL, 30000), 0);
+    assert_non_null (strstr (out, "\"role\": \"agent\""));
+    free (out);
+    const char *help [] = { prog, "list", "--help", NULL };
+    assert_int_equal (stx_proc_run (help, &out, NULL, 30000), 0);
+    assert_non_null (strstr (out, "--municipality M"));
+    assert_non_null (strstr (out, "Examples:"));
+    free (out);
+    const char *help2 [] = { prog, "help", "import", NULL };
+    assert_int_equal (stx_proc_run (help2, &out, NULL, 30000), 0);
+    assert_non_null (strstr (out, "--dry-run"));
+    free (out);
+    const char *nothing [] = { prog, NULL };
+    assert_int_equal (stx_proc_run (nothing, NULL, NULL, 30000), 2);
+    //  A dry run sends nothing
+    json_t *ini = json_deep_copy (json_array_get (s_section (self, "initiatives"), 0));
+    json_object_set_new (ini, "id", json_string ("ini:tail-test"));
+    json_object_set_new (ini, "title", json_string ("Changed, but only tried"));
+    path = stx_testnet_write_json (self, "dry.json", ini);
+    json_decref (ini);
+    long long before = s_broker_seq (self);
+    assert_int_equal (s_cli (self, 1, &out, NULL, "import", path, "--dry-run", NULL), 0);
+    assert_non_null (strstr (out, "to send    1"));
+    free (out);
+    assert_int_equal (s_broker_seq (self), before);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_import_export),
+        cmocka_unit_test (test_csv_quoting_and_malformed),
+        cmocka_unit_test (test_search),
+        cmocka_unit_test (test_history),
+        cmocka_unit_test (test_tail),
+        cmocka_unit_test (test_exit_codes),
+    };
+    return cmocka_run_group_tests (tests, s_setup, s_teardown);
+}

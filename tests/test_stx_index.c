@@ -59,7 +59,7 @@ test_organisation (void **state)
 
     char out [1024];
     assert_string_equal (s_keys (&entry, out),
-        "helix=government|kind=organisation|muni=Brussel|org=org:vlaio");
+        "helix=government|kind=organisation|muni=Brussel|org=org:vlaio|word=vlaio");
 
     const char *start, *end;
     stx_index_dates (&entry, &start, &end);
@@ -80,6 +80,45 @@ test_organisation (void **state)
     int calls = 0;
     assert_int_equal (stx_index_keys (&entry, s_stop_second, &calls), 42);
     assert_int_equal (calls, 2);
+}
+
+//  Join the tokens of text with "|".
+static const char *
+s_tokens (const char *text, char *out)
+{
+    *out = 0;
+    assert_int_equal (stx_index_tokens (text, s_join, out), 0);
+    return out;
+}
+
+static void
+test_tokens (void **state)
+{
+    (void) state;
+    char out [1024];
+    //  Case and accents folded; cut at punctuation, hyphens and dashes;
+    //  short words and stop words dropped; order and duplicates kept
+    assert_string_equal (s_tokens ("STEM-academie Gent: industriële automatisering, "
+                                   "ook in de vrije tijd! Stem", out),
+                         "stem|academie|gent|industriele|automatisering|vrije|tijd|stem");
+    assert_string_equal (s_tokens ("Ĳzersterk Œuvre straße ÉCOLE Ærø", out),
+                         "ijzersterk|oeuvre|strasse|ecole|aero");
+    assert_string_equal (s_tokens ("labo – 2030’s “quotes” ×multiply÷ NBSP\u00a0x", out),
+                         "labo|2030|quotes|multiply|nbsp");
+    assert_string_equal (s_tokens ("The STEM agenda for the future and het van een", out),
+                         "stem|agenda|future");
+    //  Other scripts are kept; over-long words dropped
+    assert_string_equal (s_tokens ("Αθήνα abc", out), "Αθήνα|abc");
+    char longword [200];
+    memset (longword, 'x', 100);
+    strcpy (longword + 100, " ok1");
+    assert_string_equal (s_tokens (longword, out), "ok1");
+    assert_string_equal (s_tokens ("", out), "");
+    assert_string_equal (s_tokens (NULL, out), "");
+    //  Invalid UTF-8 bytes separate words, and never crash
+    assert_string_equal (s_tokens ("abc\xff\xfe" "def\xc3", out), "abc|def");
+    int calls = 0;
+    assert_int_equal (stx_index_tokens ("one two three", s_stop_second, &calls), 42);
 }
 
 static void
@@ -105,6 +144,8 @@ test_initiative (void **state)
     Stemx__Initiative ini;
     stemx__initiative__init (&ini);
     ini.id = (char *) "ini:x";
+    ini.title = (char *) "Wiskunde-olympiade";
+    ini.summary = (char *) "Een olympiade voor wiskunde";
     ini.owner = &owner;
     ini.n_partners = 3;
     ini.partners = partners;
@@ -125,7 +166,12 @@ test_initiative (void **state)
     assert_string_equal (s_keys (&entry, out),
         "helix=government|helix=industry|kind=initiative|muni=Gent"
         "|od=OD 1.1.1|od=OD 2.3.1|org=org:a|org=org:b|org=org:c"
-        "|start=2026-01-01|status=running|theme=digital");
+        "|start=2026-01-01|status=running|theme=digital|word=olympiade|word=wiskunde");
+    assert_string_equal (stx_index_title (&entry), "Wiskunde-olympiade");
+    stx_filter_t words = { .word = "wiskunde" };
+    assert_true (stx_index_match (&entry, &words));
+    words.word = "olympiad";
+    assert_false (stx_index_match (&entry, &words));
 
     stx_filter_t f;
     memset (&f, 0, sizeof (f));
@@ -196,6 +242,8 @@ test_infrastructure (void **state)
     Stemx__InfrastructureOpening infra;
     stemx__infrastructure_opening__init (&infra);
     infra.id = (char *) "infra:lab";
+    infra.facility = (char *) "Labo";
+    infra.description = (char *) "Cleanroom";
     infra.provider = &provider;
     infra.od_code = (char *) "OD 3.2.2";
     infra.location = &location;
@@ -209,7 +257,8 @@ test_infrastructure (void **state)
     char out [1024];
     assert_string_equal (s_keys (&entry, out),
         "helix=knowledge|kind=infrastructure|muni=Leuven|od=OD 3.2.2"
-        "|org=org:imec|start=2026-03-01");
+        "|org=org:imec|start=2026-03-01|word=cleanroom|word=labo");
+    assert_string_equal (stx_index_title (&entry), "Labo");
     const char *start, *end;
     stx_index_dates (&entry, &start, &end);
     assert_string_equal (start, "2026-03-01");
@@ -244,6 +293,7 @@ test_moment (void **state)
     Stemx__NetworkMoment moment;
     stemx__network_moment__init (&moment);
     moment.id = (char *) "moment:sots";
+    moment.title = (char *) "State of the STEM";
     moment.organiser = &organiser;
     moment.n_co_organisers = 1;
     moment.co_organisers = cos;
@@ -261,7 +311,10 @@ test_moment (void **state)
     char out [1024];
     assert_string_equal (s_keys (&entry, out),
         "helix=government|helix=industry|kind=moment|muni=Mechelen|od=OD 6.1.5"
-        "|org=org:agoria|org=org:vlaio|start=2026-10-15|theme=ecosystem");
+        "|org=org:agoria|org=org:vlaio|start=2026-10-15|theme=ecosystem"
+        "|word=state|word=stem");
+    assert_string_equal (stx_index_title (&entry), "State of the STEM");
+    assert_string_equal (stx_index_title (NULL), "");
     //  No end date: one day
     const char *start, *end;
     stx_index_dates (&entry, &start, &end);
@@ -280,6 +333,7 @@ main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_organisation),
+        cmocka_unit_test (test_tokens),
         cmocka_unit_test (test_initiative),
         cmocka_unit_test (test_infrastructure),
         cmocka_unit_test (test_moment),

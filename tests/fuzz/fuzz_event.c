@@ -67,6 +67,9 @@ s_check_key (const char *index_key, void *arg)
     if (strncmp (index_key, "status", prefix_len) == 0 && prefix_len == 6)
         filter.status = value;
     else
+    if (strncmp (index_key, "word", prefix_len) == 0 && prefix_len == 4)
+        filter.word = value;
+    else
     if (strncmp (index_key, "kind", prefix_len) == 0 && prefix_len == 4) {
         filter.kind = stx_kind_from_name (value);
         FUZZ_CHECK (filter.kind == stx_entry_kind (state->entry));
