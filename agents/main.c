@@ -116,8 +116,13 @@ main (int argc, char *argv [])
     settings.trust = trust? trust: stx_daemon_config_str (config, "agent/trust", NULL);
     settings.trust_retired = trust_retired? trust_retired:
                              stx_daemon_config_str (config, "agent/trust_retired", NULL);
-    stx_status_t status = stx_daemon_config_size (config, "agent/map_size", 0,
-                                                  &settings.map_size, err, sizeof (err));
+    stx_storage_config_t storage;
+    stx_status_t status = stx_daemon_config_storage (config, "agent", &storage,
+                                                     err, sizeof (err));
+    settings.map_size = storage.map_size;
+    settings.map_max = storage.map_max;
+    settings.keep_events = storage.keep_events;
+    settings.keep_days = storage.keep_days;
     if (status == STX_OK)
         status = stx_daemon_config_int (config, "agent/silence", settings.silence_ms,
                                         &settings.silence_ms, err, sizeof (err));

@@ -65,6 +65,17 @@
     snapshot, live events ignored; publishing goes on), logs it once and
     reports it in NodeStatus.error. A restart tries again.
 
+    Storage (docs/RELIABILITY.md). A failed replica transaction keeps
+    nothing; on MDB_MAP_FULL the agent doubles its map (up to map_max, with
+    no transaction alive) and fetches the range again or starts the
+    snapshot over, so no event is ever skipped; other failures are logged
+    once and retried. Each second one bounded retention step trims the
+    agent's own log (never during a snapshot, which holds the writer).
+
+    Verify. A CLI VerifyRequest notes the replica's (seq, head), pings the
+    broker with that seq and answers Verify from the PONG that names it
+    (agree / lag / diverged), or "unknown" at its deadline.
+
     Threads: the actor thread only.
     ========================================================================= */
 
@@ -96,6 +107,10 @@
 #define S_BACKOFF_MAX       4000            //  longest extra pause between reconnects
 #define S_TICK              250             //  timer resolution
 #define S_IDENTITIES_MAX    64              //  identities one agent may host
+#define S_VERIFY_TIMEOUT    3000            //  default wait for the broker's PONG
+#define S_VERIFY_MAX        60000           //  longest wait a CLI may ask for
+#define S_TRIM_IVL          1000            //  one retention step this often
+#define S_TRIM_STEP         1000            //  events trimmed per step at most
 
 typedef enum {
     S_CONNECTING,
@@ -128,6 +143,15 @@ typedef struct {
     bool *done;
     int64_t created;
 } s_request_t;
+
+//  A CLI's `stemx verify` waiting for the broker's PONG: the replica's
+//  position when it asked, and until when to wait.
+typedef struct {
+    zframe_t *routing_id;       //  the CLI
+    uint64_t local_seq;
+    uint8_t local_head [STX_HEAD_SIZE];
+    int64_t deadline;
+} s_verify_t;
 
 //  A hosted identity and its publishing link to the broker. The first
 //  identity's link is the replication DEALER (dealer stays NULL here).
@@ -187,6 +211,14 @@ typedef struct {
     char *trust_dir;            //  where they come from
     char *trust_retired_dir;    //  retired keys' folder, or NULL
     char *halted;               //  why replication halted, or NULL
+    bool broker_lineage_known;  //  broker_lineage came from a WELCOME
+    zlistx_t *verifies;         //  s_verify_t waiting for a PONG
+    //  Storage
+    size_t map_max;             //  the replica's map grows up to this
+    int64_t keep_events;        //  retention bounds of the own log (negative: keep all)
+    int64_t keep_days;
+    int64_t last_trim;
+    stx_status_t store_failed;  //  last storage failure logged (STX_OK: none)
     bool verbose;
     bool terminated;
 } s_agent_t;
@@ -315,12 +347,199 @@ s_send_ping (zsock_t *dealer, uint64_t seq)
     stx_wire_send_request (dealer, &request);
 }
 
+//  --------------------------------------------------------------------------
+//  stemx verify: the replica's (seq, head) against the broker's
+
+static void
+s_verify_destroy (s_verify_t **self_p)
+{
+    if (*self_p) {
+        zframe_destroy (&(*self_p)->routing_id);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+static void
+s_verify_destructor (void **item)
+{
+    s_verify_destroy ((s_verify_t **) item);
+}
+
+//  Answer one verify. pong is the broker's answer to a PING with the
+//  replica's seq, or NULL if none came in time.
+static void
+s_verify_answer (s_agent_t *self, s_verify_t *verify, const Stemx__Pong *pong)
+{
+    Stemx__Verify body = STEMX__VERIFY__INIT;
+    body.local_seq = verify->local_seq;
+    body.local_head.data = verify->local_head;
+    body.local_head.len = STX_HEAD_SIZE;
+    char text [STX_ERRLEN];
+    const char *verdict = "unknown";
+    bool head_ok = pong && pong->head.len == STX_HEAD_SIZE;
+    bool at_ok = pong && pong->head_at.len == STX_HEAD_SIZE;
+    uint64_t local = verify->local_seq;
+    if (pong) {
+        body.broker_seq = pong->seq;
+        body.broker_log_first = pong->log_first;
+        if (head_ok)
+            body.broker_head = pong->head;
+        if (at_ok)
+            body.head_at_local = pong->head_at;
+    }
+    bool other_lineage = self->meta.has_lineage && self->broker_lineage_known
+                      && memcmp (self->meta.lineage, self->broker_lineage,
+                                 STX_LINEAGE_SIZE) != 0;
+    if (!pong)
+        snprintf (text, sizeof (text), "no answer from the broker at %s in time%s",
+                  self->broker_endpoint, self->welcomed? "": " (not connected)");
+    else
+    if (!head_ok)
+        snprintf (text, sizeof (text), "the broker's answer holds no head");
+    else
+    if (other_lineage) {
+        verdict = "diverged";
+        snprintf (text, sizeof (text), "the replica holds another catalogue lineage than "
+                  "the broker's (a replaced or restored broker); it takes a snapshot");
+    }
+    else
+    if (local > pong->seq) {
+        verdict = "diverged";
+        snprintf (text, sizeof (text), "the replica is ahead of the broker (%" PRIu64
+                  " > %" PRIu64 "): the broker lost events or follows another lineage",
+                  local, pong->seq);
+    }
+    else
+    if (local == pong->seq) {
+        bool same = memcmp (verify->local_head, pong->head.data, STX_HEAD_SIZE) == 0;
+        verdict = same? "agree": "diverged";
+        snprintf (text, sizeof (text), same? "replica and broker agree at seq %" PRIu64:
+                  "replica and broker both at seq %" PRIu64 " with different heads", local);
+    }
+    else
+    if (at_ok) {
+        bool same = memcmp (verify->local_head, pong->head_at.data, STX_HEAD_SIZE) == 0;
+        verdict = same? "lag": "diverged";
+        if (same)
+            snprintf (text, sizeof (text), "the replica is %" PRIu64 " events behind the "
+                      "broker (%" PRIu64 " < %" PRIu64 ") and agrees with it at seq %" PRIu64,
+                      pong->seq - local, local, pong->seq, local);
+        else
+            snprintf (text, sizeof (text), "the broker's head at seq %" PRIu64 " differs "
+                      "from the replica's", local);
+    }
+    else
+        snprintf (text, sizeof (text), "the broker no longer keeps its head at seq %" PRIu64
+                  " (its log starts at %" PRIu64 "): the replica is %" PRIu64 " events behind"
+                  " and catches up by snapshot", local, pong->log_first, pong->seq - local);
+    body.verdict = (char *) verdict;
+    body.text = text;
+    Stemx__Reply reply = STEMX__REPLY__INIT;
+    reply.body_case = STEMX__REPLY__BODY_VERIFY;
+    reply.verify = &body;
+    stx_wire_send_reply (self->local, verify->routing_id, &reply);
+    if (streq (verdict, "diverged"))
+        zsys_error ("verify: DIVERGENCE: %s", text);
+}
+
+//  Ping the broker for every waiting verify (a fresh round trip each).
+static void
+s_verify_ping (s_agent_t *self)
+{
+    s_verify_t *verify = (s_verify_t *) zlistx_first (self->verifies);
+    while (verify) {
+        if (self->dealer)
+            s_send_ping (self->dealer, verify->local_seq);
+        verify = (s_verify_t *) zlistx_next (self->verifies);
+    }
+}
+
+//  A PONG answers every verify asked at the seq it names.
+static void
+s_verify_settle (s_agent_t *self, const Stemx__Pong *pong)
+{
+    s_verify_t *verify = (s_verify_t *) zlistx_first (self->verifies);
+    while (verify) {
+        if (verify->local_seq == pong->ping_seq) {
+            s_verify_answer (self, verify, pong);
+            zlistx_delete (self->verifies, zlistx_cursor (self->verifies));
+            verify = (s_verify_t *) zlistx_first (self->verifies);
+        }
+        else
+            verify = (s_verify_t *) zlistx_next (self->verifies);
+    }
+}
+
+//  Verifies past their deadline get "unknown".
+static void
+s_verify_expire (s_agent_t *self, int64_t now)
+{
+    s_verify_t *verify = (s_verify_t *) zlistx_first (self->verifies);
+    while (verify) {
+        if (now >= verify->deadline) {
+            s_verify_answer (self, verify, NULL);
+            zlistx_delete (self->verifies, zlistx_cursor (self->verifies));
+            verify = (s_verify_t *) zlistx_first (self->verifies);
+        }
+        else
+            verify = (s_verify_t *) zlistx_next (self->verifies);
+    }
+}
+
 static void
 s_refresh_meta (s_agent_t *self)
 {
     stx_status_t status = stx_store_meta (self->store, &self->meta);
     if (status != STX_OK)
         zsys_error ("cannot read replica meta: %s", stx_strerror (status));
+}
+
+
+//  --------------------------------------------------------------------------
+//  Replica storage: failures logged once, MDB_MAP_FULL grows the map
+
+//  Log a replica storage failure once per kind until the next success.
+//  Replication then waits and retries; no event is ever skipped.
+static void
+s_store_failure (s_agent_t *self, stx_status_t status, const char *what)
+{
+    if (status == self->store_failed)
+        return;
+    self->store_failed = status;
+    if (status == STX_ERR_MAP_FULL)
+        zsys_error ("%s: the replica reached its map size limit (agent/map_max, %.1f MiB); "
+                    "raise agent/map_max and restart the agent - replication waits, "
+                    "nothing is skipped", what, self->map_max / 1048576.0);
+    else
+        zsys_error ("%s: %s; replication waits and retries, nothing is skipped", what,
+                    stx_strerror (status));
+}
+
+static void
+s_store_works (s_agent_t *self)
+{
+    if (self->store_failed != STX_OK) {
+        zsys_notice ("replica storage works again");
+        self->store_failed = STX_OK;
+    }
+}
+
+//  The replica's map is full: double it, up to map_max. Call with no
+//  replica transaction alive (the store refuses otherwise). True if it
+//  grew; the caller then does the same work again.
+static bool
+s_grow (s_agent_t *self, const char *what)
+{
+    size_t size = 0;
+    stx_status_t status = stx_store_grow_step (self->store, self->map_max, &size);
+    if (status == STX_OK) {
+        zsys_notice ("replica: map grown to %.1f MiB (agent/map_max %.1f MiB)",
+                     size / 1048576.0, self->map_max / 1048576.0);
+        return true;
+    }
+    s_store_failure (self, status, what);
+    return false;
 }
 
 static void
@@ -583,6 +802,7 @@ s_connect (s_agent_t *self)
     self->dealer = s_dealer_new (self, 0);
     s_poller_rebuild (self);
     s_send_hello (self, self->dealer);
+    s_verify_ping (self);       //  pings sent on the old DEALER are lost
     self->last_hello = zclock_mono ();
     self->hellos++;
     if (self->hellos == 5 && !self->insecure)
@@ -685,6 +905,7 @@ s_on_welcome (s_agent_t *self, Stemx__Welcome *welcome)
     self->backoff = 0;
     self->hellos = 0;
     memcpy (self->broker_lineage, welcome->lineage.data, STX_LINEAGE_SIZE);
+    self->broker_lineage_known = true;
     self->broker_seq = welcome->seq;
     if (halted)
         zsys_warning ("connected to %s: replication stays halted at seq %" PRIu64
@@ -750,6 +971,8 @@ s_on_chunk (s_agent_t *self, Stemx__SnapshotChunk *chunk)
         if (status != STX_OK) {
             zsys_error ("snapshot: cannot load entry: %s", stx_strerror (status));
             s_snapshot_abort (self);
+            if (status == STX_ERR_MAP_FULL)
+                s_grow (self, "snapshot");  //  the next snapshot has more room
             self->last_hello = zclock_mono ();   //  reconnect after the usual pause
             self->state = S_CONNECTING;
             return;
@@ -784,6 +1007,8 @@ s_on_snapshot_end (s_agent_t *self, Stemx__SnapshotEnd *end)
     if (status != STX_OK) {
         s_snapshot_abort (self);
         zsys_error ("snapshot failed: %s", stx_strerror (status));
+        if (status == STX_ERR_MAP_FULL)
+            s_grow (self, "snapshot");      //  the next snapshot has more room
         self->state = S_CONNECTING;
         self->last_hello = zclock_mono ();
         return;
@@ -834,19 +1059,29 @@ s_on_log (s_agent_t *self, Stemx__LogRange *log)
             if (rc == STX_ERR_STALE)
                 continue;
             else {
+                if (rc == STX_ERR_MAP_FULL || rc == STX_ERR_STORAGE || rc == STX_ERR_NO_SPACE
+                ||  rc == STX_ERR_IO)
+                    status = rc;
+                else
                 if (rc != STX_ERR_GAP)
                     zsys_error ("cannot apply fetched event: %s", stx_strerror (rc));
-                if (rc == STX_ERR_MAP_FULL || rc == STX_ERR_STORAGE)
-                    status = rc;
                 break;
             }
         }
         if (status == STX_OK && applied)
             status = stx_txn_commit (&txn);
         stx_txn_abort (&txn);
-        if (status != STX_OK)
-            zsys_error ("cannot store fetched events: %s", stx_strerror (status));
         s_refresh_meta (self);
+        //  A full map: nothing of this range was kept; grow and fetch it again
+        if (status == STX_ERR_MAP_FULL && s_grow (self, "cannot store fetched events")) {
+            s_fetch (self);
+            return;
+        }
+        if (status != STX_OK)
+            s_store_failure (self, status, "cannot store fetched events");
+        else
+        if (applied)
+            s_store_works (self);
     }
     if (self->verbose)
         zsys_debug ("fetched to seq %" PRIu64 ", broker at %" PRIu64,
@@ -861,7 +1096,8 @@ s_on_ack (s_agent_t *self, Stemx__Ack *ack)
 {
     uint8_t (*ids) [STX_EVENT_ID_SIZE] = calloc (ack->n_results + 1, STX_EVENT_ID_SIZE);
     assert (ids);
-    size_t acked = 0;
+    size_t acked = 0, kept = 0;
+    const char *kept_text = NULL;
     for (size_t index = 0; index < ack->n_results; index++) {
         Stemx__Result *result = ack->results [index];
         if (result->event_id.len != STX_EVENT_ID_SIZE)
@@ -869,9 +1105,10 @@ s_on_ack (s_agent_t *self, Stemx__Ack *ack)
         if (result->reason == STEMX__REASON__R_OK)
             memcpy (ids [acked++], result->event_id.data, STX_EVENT_ID_SIZE);
         else
-        if (result->reason == STEMX__REASON__R_STORAGE)
-            zsys_warning ("broker could not store an event (kept, will resend): %s",
-                          result->text);
+        if (result->reason == STEMX__REASON__R_STORAGE) {
+            if (kept++ == 0)
+                kept_text = result->text;
+        }
         else {
             stx_status_t status = stx_outbox_reject (self->outbox, result->event_id.data,
                                                      result->reason, result->text);
@@ -886,6 +1123,9 @@ s_on_ack (s_agent_t *self, Stemx__Ack *ack)
         if (status != STX_OK)
             zsys_error ("outbox: cannot remove acked events: %s", stx_strerror (status));
     }
+    if (kept)
+        zsys_warning ("broker could not store %zu event%s (kept in the outbox, sent again "
+                      "later): %s", kept, kept == 1? "": "s", kept_text);
     free (ids);
     s_requests_reply (self);
 }
@@ -933,6 +1173,7 @@ s_handle_dealer (s_agent_t *self)
         case STEMX__REPLY__BODY_PONG:
             if (self->welcomed && reply->pong->seq > self->broker_seq)
                 self->broker_seq = reply->pong->seq;
+            s_verify_settle (self, reply->pong);
             break;
         default:
             zsys_warning ("unexpected %s from the broker", stx_wire_reply_name (reply));
@@ -1074,7 +1315,9 @@ s_handle_sub (s_agent_t *self)
         status = stx_txn_commit (&txn);
     stx_txn_abort (&txn);
     if (status != STX_OK) {
-        zsys_error ("cannot apply live events: %s; fetching them", stx_strerror (status));
+        //  None of them was kept: grow if the map is full, and fetch them
+        if (status != STX_ERR_MAP_FULL || !s_grow (self, "cannot apply live events"))
+            s_store_failure (self, status, "cannot apply live events");
         gap = true;
     }
     if (next != self->meta.seq + 1)
@@ -1331,6 +1574,24 @@ s_handle_local (s_agent_t *self)
     if (request->body_case == STEMX__REQUEST__BODY_PUBLISH)
         s_local_publish (self, routing_id, request->publish);
     else
+    if (request->body_case == STEMX__REQUEST__BODY_VERIFY) {
+        //  The replica's committed position now, and a fresh round trip
+        s_verify_t *verify = (s_verify_t *) zmalloc (sizeof (s_verify_t));
+        assert (verify);
+        verify->routing_id = zframe_dup (routing_id);
+        verify->local_seq = self->meta.seq;
+        memcpy (verify->local_head, self->meta.head, STX_HEAD_SIZE);
+        uint32_t timeout = request->verify->timeout_ms;
+        if (timeout == 0)
+            timeout = S_VERIFY_TIMEOUT;
+        if (timeout > S_VERIFY_MAX)
+            timeout = S_VERIFY_MAX;
+        verify->deadline = zclock_mono () + timeout;
+        if (self->dealer)
+            s_send_ping (self->dealer, verify->local_seq);
+        zlistx_add_end (self->verifies, verify);
+    }
+    else
     if (request->body_case == STEMX__REQUEST__BODY_PING) {
         Stemx__Pong pong = STEMX__PONG__INIT;
         pong.seq = self->meta.seq;
@@ -1383,10 +1644,38 @@ s_link_tick (s_agent_t *self, size_t index, int64_t now)
     }
 }
 
+//  Retention of the replica's own log: one bounded step, never while a
+//  snapshot holds the write transaction (LMDB has one writer).
+static void
+s_retention_step (s_agent_t *self, int64_t now)
+{
+    if (self->keep_events < 0 || self->keep_days < 0 || self->snapshot
+    ||  now - self->last_trim < S_TRIM_IVL)
+        return;
+    self->last_trim = now;
+    int64_t before_ms = (int64_t) time (NULL) * 1000 - self->keep_days * 86400 * 1000;
+    uint64_t trimmed = 0;
+    stx_status_t status = stx_store_trim (self->store, (uint64_t) self->keep_events,
+                                          before_ms, S_TRIM_STEP, &trimmed);
+    if (status == STX_ERR_MAP_FULL)
+        s_grow (self, "retention");
+    else
+    if (status != STX_OK)
+        s_store_failure (self, status, "retention: cannot trim the log");
+    if (trimmed) {
+        s_refresh_meta (self);
+        if (self->verbose)
+            zsys_debug ("retention: trimmed %" PRIu64 " events, log starts at %" PRIu64,
+                        trimmed, self->meta.log_first);
+    }
+}
+
 static void
 s_tick (s_agent_t *self)
 {
     int64_t now = zclock_mono ();
+    s_verify_expire (self, now);
+    s_retention_step (self, now);
     int64_t quiet = now - (self->last_heard > self->last_hello? self->last_heard: self->last_hello);
     for (size_t index = 1; index < self->nlinks; index++)
         s_link_tick (self, index, now);
@@ -1657,6 +1946,7 @@ s_agent_destroy (s_agent_t **self_p)
         s_agent_t *self = *self_p;
         stx_txn_abort (&self->snapshot);
         zlistx_destroy (&self->requests);
+        zlistx_destroy (&self->verifies);
         zpoller_destroy (&self->poller);
         zsock_destroy (&self->dealer);
         zsock_destroy (&self->sub);
@@ -1692,6 +1982,10 @@ s_agent_new (zsock_t *pipe, const stx_agent_config_t *config, stx_status_t *stat
     self->pipe = pipe;
     self->requests = zlistx_new ();
     zlistx_set_destructor (self->requests, s_request_destructor);
+    self->verifies = zlistx_new ();
+    zlistx_set_destructor (self->verifies, s_verify_destructor);
+    self->keep_events = config->keep_events;
+    self->keep_days = config->keep_days;
     self->verbose = config->verbose;
     self->silence_ms = config->silence_ms > 0? config->silence_ms: 5000;
     self->connected_ms = config->connected_ms > 0? config->connected_ms: 3000;
@@ -1713,6 +2007,13 @@ s_agent_new (zsock_t *pipe, const stx_agent_config_t *config, stx_status_t *stat
     if (status != STX_OK) {
         *status_p = stx_fail (err, errlen, status, "cannot open store: %s", reason);
         return self;
+    }
+    stx_store_info_t info;
+    if (stx_store_info (self->store, &info) == STX_OK) {
+        self->map_max = config->map_max > info.map_size? config->map_max: info.map_size;
+        if (info.stale_readers > 0)
+            zsys_notice ("replica: cleared %d stale LMDB reader slots at start",
+                         info.stale_readers);
     }
     status = stx_outbox_open (self->data_dir, false, &self->outbox, reason, sizeof (reason));
     if (status != STX_OK) {
@@ -1768,6 +2069,9 @@ stx_agent_config_default (stx_agent_config_t *config)
     config->updates = "tcp://127.0.0.1:5671";
     config->silence_ms = 5000;
     config->connected_ms = 3000;
+    config->map_max = (size_t) 64 << 30;
+    config->keep_events = 1000000;
+    config->keep_days = 90;
 }
 
 void

@@ -4,8 +4,8 @@
     An agent keeps a replica of the broker's catalogue in its own store,
     queues local publishes in a durable outbox until the broker answers,
     and serves the CLI on a local ROUTER at ipc://DIR/agent.sock
-    (docs/PROTOCOL.md). stemx-agent's main and the tests drive the same
-    actor:
+    (docs/PROTOCOL.md, docs/RELIABILITY.md). stemx-agent's main and the
+    tests drive the same actor:
 
         stx_agent_config_t config;
         stx_agent_config_default (&config);
@@ -37,7 +37,11 @@ typedef struct {
     const char *name;           //  node name, sent in HELLO [host name]
     const char *broker;         //  broker request endpoint [tcp://127.0.0.1:5670]
     const char *updates;        //  broker updates endpoint [tcp://127.0.0.1:5671]
-    size_t map_size;            //  replica LMDB map size [0 = store default]
+    size_t map_size;            //  replica LMDB map size at start [0 = store default, 1G]
+    size_t map_max;             //  the map grows (doubling) on MDB_MAP_FULL up to [64G]
+    int64_t keep_events;        //  own log retention: newest events kept [1000000]
+    int64_t keep_days;          //  own log retention: younger events kept [90]; trimmed
+                                //  only outside BOTH bounds; negative = keep all
     bool sync;                  //  fsync replica commits [false: the replica
                                 //  resyncs from its cookie after a crash]
     int silence_ms;             //  reconnect after this long without a word [5000]

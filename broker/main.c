@@ -109,10 +109,13 @@ main (int argc, char *argv [])
     size_t entry_bytes = settings.limits.max_entry_bytes;
     int strings = (int) settings.limits.max_string, lists = (int) settings.limits.max_list;
     int rate = (int) settings.rate, burst = (int) settings.burst;
-    stx_status_t status = STX_OK;
-    if (status == STX_OK)
-        status = stx_daemon_config_size (config, "broker/map_size", 0,
-                                         &settings.map_size, err, sizeof (err));
+    stx_storage_config_t storage;
+    stx_status_t status = stx_daemon_config_storage (config, "broker", &storage,
+                                                     err, sizeof (err));
+    settings.map_size = storage.map_size;
+    settings.map_max = storage.map_max;
+    settings.keep_events = storage.keep_events;
+    settings.keep_days = storage.keep_days;
     if (status == STX_OK)
         status = stx_daemon_config_size (config, "limits/max_message", settings.max_message,
                                          &settings.max_message, err, sizeof (err));

@@ -81,6 +81,10 @@
 #define S_PEER_MAX          10000           //  peers remembered at most
 #define S_REASONS           32              //  room for every Reason value
 #define S_REBIND_MS         5000            //  how long a re-bind may retry
+#define S_PUMP_CHUNKS       8               //  snapshot chunks per session per loop turn
+#define S_CREDIT_MAX        1024            //  credit a session can hold at most
+#define S_TRIM_STEP         1000            //  events trimmed per heartbeat at most
+#define S_READER_CHECK_MS   (60 * 1000)     //  mdb_reader_check this often
 
 //  A snapshot in progress for one peer.
 typedef struct {
@@ -164,6 +168,15 @@ typedef struct {
     bool terminated;
     int warnings;               //  warnings logged this tick
     int suppressed;             //  warnings not logged this tick
+    //  Storage
+    size_t map_max;             //  the map grows up to this
+    int64_t keep_events;        //  retention bounds (negative: keep all)
+    int64_t keep_days;
+    char *storage_full;         //  why events are refused as storage full, or NULL
+    uint64_t storage_refused;   //  batches refused since storage_full was set
+    uint64_t map_grown;         //  times the map was grown
+    uint64_t trimmed;           //  events trimmed from the log since the start
+    int64_t last_reader_check;
 } s_broker_t;
 
 
@@ -323,12 +336,14 @@ s_chunk_entry (const char *key, const uint8_t *data, size_t size, void *arg)
     return 0;
 }
 
-//  Send what the session's credit allows. Returns true when the snapshot is
-//  complete (or failed) and the session should end.
+//  Send what the session's credit allows, but at most S_PUMP_CHUNKS chunks
+//  (the main loop comes back for the rest, so one big snapshot never stalls
+//  the broker). Returns true when the snapshot is complete (or failed) and
+//  the session should end.
 static bool
 s_session_pump (s_broker_t *self, s_session_t *session)
 {
-    while (session->credit > 0) {
+    for (int chunks = 0; session->credit > 0 && chunks < S_PUMP_CHUNKS; chunks++) {
         s_chunk_t chunk;
         memset (&chunk, 0, sizeof (chunk));
         stx_status_t status = stx_txn_entries (session->txn, session->after,
@@ -393,7 +408,7 @@ s_handle_snapshot (s_broker_t *self, zframe_t *routing_id, Stemx__SnapshotReques
     s_session_t *session = (s_session_t *) zmalloc (sizeof (s_session_t));
     assert (session);
     session->routing_id = zframe_dup (routing_id);
-    session->credit = request->credit;
+    session->credit = request->credit < S_CREDIT_MAX? request->credit: S_CREDIT_MAX;
     session->last_active = zclock_mono ();
     stx_status_t status = stx_store_begin (self->store, false, &session->txn);
     if (status == STX_OK)
@@ -424,11 +439,64 @@ s_handle_credit (s_broker_t *self, zframe_t *routing_id, Stemx__Credit *credit)
     }
     else {
         session->credit += credit->credit;
+        if (session->credit > S_CREDIT_MAX)
+            session->credit = S_CREDIT_MAX;
         session->last_active = zclock_mono ();
         if (s_session_pump (self, session))
             zhashx_delete (self->sessions, key);
     }
     free (key);
+}
+
+
+//  Go on with every session that has credit left (each by at most
+//  S_PUMP_CHUNKS chunks). Returns true if some still has credit, so the
+//  main loop comes back without waiting.
+static bool
+s_sessions_service (s_broker_t *self)
+{
+    bool more = false;
+    zlistx_t *done = NULL;
+    s_session_t *session = (s_session_t *) zhashx_first (self->sessions);
+    while (session) {
+        if (session->credit > 0) {
+            if (s_session_pump (self, session)) {
+                if (!done) {
+                    done = zlistx_new ();
+                    assert (done);
+                    zlistx_set_destructor (done, (zlistx_destructor_fn *) zstr_free);
+                }
+                zlistx_add_end (done, strdup ((const char *) zhashx_cursor (self->sessions)));
+            }
+            else
+            if (session->credit > 0)
+                more = true;
+        }
+        session = (s_session_t *) zhashx_next (self->sessions);
+    }
+    if (done) {
+        for (const char *key = (const char *) zlistx_first (done); key;
+             key = (const char *) zlistx_next (done))
+            zhashx_delete (self->sessions, key);
+        zlistx_destroy (&done);
+    }
+    return more;
+}
+
+//  End every snapshot session, telling each peer to retry (it starts over
+//  after its usual pause): their read transactions must end before the
+//  map can grow.
+static void
+s_sessions_end (s_broker_t *self, const char *why)
+{
+    s_session_t *session = (s_session_t *) zhashx_first (self->sessions);
+    while (session) {
+        s_send_error (self, session->routing_id, STEMX__REASON__R_STORAGE, why);
+        session = (s_session_t *) zhashx_next (self->sessions);
+    }
+    if (zhashx_size (self->sessions))
+        zsys_notice ("%zu snapshot sessions ended: %s", zhashx_size (self->sessions), why);
+    zhashx_purge (self->sessions);
 }
 
 
@@ -526,13 +594,29 @@ s_handle_fetch (s_broker_t *self, zframe_t *routing_id, Stemx__Fetch *fetch)
     free (range.items);
 }
 
+//  PONG: the committed position, and the head at the peer's sequence while
+//  the heads still cover it (stemx verify compares it with the replica's).
 static void
-s_handle_ping (s_broker_t *self, zframe_t *routing_id)
+s_handle_ping (s_broker_t *self, zframe_t *routing_id, Stemx__Ping *ping)
 {
     Stemx__Pong pong = STEMX__PONG__INIT;
     pong.seq = self->meta.seq;
     pong.head.data = self->meta.head;
     pong.head.len = STX_HEAD_SIZE;
+    pong.log_first = self->meta.log_first;
+    pong.ping_seq = ping->seq;
+    uint8_t head_at [STX_HEAD_SIZE];
+    if (ping->seq <= self->meta.seq) {
+        stx_txn_t *txn = NULL;
+        stx_status_t status = stx_store_begin (self->store, false, &txn);
+        if (status == STX_OK)
+            status = stx_txn_head_at (txn, ping->seq, head_at);
+        stx_txn_abort (&txn);
+        if (status == STX_OK) {
+            pong.head_at.data = head_at;
+            pong.head_at.len = STX_HEAD_SIZE;
+        }
+    }
     Stemx__Reply reply = STEMX__REPLY__INIT;
     reply.body_case = STEMX__REPLY__BODY_PONG;
     reply.pong = &pong;
@@ -755,6 +839,14 @@ s_batch_attempt (s_broker_t *self, bool *excluded_one, char *err, size_t errlen)
             if (status == STX_OK)
                 s_publish_result (publish, index, STEMX__REASON__R_OK, NULL, out.seq, out.version);
             else
+            if (status == STX_ERR_MAP_FULL || status == STX_ERR_NO_SPACE
+            ||  status == STX_ERR_IO) {
+                //  The store is full, not this event: the whole batch waits
+                //  (the caller grows the map and retries, or refuses all)
+                stx_txn_abort (&txn);
+                return stx_fail (err, errlen, status, "%s", text);
+            }
+            else
             if (s_storage_failure (status)) {
                 //  Leave this event out and let the caller redo the batch
                 char line [STX_ERRLEN + 32];
@@ -777,6 +869,65 @@ s_batch_attempt (s_broker_t *self, bool *excluded_one, char *err, size_t errlen)
     return STX_OK;
 }
 
+//  The map is full: end what holds read transactions (snapshot sessions)
+//  and double the map, up to map_max. True if it grew.
+static bool
+s_grow (s_broker_t *self)
+{
+    stx_store_info_t info;
+    if (stx_store_info (self->store, &info) != STX_OK || info.map_size >= self->map_max)
+        return false;
+    s_sessions_end (self, "busy: the broker is growing its store, retry the snapshot");
+    size_t size = 0;
+    stx_status_t status = stx_store_grow_step (self->store, self->map_max, &size);
+    if (status != STX_OK) {
+        zsys_error ("storage: cannot grow the map from %.1f MiB: %s",
+                    info.map_size / 1048576.0, stx_strerror (status));
+        return false;
+    }
+    self->map_grown++;
+    zsys_notice ("storage: map grown from %.1f MiB to %.1f MiB (broker/map_max %.1f MiB)",
+                 info.map_size / 1048576.0, size / 1048576.0, self->map_max / 1048576.0);
+    return true;
+}
+
+//  The text every event of a batch refused for storage gets.
+static void
+s_storage_text (stx_status_t status, const char *err, char *text, size_t size)
+{
+    if (status == STX_ERR_MAP_FULL)
+        snprintf (text, size,
+                  "storage full: the catalogue reached its map size limit (map_max)");
+    else
+    if (status == STX_ERR_NO_SPACE)
+        snprintf (text, size, "storage full: no space left on device");
+    else
+    if (status == STX_ERR_IO)
+        snprintf (text, size, "storage full: input/output error writing the store "
+                  "(a full or failing disk)");
+    else
+        snprintf (text, size, "storage error: %s", err);
+}
+
+//  Attempt the batch, leaving out events that hit a storage error of their
+//  own; on MDB_MAP_FULL grow the map and try once more.
+static stx_status_t
+s_batch_commit (s_broker_t *self, char *err, size_t errlen)
+{
+    stx_status_t status;
+    bool excluded_one;
+    bool grown = false;
+    while (true) {
+        do
+            status = s_batch_attempt (self, &excluded_one, err, errlen);
+        while (status != STX_OK && excluded_one);
+        if (status != STX_ERR_MAP_FULL || grown || !s_grow (self))
+            break;
+        grown = true;
+    }
+    return status;
+}
+
 //  Sequence, commit, ack, publish: the whole batch, then empty it.
 static void
 s_batch_flush (s_broker_t *self)
@@ -785,18 +936,21 @@ s_batch_flush (s_broker_t *self)
         return;
     uint64_t before = self->meta.seq;
     char err [STX_ERRLEN] = "";
-    stx_status_t status;
-    bool excluded_one;
-    do
-        status = s_batch_attempt (self, &excluded_one, err, sizeof (err));
-    while (status != STX_OK && excluded_one);
+    stx_status_t status = s_batch_commit (self, err, sizeof (err));
 
     if (status != STX_OK) {
         //  Nothing of this batch is stored: no event is acked
-        zsys_error ("group commit failed, batch refused: %s", err);
         char text [STX_ERRLEN + 32];
-        snprintf (text, sizeof (text), "%s: %s",
-                  status == STX_ERR_MAP_FULL? "storage full": "storage error", err);
+        s_storage_text (status, err, text, sizeof (text));
+        //  Logged once while the condition lasts; the broker keeps serving
+        if (!self->storage_full || strcmp (self->storage_full, text) != 0) {
+            zsys_error ("refusing events: %s (%s); reads, fetches and snapshots go on",
+                        text, err);
+            free (self->storage_full);
+            self->storage_full = strdup (text);
+            assert (self->storage_full);
+        }
+        self->storage_refused++;
         s_publish_t *publish = (s_publish_t *) zlistx_first (self->batch);
         while (publish) {
             for (size_t index = 0; index < publish->count; index++) {
@@ -816,6 +970,12 @@ s_batch_flush (s_broker_t *self)
     if (status != STX_OK && self->meta.seq != before)
         zsys_error ("store moved from %" PRIu64 " to %" PRIu64 " on a failed commit",
                     before, self->meta.seq);
+    if (status == STX_OK && self->storage_full && self->meta.seq > before) {
+        zsys_notice ("storing events again after %" PRIu64 " refused batches (%s)",
+                     self->storage_refused, self->storage_full);
+        zstr_free (&self->storage_full);
+        self->storage_refused = 0;
+    }
 
     if (self->meta.seq > before)
         self->accepted += self->meta.seq - before;
@@ -1017,7 +1177,7 @@ s_handle_message (s_broker_t *self, zmsg_t *msg)
             s_handle_fetch (self, routing_id, request->fetch);
             break;
         case STEMX__REQUEST__BODY_PING:
-            s_handle_ping (self, routing_id);
+            s_handle_ping (self, routing_id, request->ping);
             break;
         default: {
             char text [96];
@@ -1073,7 +1233,19 @@ s_status_json (s_broker_t *self)
             json_object_set_new (refusals, reasons->values [index].name,
                                  json_integer ((json_int_t) self->refusals [value]));
     }
-    json_t *doc = json_pack ("{s:i, s:s, s:I, s:s, s:s, s:b, s:I, s:I, s:I, s:o, s:I, s:I, s:o}",
+    stx_store_info_t info;
+    memset (&info, 0, sizeof (info));
+    stx_store_info (self->store, &info);
+    json_t *storage = json_pack ("{s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+        "map_size", (json_int_t) info.map_size,
+        "map_used", (json_int_t) info.map_used,
+        "map_max", (json_int_t) self->map_max,
+        "map_grown", (json_int_t) self->map_grown,
+        "log_first", (json_int_t) self->meta.log_first,
+        "trimmed", (json_int_t) self->trimmed,
+        "full", self->storage_full? json_string (self->storage_full): json_null ());
+    assert (storage);
+    json_t *doc = json_pack ("{s:i, s:s, s:I, s:s, s:s, s:b, s:I, s:I, s:I, s:o, s:I, s:I, s:o, s:o}",
         "pid", (int) getpid (),
         "started", started,
         "seq", (json_int_t) self->meta.seq,
@@ -1086,7 +1258,8 @@ s_status_json (s_broker_t *self)
         "refusals", refusals,
         "disconnected_revoked", (json_int_t) self->disconnected_revoked,
         "rebinds", (json_int_t) self->rebinds,
-        "last_reload", self->last_reload? json_string (reload): json_null ());
+        "last_reload", self->last_reload? json_string (reload): json_null (),
+        "storage", storage);
     assert (doc);
     char *text = json_dumps (doc, JSON_INDENT (2));
     assert (text);
@@ -1118,6 +1291,35 @@ s_status_write (s_broker_t *self)
         s_warn (self, "%s", err);
     free (line);
     free (text);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Log retention: one bounded step per heartbeat, in a write transaction
+//  of its own (between group commits, so publishing waits at most for one
+//  step of S_TRIM_STEP deletions). Entries and event ids are never trimmed.
+
+static void
+s_retention_step (s_broker_t *self)
+{
+    if (self->keep_events < 0 || self->keep_days < 0)
+        return;
+    int64_t before_ms = (int64_t) time (NULL) * 1000 - self->keep_days * 86400 * 1000;
+    uint64_t trimmed = 0;
+    stx_status_t status = stx_store_trim (self->store, (uint64_t) self->keep_events,
+                                          before_ms, S_TRIM_STEP, &trimmed);
+    if (status == STX_ERR_MAP_FULL)
+        s_grow (self);          //  deleting needs pages too; the next step retries
+    else
+    if (status != STX_OK)
+        zsys_error ("retention: cannot trim the log: %s", stx_strerror (status));
+    if (trimmed) {
+        self->trimmed += trimmed;
+        s_refresh_meta (self);
+        if (self->verbose)
+            zsys_debug ("retention: trimmed %" PRIu64 " events, log starts at %" PRIu64,
+                        trimmed, self->meta.log_first);
+    }
 }
 
 
@@ -1169,6 +1371,13 @@ s_tick (s_broker_t *self)
         zsys_warning ("%d more refusals not logged", self->suppressed);
     self->warnings = 0;
     self->suppressed = 0;
+    s_retention_step (self);
+    if (now - self->last_reader_check > S_READER_CHECK_MS) {
+        int cleared = 0;
+        self->last_reader_check = now;
+        if (stx_store_reader_check (self->store, &cleared) == STX_OK && cleared)
+            zsys_notice ("storage: cleared %d stale LMDB reader slots", cleared);
+    }
     s_status_write (self);
 }
 
@@ -1411,6 +1620,7 @@ s_broker_destroy (s_broker_t **self_p)
         free (self->retired_dir);
         free (self->status_path);
         free (self->status_written);
+        free (self->storage_full);
         free (self->data_dir);
         free (self);
         *self_p = NULL;
@@ -1489,6 +1699,9 @@ s_broker_new (zsock_t *pipe, const stx_broker_config_t *config, stx_status_t *st
     self->insecure = config->insecure;
     self->verbose = config->verbose;
     self->started = time (NULL);
+    self->keep_events = config->keep_events;
+    self->keep_days = config->keep_days;
+    self->last_reader_check = zclock_mono ();
     self->sessions = zhashx_new ();
     zhashx_set_destructor (self->sessions, s_session_destructor);
     self->peers = zhashx_new ();
@@ -1530,6 +1743,16 @@ s_broker_new (zsock_t *pipe, const stx_broker_config_t *config, stx_status_t *st
         *status_p = stx_fail (err, errlen, status, "cannot open store: %s", reason);
         return self;
     }
+    stx_store_info_t info;
+    if (stx_store_info (self->store, &info) == STX_OK) {
+        self->map_max = config->map_max > info.map_size? config->map_max: info.map_size;
+        if (info.stale_readers > 0)
+            zsys_notice ("storage: cleared %d stale LMDB reader slots at start",
+                         info.stale_readers);
+        zsys_info ("storage: map %.1f MiB (%.1f MiB used), grows up to %.1f MiB",
+                   info.map_size / 1048576.0, info.map_used / 1048576.0,
+                   self->map_max / 1048576.0);
+    }
     stx_txn_t *txn = NULL;
     status = stx_store_begin (self->store, true, &txn);
     if (status == STX_OK)
@@ -1566,6 +1789,9 @@ stx_broker_config_default (stx_broker_config_t *config)
     config->max_batch = 1000;
     config->rate = 200;
     config->burst = 2000;
+    config->map_max = (size_t) 64 << 30;
+    config->keep_events = 1000000;
+    config->keep_days = 90;
     stx_limits_default (&config->limits);
 }
 
@@ -1602,8 +1828,9 @@ stx_broker_actor (zsock_t *pipe, void *args)
     s_status_write (self);
 
     int64_t next_tick = zclock_mono () + self->heartbeat_ms;
+    bool pumping = false;       //  snapshot sessions with credit left
     while (!self->terminated) {
-        int64_t timeout = next_tick - zclock_mono ();
+        int64_t timeout = pumping? 0: next_tick - zclock_mono ();
         void *which = zpoller_wait (self->poller, timeout > 0? (int) timeout: 0);
         if (which == self->pipe)
             s_handle_pipe (self);
@@ -1617,6 +1844,7 @@ stx_broker_actor (zsock_t *pipe, void *args)
             s_tick (self);
             next_tick = zclock_mono () + self->heartbeat_ms;
         }
+        pumping = s_sessions_service (self);
     }
     s_batch_flush (self);
     s_status_write (self);

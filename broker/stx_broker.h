@@ -38,7 +38,16 @@
 
     Counters (accepted events, refusals per reason, revocations, last
     reload) go to DATA/status.json, at most once per heartbeat when they
-    changed; docs/SECURITY.md section 5 lists its fields.
+    changed; docs/SECURITY.md section 5 lists its fields, and a "storage"
+    object tells map size, use, limit, log_first and whether the store is
+    refusing events as full (docs/RELIABILITY.md).
+
+    Storage (docs/RELIABILITY.md): MDB_MAP_FULL grows the map (doubling, up
+    to map_max) and the batch is tried once more; a map at map_max, a full
+    disk or a failing one makes every event of the batch R_STORAGE
+    "storage full: ...", logged once, while reads, fetches and snapshots
+    go on. Each heartbeat trims the log by at most 1000 events (retention:
+    keep_events, keep_days).
     ========================================================================= */
 
 #ifndef STX_BROKER_H_INCLUDED
@@ -55,7 +64,13 @@ typedef struct {
     const char *bind;           //  request ROUTER endpoint [tcp://*:5670]
     const char *publish;        //  updates PUB endpoint [tcp://*:5671]
     const char *taxonomy_dir;   //  folder of the taxonomy JSON files [STX_DATADIR]
-    size_t map_size;            //  LMDB map size in bytes [0 = store default]
+    size_t map_size;            //  LMDB map size in bytes at start [0 = store default, 1G]
+    size_t map_max;             //  the map grows (doubling) on MDB_MAP_FULL up to [64G];
+                                //  below map_size = no growth
+    int64_t keep_events;        //  log retention: newest events always kept [1000000]
+    int64_t keep_days;          //  log retention: events younger than this kept [90];
+                                //  an event outside BOTH bounds may be trimmed; a
+                                //  negative value for either keeps the whole log
     size_t max_message;         //  largest request accepted [1 MiB]
     int heartbeat_ms;           //  heartbeat interval on PUB [1000]
     int max_sessions;           //  concurrent snapshot sessions [8]

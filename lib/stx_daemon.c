@@ -103,6 +103,38 @@ stx_daemon_config_int (zconfig_t *config, const char *path, int dflt, int *value
 }
 
 stx_status_t
+stx_daemon_config_storage (zconfig_t *config, const char *section,
+                           stx_storage_config_t *storage, char *err, size_t errlen)
+{
+    assert (section);
+    assert (storage);
+    char map_size [64], map_max [64];
+    snprintf (map_size, sizeof (map_size), "%s/map_size", section);
+    snprintf (map_max, sizeof (map_max), "%s/map_max", section);
+    int keep_events = STX_KEEP_EVENTS_DEFAULT, keep_days = STX_KEEP_DAYS_DEFAULT;
+    stx_status_t status = stx_daemon_config_size (config, map_size, STX_MAP_SIZE_DEFAULT_BYTES,
+                                                  &storage->map_size, err, errlen);
+    if (status == STX_OK)
+        status = stx_daemon_config_size (config, map_max, STX_MAP_MAX_DEFAULT_BYTES,
+                                         &storage->map_max, err, errlen);
+    if (status == STX_OK)
+        status = stx_daemon_config_int (config, "log/keep_events", keep_events, &keep_events,
+                                        err, errlen);
+    if (status == STX_OK)
+        status = stx_daemon_config_int (config, "log/keep_days", keep_days, &keep_days,
+                                        err, errlen);
+    if (status != STX_OK)
+        return status;
+    if (storage->map_size == 0)         //  "0 = the default", as before
+        storage->map_size = STX_MAP_SIZE_DEFAULT_BYTES;
+    if (storage->map_max < storage->map_size)
+        storage->map_max = storage->map_size;
+    storage->keep_events = keep_events;
+    storage->keep_days = keep_days;
+    return STX_OK;
+}
+
+stx_status_t
 stx_daemon_mkdir (const char *dir, char *err, size_t errlen)
 {
     assert (dir);

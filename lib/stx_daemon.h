@@ -52,6 +52,29 @@ stx_status_t
     stx_daemon_config_int (zconfig_t *config, const char *path, int dflt, int *value_p,
                            char *err, size_t errlen);
 
+//  Storage and log retention settings, shared by both daemons.
+typedef struct {
+    size_t map_size;            //  SECTION/map_size: LMDB map size at start [1G]
+    size_t map_max;             //  SECTION/map_max: the map grows (doubling) up to [64G];
+                                //  raised to map_size if smaller (no growth then)
+    int64_t keep_events;        //  log/keep_events: the newest events always kept [1000000]
+    int64_t keep_days;          //  log/keep_days: events younger than this kept [90]
+                                //  an event is trimmed only when outside BOTH bounds; a
+                                //  negative value for either keeps the whole log
+} stx_storage_config_t;
+
+#define STX_MAP_SIZE_DEFAULT_BYTES  ((size_t) 1 << 30)
+#define STX_MAP_MAX_DEFAULT_BYTES   ((size_t) 64 << 30)
+#define STX_KEEP_EVENTS_DEFAULT     1000000
+#define STX_KEEP_DAYS_DEFAULT       90
+
+//  Read section/map_size, section/map_max ("broker" or "agent"),
+//  log/keep_events and log/keep_days into *storage, defaults as above.
+//  STX_ERR_INVALID with err naming the key if one is not a number.
+stx_status_t
+    stx_daemon_config_storage (zconfig_t *config, const char *section,
+                               stx_storage_config_t *storage, char *err, size_t errlen);
+
 //  Create dir and its parents (mode 0750) if missing. STX_ERR_IO with err.
 stx_status_t
     stx_daemon_mkdir (const char *dir, char *err, size_t errlen);

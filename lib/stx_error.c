@@ -32,6 +32,8 @@ stx_strerror (stx_status_t status)
         case STX_ERR_UNAUTHORISED: return "not authorised";
         case STX_ERR_BAD_SIGNATURE: return "bad signature";
         case STX_ERR_RATE_LIMITED: return "rate limited";
+        case STX_ERR_NO_SPACE:     return "no space left on device";
+        case STX_ERR_BUSY:         return "busy";
     }
     return "unknown status";
 }
@@ -60,6 +62,8 @@ stx_status_reason (stx_status_t status)
         case STX_ERR_GAP:
         case STX_ERR_STALE:
         case STX_ERR_MAP_FULL:
+        case STX_ERR_NO_SPACE:
+        case STX_ERR_BUSY:
         case STX_ERR_STORAGE:
         case STX_ERR_TIMEOUT:      return STEMX__REASON__R_STORAGE;
     }

@@ -36,7 +36,9 @@ typedef enum {
     STX_ERR_TIMEOUT,        //  no answer in time
     STX_ERR_UNAUTHORISED,   //  the peer may not do this
     STX_ERR_BAD_SIGNATURE,  //  signature missing, malformed or not by the origin's key
-    STX_ERR_RATE_LIMITED    //  over the peer's rate allowance
+    STX_ERR_RATE_LIMITED,   //  over the peer's rate allowance
+    STX_ERR_NO_SPACE,       //  the disk is full (ENOSPC, EDQUOT, EFBIG on write)
+    STX_ERR_BUSY            //  not now: transactions are open (e.g. growing the map)
 } stx_status_t;
 
 //  Return a short English description of status. Never NULL; the string

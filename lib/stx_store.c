@@ -3,13 +3,25 @@
 
     DESIGN
     ------
-    One environment, DIR/catalogue/, five named databases:
+    One environment, DIR/catalogue/, seven named databases:
       entries   key -> packed Event, the latest event of each entry
       index     "<index>=<value>" -> key (DUPSORT), see stx_index.c
       log       seq as 8-byte big-endian -> packed Event (MDB_APPEND)
       ids       event id (16 bytes) -> seq as 8-byte big-endian
       meta      "lineage" (16 bytes), "seq" (8 BE), "head" (32 bytes),
                 "log_first" (8 BE; absent = 1)
+      heads     seq (8 BE) -> head after it, for log_first - 1 .. seq
+      history   entry key -> seqs of its events (DUPSORT, DUPFIXED)
+    Retention (stx_txn_trim) removes the oldest log, heads and history
+    records and advances log_first in one transaction; entries and ids
+    stay forever (ids keep resends of trimmed events idempotent).
+
+    Map size. MDB_MAP_FULL may come from a put or from the commit; the
+    caller aborts, calls stx_store_grow with no transaction of the store
+    alive (the live-transaction count `txns` enforces it: remapping under a
+    live transaction leaves its pointers dangling) and retries. A commit's
+    ENOSPC/EDQUOT/EFBIG becomes STX_ERR_NO_SPACE and EIO STX_ERR_IO: the
+    commit wrote no meta page, so the store is as before the transaction.
     No key or value carries a terminating NUL, so mdb_dump shows them
     plainly. The entry count is mdb_stat of entries, never a counter that
     could drift.
@@ -56,6 +68,7 @@ struct _stx_store_t {
     size_t max_key;             //  LMDB's key size limit (511)
     bool readonly;              //  opened MDB_RDONLY
     size_t txns;                //  transactions begun and not yet ended
+    int stale_readers;          //  reader slots cleared by mdb_reader_check at open
 };
 
 struct _stx_txn_t {
@@ -74,6 +87,17 @@ s_status (int rc, const char *what)
         case MDB_SUCCESS:  return STX_OK;
         case MDB_NOTFOUND: return STX_ERR_NOT_FOUND;
         case MDB_MAP_FULL: return STX_ERR_MAP_FULL;
+        //  A commit writes the dirty pages with pwrite: a full disk or a
+        //  failing one shows here as errno (the transaction is aborted,
+        //  the meta page unchanged, so nothing is half written). LMDB
+        //  reports a short write - a disk filling up in mid-write - as
+        //  EIO. The caller reports these: it knows how often it tried.
+        case ENOSPC:
+        case EDQUOT:
+        case EFBIG:
+            return STX_ERR_NO_SPACE;
+        case EIO:
+            return STX_ERR_IO;
         default:
             zsys_error ("stx_store: %s: %s", what, mdb_strerror (rc));
             return STX_ERR_STORAGE;
@@ -190,8 +214,15 @@ stx_store_open (const char *dir, int flags, size_t map_size, stx_store_t **self_
         step = "mdb_env_set_maxdbs";
         rc = mdb_env_set_maxdbs (self->env, 8);
     }
-    //  Read-only opens take the size recorded in the file
-    if (rc == 0 && !readonly) {
+    //  A new store takes the configured map size. An existing one keeps
+    //  at least the size its file records: set before the open, a smaller
+    //  configured size would shrink a map grown at run time back, and the
+    //  first write would hit MDB_MAP_FULL again
+    char data_file [4200];
+    struct stat data_stat;
+    snprintf (data_file, sizeof (data_file), "%s/data.mdb", path);
+    bool existed = stat (data_file, &data_stat) == 0 && data_stat.st_size > 0;
+    if (rc == 0 && !readonly && !existed) {
         step = "mdb_env_set_mapsize";
         rc = mdb_env_set_mapsize (self->env, map_size? map_size: STX_MAP_SIZE_DEFAULT);
     }
@@ -204,13 +235,28 @@ stx_store_open (const char *dir, int flags, size_t map_size, stx_store_t **self_
             env_flags |= MDB_NOMETASYNC;
         rc = mdb_env_open (self->env, path, env_flags, 0664);
     }
+    if (rc == 0 && !readonly && existed) {
+        //  Read-only opens take the size recorded in the file; a writer
+        //  takes the larger of that and the configured one
+        MDB_envinfo info;
+        step = "mdb_env_info";
+        rc = mdb_env_info (self->env, &info);
+        size_t wanted = map_size? map_size: STX_MAP_SIZE_DEFAULT;
+        if (rc == 0 && info.me_mapsize < wanted) {
+            step = "mdb_env_set_mapsize";
+            rc = mdb_env_set_mapsize (self->env, wanted);
+        }
+        else
+        if (rc == 0 && info.me_mapsize > wanted && map_size)
+            zsys_notice ("stx_store: %s: map size %zu KiB as recorded in the store "
+                         "(configured %zu KiB)", path, info.me_mapsize >> 10, wanted >> 10);
+    }
     if (rc == 0) {
         //  Clear reader slots left behind by crashed processes
         int dead = 0;
         step = "mdb_reader_check";
         rc = mdb_reader_check (self->env, &dead);
-        if (dead)
-            zsys_info ("stx_store: %s: cleared %d stale reader slots", path, dead);
+        self->stale_readers = dead;     //  the daemons log it (stx_store_info)
     }
     if (rc == 0) {
         self->max_key = (size_t) mdb_env_get_maxkeysize (self->env);
@@ -373,6 +419,78 @@ stx_txn_abort (stx_txn_t **txn_p)
         free (*txn_p);
         *txn_p = NULL;
     }
+}
+
+
+//  --------------------------------------------------------------------------
+//  Map size and reader table
+
+stx_status_t
+stx_store_info (stx_store_t *self, stx_store_info_t *info)
+{
+    assert (self);
+    assert (info);
+    memset (info, 0, sizeof (*info));
+    MDB_envinfo env_info;
+    MDB_stat stat;
+    int rc = mdb_env_info (self->env, &env_info);
+    if (rc == 0)
+        rc = mdb_env_stat (self->env, &stat);
+    if (rc)
+        return s_status (rc, "mdb_env_info");
+    info->map_size = env_info.me_mapsize;
+    info->map_used = (env_info.me_last_pgno + 1) * (size_t) stat.ms_psize;
+    info->stale_readers = self->stale_readers;
+    info->txns = self->txns;
+    return STX_OK;
+}
+
+stx_status_t
+stx_store_grow (stx_store_t *self, size_t map_size)
+{
+    assert (self);
+    if (self->readonly)
+        return STX_ERR_INVALID;
+    //  mdb_env_set_mapsize remaps the file: with a transaction of ours
+    //  alive its pointers into the old map would dangle (LMDB does not
+    //  check; py-lmdb#379)
+    if (self->txns > 0)
+        return STX_ERR_BUSY;
+    MDB_envinfo info;
+    int rc = mdb_env_info (self->env, &info);
+    if (rc == 0 && map_size > info.me_mapsize)
+        rc = mdb_env_set_mapsize (self->env, map_size);
+    return s_status (rc, "mdb_env_set_mapsize");
+}
+
+stx_status_t
+stx_store_grow_step (stx_store_t *self, size_t map_max, size_t *map_size_p)
+{
+    assert (self);
+    MDB_envinfo info;
+    int rc = mdb_env_info (self->env, &info);
+    if (rc)
+        return s_status (rc, "mdb_env_info");
+    if (map_size_p)
+        *map_size_p = info.me_mapsize;
+    if (info.me_mapsize >= map_max)
+        return STX_ERR_MAP_FULL;
+    size_t size = info.me_mapsize > map_max / 2? map_max: info.me_mapsize * 2;
+    stx_status_t status = stx_store_grow (self, size);
+    if (status == STX_OK && map_size_p)
+        *map_size_p = size;
+    return status;
+}
+
+stx_status_t
+stx_store_reader_check (stx_store_t *self, int *cleared)
+{
+    assert (self);
+    int dead = 0;
+    int rc = mdb_reader_check (self->env, &dead);
+    if (cleared)
+        *cleared = dead;
+    return s_status (rc, "mdb_reader_check");
 }
 
 
@@ -1257,4 +1375,94 @@ stx_txn_entries (stx_txn_t *self, const char *after, stx_entry_fn *fn, void *arg
     }
     mdb_cursor_close (cursor);
     return rc == 0 || rc == MDB_NOTFOUND? STX_OK: s_status (rc, "entries");
+}
+
+
+//  --------------------------------------------------------------------------
+//  Retention: drop the oldest events of the log
+
+stx_status_t
+stx_txn_trim (stx_txn_t *self, uint64_t keep_events, int64_t before_ms, size_t max,
+              uint64_t *trimmed_p)
+{
+    assert (self);
+    assert (trimmed_p);
+    *trimmed_p = 0;
+    if (!self->write)
+        return STX_ERR_INVALID;
+    stx_store_t *store = self->store;
+    uint64_t seq, first;
+    bool found;
+    stx_status_t status = s_meta_get_u64 (self, "seq", &seq, &found);
+    if (status == STX_OK)
+        status = s_meta_get_u64 (self, "log_first", &first, &found);
+    if (status != STX_OK)
+        return status;
+    if (!found)
+        first = 1;
+    //  Only events with at least keep_events newer ones may go
+    uint64_t last = seq > keep_events? seq - keep_events: 0;
+    uint64_t next = first;
+    while (status == STX_OK && next <= last && *trimmed_p < max) {
+        uint8_t be [8];
+        s_put_be64 (next, be);
+        MDB_val key = s_val (be, 8), data;
+        int rc = mdb_get (self->txn, store->log, &key, &data);
+        if (rc) {
+            status = s_status (rc == MDB_NOTFOUND? MDB_CORRUPTED: rc, "log");
+            break;
+        }
+        Stemx__Event *event = NULL;
+        if (stx_event_unpack ((const uint8_t *) data.mv_data, data.mv_size, &event) != STX_OK) {
+            status = s_status (MDB_CORRUPTED, "log");
+            break;
+        }
+        if (event->broker_time_ms >= before_ms) {
+            stx_event_free (&event);
+            break;              //  young enough: it and every later one stay
+        }
+        //  The history record of its key, the head before it (heads cover
+        //  log_first - 1 .. seq), and the event itself
+        MDB_val hkey = s_str (event->key), hval = s_val (be, 8);
+        rc = hkey.mv_size && hkey.mv_size <= store->max_key
+           ? mdb_del (self->txn, store->history, &hkey, &hval): 0;
+        stx_event_free (&event);
+        if (rc == 0 || rc == MDB_NOTFOUND) {
+            uint8_t prev [8];
+            s_put_be64 (next - 1, prev);
+            MDB_val pkey = s_val (prev, 8);
+            rc = next > 1? mdb_del (self->txn, store->heads, &pkey, NULL): 0;
+        }
+        if (rc == 0 || rc == MDB_NOTFOUND)
+            rc = mdb_del (self->txn, store->log, &key, NULL);
+        status = s_status (rc, "trim");
+        if (status == STX_OK) {
+            next++;
+            (*trimmed_p)++;
+        }
+    }
+    if (status == STX_OK && next != first)
+        status = s_meta_put_u64 (self, "log_first", next);
+    return status;
+}
+
+
+stx_status_t
+stx_store_trim (stx_store_t *self, uint64_t keep_events, int64_t before_ms, size_t max,
+                uint64_t *trimmed_p)
+{
+    assert (self);
+    assert (trimmed_p);
+    *trimmed_p = 0;
+    stx_txn_t *txn = NULL;
+    uint64_t trimmed = 0;
+    stx_status_t status = stx_store_begin (self, true, &txn);
+    if (status == STX_OK)
+        status = stx_txn_trim (txn, keep_events, before_ms, max, &trimmed);
+    if (status == STX_OK && trimmed)
+        status = stx_txn_commit (&txn);
+    stx_txn_abort (&txn);
+    if (status == STX_OK)
+        *trimmed_p = trimmed;
+    return status;
 }

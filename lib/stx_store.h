@@ -12,6 +12,10 @@
       history   entry key -> 8-byte big-endian seqs of its events (DUPSORT)
     so one transaction updates them all and one hot copy backs them up.
 
+    Retention (stx_txn_trim, docs/RELIABILITY.md): log, heads and history
+    hold the events from log_first on (heads from log_first - 1); entries
+    and ids are never trimmed.
+
     Every node applies events with the same function (stx_txn_apply), which
     makes the catalogue at sequence N a pure function of events 1..N. The
     broker sequences an event (stx_txn_sequence) by stamping it and applying
@@ -64,8 +68,11 @@ typedef struct {
 } stx_sequenced_t;
 
 //  Open (and with flags 0, create) the store in dir/catalogue. map_size is
-//  the LMDB map size in bytes (0 = 1 GiB). Clears stale reader slots
-//  (mdb_reader_check). Caller owns *self_p. Errors: STX_ERR_NOT_FOUND
+//  the LMDB map size in bytes (0 = 1 GiB); an existing store keeps the
+//  size its file records when that is larger (a map grown at run time
+//  never shrinks back at a restart). Clears stale reader slots
+//  (mdb_reader_check; stx_store_info tells how many, for the caller to
+//  log). Caller owns *self_p. Errors: STX_ERR_NOT_FOUND
 //  (read-only and no store there), STX_ERR_IO, STX_ERR_STORAGE; err says
 //  which path and why.
 stx_status_t
@@ -76,6 +83,43 @@ stx_status_t
 //  must have ended.
 void
     stx_store_destroy (stx_store_t **self_p);
+
+//  The store's storage figures.
+typedef struct {
+    size_t map_size;            //  LMDB map size now, in bytes
+    size_t map_used;            //  bytes the store's pages take in the map
+    int stale_readers;          //  reader slots mdb_reader_check cleared at open
+    size_t txns;                //  transactions of this store alive now
+} stx_store_info_t;
+
+//  Fill info. Errors: STX_ERR_STORAGE.
+stx_status_t
+    stx_store_info (stx_store_t *self, stx_store_info_t *info);
+
+//  Grow the map to map_size bytes (nothing if it is that large already),
+//  e.g. after STX_ERR_MAP_FULL: abort the transaction, grow, retry. The map
+//  is remapped, so no transaction of this store may be alive (not even a
+//  read transaction: its data pointers would dangle): STX_ERR_BUSY then,
+//  nothing changed. Other processes adopt the new size at their next
+//  stx_store_begin (MDB_MAP_RESIZED). The size is recorded in the file at
+//  the next commit, and stx_store_open keeps it. Errors: STX_ERR_BUSY,
+//  STX_ERR_INVALID (read-only store), STX_ERR_STORAGE.
+stx_status_t
+    stx_store_grow (stx_store_t *self, size_t map_size);
+
+//  The daemons' answer to STX_ERR_MAP_FULL: double the map, capped at
+//  map_max (call with no transaction alive, then retry the aborted work).
+//  *map_size_p (may be NULL) gets the map size after the call. Errors:
+//  STX_ERR_MAP_FULL (the map is map_max or larger already: nothing more to
+//  give), and those of stx_store_grow.
+stx_status_t
+    stx_store_grow_step (stx_store_t *self, size_t map_max, size_t *map_size_p);
+
+//  Clear reader slots left by dead processes (mdb_reader_check), as
+//  stx_store_open does; *cleared (may be NULL) gets how many. Errors:
+//  STX_ERR_STORAGE.
+stx_status_t
+    stx_store_reader_check (stx_store_t *self, int *cleared);
 
 //  Read meta in a short read transaction.
 stx_status_t
@@ -196,9 +240,10 @@ typedef int (stx_entry_fn) (const char *key, const uint8_t *data, size_t size, v
 stx_status_t
     stx_txn_entries (stx_txn_t *self, const char *after, stx_entry_fn *fn, void *arg);
 
-//  The hash-chain head after event seq (32 zero bytes for seq 0).
-//  STX_ERR_NOT_FOUND if this node never applied seq itself (below its log
-//  or snapshot start, or beyond its last sequence).
+//  The hash-chain head after event seq (32 zero bytes for seq 0). Heads
+//  are kept for log_first - 1 .. seq. STX_ERR_NOT_FOUND outside that
+//  range: below the log horizon (trimmed, stx_txn_trim), before a
+//  replica's snapshot, or beyond the last sequence.
 stx_status_t
     stx_txn_head_at (stx_txn_t *self, uint64_t seq, uint8_t head [STX_HEAD_SIZE]);
 
@@ -221,5 +266,30 @@ typedef int (stx_index_key_fn) (const char *key, void *arg);
 stx_status_t
     stx_txn_index_lookup (stx_txn_t *self, const char *index_key, stx_index_key_fn *fn,
                           void *arg);
+
+//  Log retention, in bounded steps: drop the oldest events of the log
+//  while each is older than BOTH bounds - at least keep_events newer
+//  events exist, and its broker time (broker_time_ms) is before
+//  before_ms - at most max events per call, oldest first. For each one
+//  the log record, its history record and the head before it go; meta
+//  log_first advances in the same transaction. Entries (tombstones
+//  included) and ids (deduplication) are kept forever: queries and
+//  stx_txn_get are unaffected, and a resend of a trimmed event is still
+//  recognised. Call in a write transaction, commit, and call again while
+//  *trimmed_p == max. Errors: STX_ERR_INVALID (read transaction),
+//  STX_ERR_MAP_FULL (deleting needs pages too), STX_ERR_STORAGE; abort
+//  the transaction then.
+stx_status_t
+    stx_txn_trim (stx_txn_t *self, uint64_t keep_events, int64_t before_ms, size_t max,
+                  uint64_t *trimmed_p);
+
+//  One retention step in a write transaction of its own: stx_txn_trim,
+//  committed (synced) if it trimmed anything. *trimmed_p gets how many
+//  events went. The store may have no write transaction open (LMDB allows
+//  one per environment). Errors: those of stx_store_begin, stx_txn_trim
+//  and stx_txn_commit; nothing is trimmed then.
+stx_status_t
+    stx_store_trim (stx_store_t *self, uint64_t keep_events, int64_t before_ms, size_t max,
+                    uint64_t *trimmed_p);
 
 #endif

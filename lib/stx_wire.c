@@ -194,6 +194,7 @@ stx_wire_request_name (const Stemx__Request *request)
         case STEMX__REQUEST__BODY_FETCH:    return "fetch";
         case STEMX__REQUEST__BODY_PING:     return "ping";
         case STEMX__REQUEST__BODY_STATUS:   return "status";
+        case STEMX__REQUEST__BODY_VERIFY:   return "verify";
         default:                            return "none";
     }
 }
@@ -212,6 +213,7 @@ stx_wire_reply_name (const Stemx__Reply *reply)
         case STEMX__REPLY__BODY_PONG:         return "pong";
         case STEMX__REPLY__BODY_ERROR:        return "error";
         case STEMX__REPLY__BODY_STATUS:       return "status";
+        case STEMX__REPLY__BODY_VERIFY:       return "verify";
         default:                              return "none";
     }
 }

@@ -18,6 +18,9 @@
 #include <ftw.h>
 #include <unistd.h>
 #include <sys/wait.h>
+#include <sys/resource.h>
+#include <signal.h>
+#include <time.h>
 #include <lmdb.h>
 #include <cmocka.h>
 #include "stx_store.h"
@@ -374,6 +377,27 @@ s_raw_dump (const char *dir, const char *name)
     mdb_txn_abort (txn);
     mdb_env_close (env);
     return out;
+}
+
+//  Records (duplicates included) in one named database of a closed store.
+static size_t
+s_raw_count (const char *dir, const char *name)
+{
+    char path [512];
+    snprintf (path, sizeof (path), "%s/catalogue", dir);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_stat stat;
+    assert_int_equal (mdb_env_create (&env), 0);
+    assert_int_equal (mdb_env_set_maxdbs (env, 8), 0);
+    assert_int_equal (mdb_env_open (env, path, MDB_RDONLY, 0664), 0);
+    assert_int_equal (mdb_txn_begin (env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal (mdb_dbi_open (txn, name, 0, &dbi), 0);
+    assert_int_equal (mdb_stat (txn, dbi, &stat), 0);
+    mdb_txn_abort (txn);
+    mdb_env_close (env);
+    return stat.ms_entries;
 }
 
 //  The whole index of two closed stores is identical, and not empty.
@@ -1468,6 +1492,311 @@ test_heads_history_lookup (void **state)
     stx_store_destroy (&store);
 }
 
+//  --------------------------------------------------------------------------
+//  Retention: trim the log in bounded steps
+
+static uint64_t
+s_trim (stx_store_t *store, uint64_t keep, int64_t before_ms, size_t max)
+{
+    stx_txn_t *txn;
+    uint64_t trimmed = 0;
+    assert_int_equal (stx_store_begin (store, true, &txn), STX_OK);
+    assert_int_equal (stx_txn_trim (txn, keep, before_ms, max, &trimmed), STX_OK);
+    assert_int_equal (stx_txn_commit (&txn), STX_OK);
+    return trimmed;
+}
+
+//  The chain from the head at log_first - 1 over the log ends at meta's head.
+static void
+s_check_chain_from_horizon (stx_store_t *store)
+{
+    stx_meta_t meta = s_meta (store);
+    stx_txn_t *txn;
+    assert_int_equal (stx_store_begin (store, false, &txn), STX_OK);
+    uint8_t head [STX_HEAD_SIZE];
+    assert_int_equal (stx_txn_head_at (txn, meta.log_first - 1, head), STX_OK);
+    for (uint64_t seq = meta.log_first; seq <= meta.seq; seq++) {
+        const uint8_t *data;
+        size_t size;
+        assert_int_equal (stx_txn_log_get (txn, seq, &data, &size), STX_OK);
+        stx_chain_next (head, data, size, head);
+        uint8_t recorded [STX_HEAD_SIZE];
+        assert_int_equal (stx_txn_head_at (txn, seq, recorded), STX_OK);
+        assert_memory_equal (head, recorded, STX_HEAD_SIZE);
+    }
+    stx_txn_abort (&txn);
+    assert_memory_equal (head, meta.head, STX_HEAD_SIZE);
+}
+
+static void
+test_trim (void **state)
+{
+    stx_store_t *store = s_open ((char *) *state, 0, 0);
+    //  Event 1 with a known id, to resend after it is trimmed
+    Stemx__Entry *entry = s_org ("org:old", "government", "Gent");
+    Stemx__Event *event = stx_event_new ("org:old", &entry);
+    uint8_t id [STX_EVENT_ID_SIZE];
+    memcpy (id, event->event_id.data, STX_EVENT_ID_SIZE);
+    stx_txn_t *txn;
+    stx_sequenced_t out;
+    assert_int_equal (stx_store_begin (store, true, &txn), STX_OK);
+    assert_int_equal (stx_txn_sequence (txn, event, NULL, &out, NULL, 0), STX_OK);
+    assert_int_equal (stx_txn_commit (&txn), STX_OK);
+    stx_event_free (&event);
+    assert_int_equal (out.seq, 1);
+    s_history (store);          //  events 2..11: updates and a withdrawal
+    stx_meta_t before = s_meta (store);
+    assert_int_equal (before.seq, 11);
+    assert_int_equal (before.log_first, 1);
+    uint8_t head_at [12][STX_HEAD_SIZE];
+    assert_int_equal (stx_store_begin (store, false, &txn), STX_OK);
+    for (uint64_t seq = 1; seq <= 11; seq++)
+        assert_int_equal (stx_txn_head_at (txn, seq, head_at [seq]), STX_OK);
+    stx_txn_abort (&txn);
+    char keys_before [10][512];
+    stx_filter_t filters [] = {
+        { .kind = STX_KIND_NONE }, { .od = "OD 1.1.1" }, { .od = "OD 2.1.1" },
+        { .org = "org:a" }, { .municipality = "Gent" }, { .theme = "energy" },
+        { .kind = STX_KIND_MOMENT }
+    };
+    size_t nfilters = sizeof (filters) / sizeof (filters [0]);
+    for (size_t i = 0; i < nfilters; i++)
+        s_query (store, &filters [i], keys_before [i]);
+
+    //  Young events stay, whatever the count; a read transaction cannot trim
+    int64_t now = (int64_t) time (NULL) * 1000;
+    assert_int_equal (s_trim (store, 0, now - 3600 * 1000, 1000), 0);
+    assert_int_equal (s_meta (store).log_first, 1);
+    uint64_t trimmed = 99;
+    assert_int_equal (stx_store_begin (store, false, &txn), STX_OK);
+    assert_int_equal (stx_txn_trim (txn, 0, now + 60000, 10, &trimmed), STX_ERR_INVALID);
+    stx_txn_abort (&txn);
+
+    //  Old enough, keep the newest 3, at most 4 per step: 1..4, then 5..8
+    assert_int_equal (s_trim (store, 3, now + 60000, 4), 4);
+    assert_int_equal (s_meta (store).log_first, 5);
+    assert_int_equal (s_trim (store, 3, now + 60000, 4), 4);
+    assert_int_equal (s_trim (store, 3, now + 60000, 4), 0);
+    stx_meta_t meta = s_meta (store);
+    assert_int_equal (meta.log_first, 9);
+    assert_int_equal (meta.seq, before.seq);
+    assert_memory_equal (meta.head, before.head, STX_HEAD_SIZE);
+    assert_int_equal (meta.entries, before.entries);
+
+    //  Log, heads and history below the horizon are gone
+    assert_int_equal (stx_store_begin (store, false, &txn), STX_OK);
+    const uint8_t *data;
+    size_t size;
+    uint8_t head [STX_HEAD_SIZE];
+    for (uint64_t seq = 1; seq <= 8; seq++)
+        assert_int_equal (stx_txn_log_get (txn, seq, &data, &size), STX_ERR_NOT_FOUND);
+    assert_int_equal (stx_txn_log_get (txn, 9, &data, &size), STX_OK);
+    for (uint64_t seq = 1; seq <= 7; seq++)
+        assert_int_equal (stx_txn_head_at (txn, seq, head), STX_ERR_NOT_FOUND);
+    for (uint64_t seq = 8; seq <= 11; seq++) {
+        assert_int_equal (stx_txn_head_at (txn, seq, head), STX_OK);
+        assert_memory_equal (head, head_at [seq], STX_HEAD_SIZE);
+    }
+    //  ini:a1 had events 5 and 9 (its update): only 9 is left
+    s_seqs_t seqs = { { 0 }, 0 };
+    assert_int_equal (stx_txn_history (txn, "ini:a1", s_collect_seq, &seqs), STX_OK);
+    assert_int_equal (seqs.count, 1);
+    assert_int_equal (seqs.seqs [0], 9);
+    //  The withdrawal's tombstone stays in entries
+    Stemx__Event *latest = NULL;
+    assert_int_equal (stx_txn_get (txn, "moment:m1", &latest), STX_OK);
+    assert_int_equal (latest->op, STEMX__OPERATION__OP_WITHDRAW);
+    stx_event_free (&latest);
+    assert_int_equal (stx_txn_get (txn, "org:old", &latest), STX_OK);
+    assert_int_equal (latest->seq, 1);
+    stx_event_free (&latest);
+    stx_txn_abort (&txn);
+    //  The raw databases hold nothing below the horizon either; ids stay
+    stx_store_destroy (&store);
+    assert_int_equal (s_raw_count ((char *) *state, "history"), 3);    //  seqs 9, 10, 11
+    assert_int_equal (s_raw_count ((char *) *state, "log"), 3);
+    assert_int_equal (s_raw_count ((char *) *state, "heads"), 4);      //  8 .. 11
+    assert_int_equal (s_raw_count ((char *) *state, "ids"), 11);
+    store = s_open ((char *) *state, 0, 0);
+
+    //  Queries read the catalogue, which trimming never touches
+    char keys [512];
+    for (size_t i = 0; i < nfilters; i++)
+        assert_string_equal (s_query (store, &filters [i], keys), keys_before [i]);
+    s_check_chain_from_horizon (store);
+
+    //  A resend of a trimmed event is still a duplicate with its seq
+    entry = s_org ("org:old", "government", "Gent");
+    event = stx_event_new ("org:old", &entry);
+    memcpy (event->event_id.data, id, STX_EVENT_ID_SIZE);
+    assert_int_equal (stx_store_begin (store, true, &txn), STX_OK);
+    assert_int_equal (stx_txn_sequence (txn, event, NULL, &out, NULL, 0), STX_OK);
+    assert_true (out.duplicate);
+    assert_int_equal (out.seq, 1);
+    assert_int_equal (out.version, 1);
+    assert_int_equal (stx_txn_commit (&txn), STX_OK);
+    stx_event_free (&event);
+    assert_int_equal (s_meta (store).seq, 11);
+
+    //  Sequencing goes on above the horizon; trimming everything leaves an
+    //  empty log that starts after the last sequence
+    s_publish_ok (store, "org:new", s_org ("org:new", "industry", "Genk"));
+    s_check_chain_from_horizon (store);
+    assert_int_equal (s_trim (store, 0, now + 60000, 1000), 4);
+    meta = s_meta (store);
+    assert_int_equal (meta.log_first, 13);
+    assert_int_equal (meta.seq, 12);
+    s_check_chain_from_horizon (store);
+    s_publish_ok (store, "org:newer", s_org ("org:newer", "industry", "Genk"));
+    s_check_chain_from_horizon (store);
+    stx_store_destroy (&store);
+}
+
+//  --------------------------------------------------------------------------
+//  MDB_MAP_FULL, then growing the map: refused while a transaction is
+//  alive, then the same batch fits; a restart keeps the grown size
+
+static void
+test_grow (void **state)
+{
+    const char *dir = (char *) *state;
+    stx_store_t *store = s_open (dir, 0, 256 * 1024);
+    char summary [200];
+    memset (summary, 'x', sizeof (summary) - 1);
+    summary [sizeof (summary) - 1] = 0;
+    stx_store_info_t info;
+    assert_int_equal (stx_store_info (store, &info), STX_OK);
+    assert_int_equal (info.map_size, 256 * 1024);
+    assert_int_equal (info.stale_readers, 0);
+    assert_true (info.map_used > 0 && info.map_used <= info.map_size);
+
+    stx_status_t status = STX_OK;
+    int published = 0, i;
+    char key [32];
+    for (i = 0; i < 1000 && status == STX_OK; i++) {
+        snprintf (key, sizeof (key), "ini:n%04d", i);
+        status = s_publish (store, key, s_ini (key, "org:a", NULL, "OD 1.1.1", "digital",
+                                               "running", "Gent", "2026-01-01", "", summary),
+                            0, NULL, NULL);
+        if (status == STX_OK)
+            published++;
+    }
+    assert_int_equal (status, STX_ERR_MAP_FULL);
+
+    //  Not while a transaction is alive, read or write
+    stx_txn_t *txn;
+    assert_int_equal (stx_store_begin (store, false, &txn), STX_OK);
+    assert_int_equal (stx_store_grow (store, 1024 * 1024), STX_ERR_BUSY);
+    stx_txn_abort (&txn);
+    assert_int_equal (stx_store_info (store, &info), STX_OK);
+    assert_int_equal (info.map_size, 256 * 1024);
+    assert_int_equal (info.txns, 0);
+    assert_int_equal (stx_store_grow (store, 1024 * 1024), STX_OK);
+    assert_int_equal (stx_store_info (store, &info), STX_OK);
+    assert_int_equal (info.map_size, 1024 * 1024);
+    //  Never shrinks
+    assert_int_equal (stx_store_grow (store, 512 * 1024), STX_OK);
+    assert_int_equal (stx_store_info (store, &info), STX_OK);
+    assert_int_equal (info.map_size, 1024 * 1024);
+
+    //  The refused event fits now, and more after it
+    for (int more = 0; more < 20; more++, i++) {
+        snprintf (key, sizeof (key), "ini:n%04d", i);
+        s_publish_ok (store, key, s_ini (key, "org:a", NULL, "OD 1.1.1", "digital",
+                                         "running", "Gent", "2026-01-01", "", summary));
+        published++;
+    }
+    assert_int_equal (s_meta (store).seq, published);
+    s_check_chain (store);
+    stx_store_destroy (&store);
+
+    //  A restart configured with the old, smaller size keeps the grown map
+    store = s_open (dir, 0, 256 * 1024);
+    assert_int_equal (stx_store_info (store, &info), STX_OK);
+    assert_int_equal (info.map_size, 1024 * 1024);
+    snprintf (key, sizeof (key), "ini:n%04d", i);
+    s_publish_ok (store, key, s_ini (key, "org:a", NULL, "OD 1.1.1", "digital",
+                                     "running", "Gent", "2026-01-01", "", summary));
+    assert_int_equal (s_meta (store).seq, published + 1);
+    s_check_chain (store);
+    stx_store_destroy (&store);
+
+    //  A restart with a bigger one takes it
+    store = s_open (dir, 0, 4 * 1024 * 1024);
+    assert_int_equal (stx_store_info (store, &info), STX_OK);
+    assert_int_equal (info.map_size, 4 * 1024 * 1024);
+    s_check_chain (store);
+    stx_store_destroy (&store);
+
+    //  Read-only stores cannot grow
+    store = s_open (dir, STX_STORE_READONLY, 0);
+    assert_int_equal (stx_store_grow (store, 8 * 1024 * 1024), STX_ERR_INVALID);
+    stx_store_destroy (&store);
+}
+
+//  --------------------------------------------------------------------------
+//  A full disk (the file size limit stands in for it: writes past it fail
+//  with EFBIG) makes the commit fail with STX_ERR_NO_SPACE; nothing is
+//  corrupted and the store goes on once there is room
+
+static void
+test_no_space (void **state)
+{
+    const char *dir = (char *) *state;
+    stx_store_t *store = s_open (dir, 0, 64 * 1024 * 1024);
+    s_publish_ok (store, "org:a", s_org ("org:a", "government", "Gent"));
+    stx_store_destroy (&store);
+
+    pid_t pid = fork ();
+    assert_true (pid >= 0);
+    if (pid == 0) {
+        signal (SIGXFSZ, SIG_IGN);
+        struct rlimit limit = { 256 * 1024, 256 * 1024 };
+        if (setrlimit (RLIMIT_FSIZE, &limit) != 0)
+            _exit (10);
+        if (stx_store_open (dir, 0, 64 * 1024 * 1024, &store, NULL, 0) != STX_OK)
+            _exit (11);
+        char summary [1000];
+        memset (summary, 'x', sizeof (summary) - 1);
+        summary [sizeof (summary) - 1] = 0;
+        stx_status_t status = STX_OK;
+        for (int i = 0; i < 2000 && status == STX_OK; i++) {
+            char key [32];
+            snprintf (key, sizeof (key), "ini:n%04d", i);
+            status = s_publish (store, key, s_ini (key, "org:a", NULL, "OD 1.1.1", "digital",
+                                                   "running", "Gent", "2026-01-01", "",
+                                                   summary), 0, NULL, NULL);
+        }
+        //  ENOSPC/EFBIG when nothing could be written; LMDB reports a short
+        //  write (the disk filled up in mid-write) as EIO
+        if (status != STX_ERR_NO_SPACE && status != STX_ERR_IO)
+            _exit (12);
+        if (status == STX_ERR_NO_SPACE
+        &&  strcmp (stx_strerror (status), "no space left on device") != 0)
+            _exit (13);
+        //  Still readable, and a further write fails the same way
+        stx_meta_t meta;
+        if (stx_store_meta (store, &meta) != STX_OK || meta.seq < 2)
+            _exit (14);
+        stx_store_destroy (&store);
+        _exit (0);
+    }
+    int child_status;
+    assert_int_equal (waitpid (pid, &child_status, 0), pid);
+    assert_true (WIFEXITED (child_status));
+    assert_int_equal (WEXITSTATUS (child_status), 0);
+
+    //  With room again: intact, and writable
+    store = s_open (dir, 0, 64 * 1024 * 1024);
+    stx_meta_t meta = s_meta (store);
+    assert_true (meta.seq >= 2);
+    s_check_chain (store);
+    s_publish_ok (store, "org:b", s_org ("org:b", "industry", "Genk"));
+    assert_int_equal (s_meta (store).seq, meta.seq + 1);
+    s_check_chain (store);
+    stx_store_destroy (&store);
+}
+
 int
 main (void)
 {
@@ -1487,6 +1816,9 @@ main (void)
         cmocka_unit_test_setup_teardown (test_map_full, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_snapshot, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_heads_history_lookup, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_trim, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_grow, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_no_space, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
