@@ -112,6 +112,7 @@ typedef struct {
     const char *data;           //  node data folder
     bool json, csv;             //  machine output
     int timeout;                //  seconds to wait for the broker
+    bool timeout_given;         //  --timeout was on the command line
     stx_filter_t filter;
     const char *kind;           //  --kind
     const char *format;         //  --format
@@ -2457,6 +2458,70 @@ s_cmd_report (options_t *options, int argc, char **argv)
 }
 
 //  --------------------------------------------------------------------------
+//  verify
+
+static int
+s_cmd_verify (options_t *options, int argc, char **argv)
+{
+    char path [PATH_MAX];
+    snprintf (path, sizeof path, "%s/outbox", options->data);
+    if (!s_is_dir (path))
+        return s_fail (EXIT_REFUSED, "%s is not an agent's folder; verify compares an agent's "
+                       "replica with its broker", options->data);
+    zsock_t *agent = s_connect_agent (options, false);
+    if (!agent)
+        return EXIT_REFUSED;
+    //  Verify waits for one round trip to the broker: seconds, not the
+    //  half minute a publish may take
+    int timeout_ms = options->timeout_given? options->timeout * 1000: 5000;
+    Stemx__VerifyRequest verify = STEMX__VERIFY_REQUEST__INIT;
+    verify.timeout_ms = (uint32_t) timeout_ms;
+    Stemx__Request request = STEMX__REQUEST__INIT;
+    request.body_case = STEMX__REQUEST__BODY_VERIFY;
+    request.verify = &verify;
+    Stemx__Reply *reply = NULL;
+    stx_status_t rc = stx_wire_send_request (agent, &request) == 0
+                    ? stx_wire_recv_reply (agent, timeout_ms + 2000, &reply): STX_ERR_IO;
+    zsock_destroy (&agent);
+    if (rc != STX_OK || reply->body_case != STEMX__REPLY__BODY_VERIFY) {
+        stx_wire_reply_free (&reply);
+        return s_fail (EXIT_REFUSED, "the agent did not answer (%s); is it running?",
+                       rc == STX_OK? "unexpected reply": stx_strerror (rc));
+    }
+    const Stemx__Verify *v = reply->verify;
+    char local [STX_HEAD_SIZE * 2 + 1] = "", broker [STX_HEAD_SIZE * 2 + 1] = "",
+         at_local [STX_HEAD_SIZE * 2 + 1] = "";
+    if (v->local_head.len == STX_HEAD_SIZE)
+        stx_hex (v->local_head.data, STX_HEAD_SIZE, local);
+    if (v->broker_head.len == STX_HEAD_SIZE)
+        stx_hex (v->broker_head.data, STX_HEAD_SIZE, broker);
+    if (v->head_at_local.len == STX_HEAD_SIZE)
+        stx_hex (v->head_at_local.data, STX_HEAD_SIZE, at_local);
+    if (options->json) {
+        json_t *json = json_pack ("{s:s, s:s, s:I, s:s, s:I, s:s, s:s}",
+            "verdict", v->verdict, "text", v->text,
+            "local_seq", (json_int_t) v->local_seq, "local_head", local,
+            "broker_seq", (json_int_t) v->broker_seq, "broker_head", broker,
+            "broker_head_at_local_seq", at_local);
+        s_print_json (json);
+        json_decref (json);
+    }
+    else {
+        printf ("verdict    %s\n", v->verdict);
+        printf ("           %s\n", v->text);
+        printf ("local      %" PRIu64 "  %s\n", v->local_seq, local);
+        printf ("broker     %" PRIu64 "  %s\n", v->broker_seq, *broker? broker: "(no answer)");
+        if (*at_local && v->local_seq != v->broker_seq)
+            printf ("broker at  %" PRIu64 "  %s\n", v->local_seq, at_local);
+    }
+    //  Agreement and lag are healthy; divergence, or not knowing, is not
+    int result = strcmp (v->verdict, "agree") == 0 || strcmp (v->verdict, "lag") == 0
+               ? 0: EXIT_REFUSED;
+    stx_wire_reply_free (&reply);
+    return result;
+}
+
+//  --------------------------------------------------------------------------
 //  The command table: --help is printed from it
 
 static int s_cmd_help (options_t *options, int argc, char **argv);
@@ -2589,6 +2654,17 @@ static const command_t s_commands [] = {
       "changed since that version (compare-and-set). Exit status 1 if refused.\n\n"
       "Example:\n"
       "  stemx withdraw ini:stem-academie-gent --expect-version 3\n" },
+    { "verify", s_cmd_verify, 0, 0, (const int []) { O_TIMEOUT, O_JSON, 0 },
+      "verify [--timeout SEC] [--json]",
+      "compare this replica's (sequence, head) with the broker's",
+      "Asks the running agent for one fresh round trip to the broker and reports\n"
+      "agree (same sequence and hash-chain head), lag (behind, and the broker's\n"
+      "head at this replica's sequence is this replica's head), diverged (the heads\n"
+      "differ: the catalogues are not the same) or unknown (no answer, or the broker\n"
+      "no longer keeps its head at that sequence). Exit status 0 for agree and lag,\n"
+      "1 otherwise. Default --timeout here: 5 seconds.\n\n"
+      "Example:\n"
+      "  stemx --data /var/lib/stemx/agent verify\n" },
     { "status", s_cmd_status, 0, 0, (const int []) { O_JSON, O_CSV, 0 },
       "status [--json | --csv]",
       "show the node's sequence, hash-chain head, connection and outbox",
@@ -2799,6 +2875,7 @@ s_parse_options (const command_t *command, options_t *options, int argc, char **
                 if (s_number (command, "timeout", optarg, 1, &number))
                     return EXIT_USAGE;
                 options->timeout = number > 86400? 86400: (int) number;
+                options->timeout_given = true;
                 break;
             case O_EXPECT:
                 if (s_number (command, "expect-version", optarg, 1, &options->expect_version))

@@ -277,6 +277,21 @@ test_replicate_refuse_restart (void **state)
         json_object_get (answer, "_meta"), "origin")), "org:vdab");
     json_decref (answer);
 
+    //  Each replica agrees with the broker, by a fresh round trip
+    for (int node = 1; node < NODES; node++) {
+        char *verdict = NULL;
+        assert_int_equal (s_cli (self, node, &verdict, NULL, "verify", "--json", NULL), 0);
+        json_t *v = json_loads (verdict, 0, NULL);
+        free (verdict);
+        assert_string_equal (json_string_value (json_object_get (v, "verdict")), "agree");
+        assert_int_equal (json_integer_value (json_object_get (v, "local_seq")), expected);
+        assert_string_equal (json_string_value (json_object_get (v, "local_head")),
+                             json_string_value (json_object_get (v, "broker_head")));
+        json_decref (v);
+    }
+    //  ...which itself is the reference, not a replica
+    assert_int_equal (s_cli (self, 0, NULL, NULL, "verify", NULL), 1);
+
     //  The broker's catalogue holds the whole sample plus ini:good-one
     json_t *status_json = s_status (self, 0);
     assert_int_equal (json_integer_value (json_object_get (status_json, "entries")), expected);
