@@ -10,6 +10,7 @@
 #include <czmq.h>
 #include <dirent.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include "stx_keys.h"
 #include "stx_testproc.h"
@@ -97,8 +98,11 @@ stx_testnet_destroy (stx_testnet_t **self_p)
                 clean = false;
             }
         }
-    if (clean)
+    if (clean && !getenv ("STEMX_TEST_KEEP"))
         stx_remove_tree (self->dir);
+    else
+    if (clean)
+        fprintf (stderr, "STEMX_TEST_KEEP: logs kept in %s\n", self->dir);
     json_decref (s_catalogue);
     s_catalogue = NULL;
     free (self);
@@ -190,10 +194,44 @@ s_start_broker (stx_testnet_t *self, const char *bind, const char *publish)
         argv [argc++] = "-c";
         argv [argc++] = self->config;
     }
+    if (self->insecure)
+        argv [argc++] = "--insecure";
     argv [argc] = NULL;
-    self->pid [0] = stx_proc_start (log, argv);
-    if (!stx_wait_path (endpoints, 10000))
-        fail_msg ("the broker wrote no endpoints file; see %s", log);
+    //  A restart binds the ports it had; they are in the kernel's ephemeral
+    //  range, so until the old socket is gone an agent reconnecting to it
+    //  can hold one (a TCP self-connect on loopback). Then the broker exits
+    //  with "Address already in use": start it again, within 10 s.
+    int64_t deadline = zclock_mono () + 10000;
+    while (true) {
+        struct stat before;
+        size_t offset = stat (log, &before) == 0? (size_t) before.st_size: 0;
+        self->pid [0] = stx_proc_start (log, argv);
+        int status = 0;
+        bool exited = false;
+        while (!stx_wait_path (endpoints, 20) && zclock_mono () < deadline)
+            if (waitpid (self->pid [0], &status, WNOHANG) == self->pid [0]) {
+                exited = true;
+                break;
+            }
+        if (!exited && stx_wait_path (endpoints, 0))
+            break;
+        char *text = exited? stx_read_file (log): NULL;
+        bool in_use = text && strlen (text) >= offset
+                   && strstr (text + offset, "Address already in use")
+                   && strncmp (bind, "tcp://127.0.0.1:*", 17) != 0;
+        free (text);
+        if (exited)
+            self->pid [0] = 0;
+        if (!in_use || zclock_mono () >= deadline)
+            fail_msg ("the broker wrote no endpoints file; see %s", log);
+        //  Keep the log readable: say what happened, then try again
+        FILE *file = fopen (log, "a");
+        if (file) {
+            fprintf (file, "stx_testnet: port in use, starting the broker again\n");
+            fclose (file);
+        }
+        zclock_sleep (50);
+    }
     zconfig_t *config = zconfig_load (endpoints);
     assert_non_null (config);
     s_path (self->request, sizeof self->request, "%s", zconfig_get (config, "request", ""));
@@ -258,12 +296,26 @@ stx_testnet_restart_agent (stx_testnet_t *self, int index, const char *name)
     s_path (log, sizeof log, "%s/%s.log", self->dir, name);
     s_path (sock, sizeof sock, "%s/agent.sock", self->node [index]);
     s_path (prog, sizeof prog, "%s/stemx-agent", self->bin);
+    const char *request = *self->via_request [index]? self->via_request [index]: self->request;
+    const char *updates = *self->via_updates [index]? self->via_updates [index]: self->updates;
     const char *argv [] = { prog, "--data", self->node [index], "--name", name,
-                            "--broker", self->request, "--updates", self->updates, NULL };
+                            "--broker", request, "--updates", updates,
+                            self->insecure? "--insecure": NULL, NULL };
     unlink (sock);
     self->pid [index] = stx_proc_start (log, argv);
     if (!stx_wait_path (sock, 10000))
         fail_msg ("agent %s did not start; see %s", name, log);
+}
+
+void
+stx_testnet_route_agent (stx_testnet_t *self, int index, const char *request,
+                         const char *updates)
+{
+    assert_true (index > 0 && index < STX_TESTNET_NODES);
+    s_path (self->via_request [index], sizeof self->via_request [index], "%s",
+            request? request: "");
+    s_path (self->via_updates [index], sizeof self->via_updates [index], "%s",
+            updates? updates: "");
 }
 
 int

@@ -29,6 +29,12 @@ typedef struct {
     char request [256];         //  broker endpoints, once started
     char updates [256];
     char config [PATH_MAX];     //  the broker's config file, "" if none
+    //  Set before starting nodes (both default to off / empty):
+    bool insecure;              //  broker and agents run with --insecure (no
+                                //  CURVE, no signatures): tests that must see
+                                //  plaintext frames, e.g. through a proxy
+    char via_request [STX_TESTNET_NODES][256];  //  agent n connects here instead
+    char via_updates [STX_TESTNET_NODES][256];  //  of the broker ("" = broker)
 } stx_testnet_t;
 
 //  New test network in a fresh temporary folder, with the broker's key
@@ -36,7 +42,8 @@ typedef struct {
 stx_testnet_t *
     stx_testnet_new (void);
 
-//  Stop every process (SIGTERM; asserts each exits 0) and remove the folder.
+//  Stop every process (SIGTERM; asserts each exits 0) and remove the folder
+//  (kept when the environment sets STEMX_TEST_KEEP).
 void
     stx_testnet_destroy (stx_testnet_t **self_p);
 
@@ -63,6 +70,13 @@ void
 //  trust folder of every public key. Then start it.
 void
     stx_testnet_start_agent (stx_testnet_t *self, int index, const char *name, const char **orgs);
+
+//  Make agent node index connect to request / updates (e.g. a proxy in
+//  front of the broker) instead of the broker's endpoints, from its next
+//  (re)start on. NULL or "" = the broker's own endpoint.
+void
+    stx_testnet_route_agent (stx_testnet_t *self, int index, const char *request,
+                             const char *updates);
 
 //  Start an agent whose folder is already prepared (a restart).
 void
