@@ -33,7 +33,10 @@
     signed (below), before anything is sent; its events leave the outbox on the
     broker's ACK (R_OK) or move to the rejected list (a refusal). R_STORAGE
     is the broker's temporary failure: the event stays pending and is sent
-    again. Every WELCOME, and every 10 s while events are pending, the
+    again. R_RATE_LIMITED too, and it paces the resends: at most
+    S_PACED_EVENTS, the oldest, per round, rounds further apart while the
+    broker keeps limiting (rate_wait doubles when a round got nothing
+    through), closer again when a round passes. Every WELCOME, and every 10 s while events are pending, the
     whole outbox is sent again (the broker deduplicates by event id). The
     CLI gets one ACK with every event's result, in its order.
 
@@ -60,9 +63,14 @@
     Every event the replica takes in, live, fetched or in a snapshot, is
     verified against the trust store (stx_sign_verify) once, before it
     is applied (a failure first re-reads the trust store from disk, in
-    case a partner was registered since the start). A failure means the
-    broker served an event its origin did not sign: the agent applies nothing more (state HALTED: no fetch, no
-    snapshot, live events ignored; publishing goes on), logs it once and
+    case a partner was registered since the start). A signer the trust
+    store does not hold (yet) pauses replication (state PAUSED: nothing
+    applied, the trust folder re-read every S_TRUST_RETRY ms, and when the
+    key is there the agent reconnects and goes on by itself). Any other
+    failure, and an event id the replica already holds (a replay,
+    STX_ERR_REPLAY), means the broker served an event its origin did not
+    sign as such: the agent applies nothing more (state HALTED: no fetch,
+    no snapshot, live events ignored; publishing goes on), logs it once and
     reports it in NodeStatus.error. A restart tries again.
 
     Storage (docs/RELIABILITY.md). A failed replica transaction keeps
@@ -111,12 +119,18 @@
 #define S_VERIFY_MAX        60000           //  longest wait a CLI may ask for
 #define S_TRIM_IVL          1000            //  one retention step this often
 #define S_TRIM_STEP         1000            //  events trimmed per step at most
+#define S_TRUST_RETRY       3000            //  re-read the trust store this often while paused
+#define S_PACED_EVENTS      32              //  events per resend while rate limited
+#define S_RATE_WAIT_MIN     250             //  first pause after R_RATE_LIMITED
+#define S_RATE_WAIT_MAX     8000            //  longest pause between paced resends
 
 typedef enum {
     S_CONNECTING,
     S_SNAPSHOT,
     S_ACTIVE,
-    S_HALTED                    //  an event failed verification; nothing more applied
+    S_HALTED,                   //  an event failed verification; nothing more applied
+    S_PAUSED                    //  an event's signer is not in the trust store (yet):
+                                //  nothing applied until it appears there
 } s_state_t;
 
 static const char *
@@ -127,6 +141,7 @@ s_state_name (s_state_t state)
         case S_SNAPSHOT:   return "snapshot";
         case S_ACTIVE:     return "active";
         case S_HALTED:     return "halted";
+        case S_PAUSED:     return "paused";
     }
     return "?";
 }
@@ -198,6 +213,8 @@ typedef struct {
     int hellos;                 //  HELLOs since the last WELCOME
     int64_t last_ping;
     int64_t last_resend;
+    int rate_wait;              //  ms between paced resends; 0: not rate limited
+    int64_t paced_at;           //  next paced resend
     int backoff;
     int silence_ms;
     int connected_ms;
@@ -210,7 +227,9 @@ typedef struct {
     stx_registry_t *trust;      //  partners' public keys (NULL when insecure)
     char *trust_dir;            //  where they come from
     char *trust_retired_dir;    //  retired keys' folder, or NULL
-    char *halted;               //  why replication halted, or NULL
+    char *halted;               //  why replication halted or pauses, or NULL
+    uint8_t awaited [STX_SIGN_PUBLIC_SIZE];     //  S_PAUSED: the signer waited for
+    int64_t last_trust_read;    //  S_PAUSED: when the trust store was last read
     bool broker_lineage_known;  //  broker_lineage came from a WELCOME
     zlistx_t *verifies;         //  s_verify_t waiting for a PONG
     //  Storage
@@ -716,7 +735,8 @@ s_pending_event (const uint8_t *data, size_t size, void *arg)
 
 //  Send pending outbox events again (idempotent at the broker), each over
 //  its signer's link if that link is up: all of them (only = -1), or only
-//  those of link only (which just came up).
+//  those of link only (which just came up); while paced (rate_wait), only
+//  the oldest S_PACED_EVENTS.
 static void
 s_resend_outbox (s_agent_t *self, int only)
 {
@@ -724,7 +744,9 @@ s_resend_outbox (s_agent_t *self, int only)
         self->last_resend = zclock_mono ();
     s_resend_t resend = { self, NULL, 0, only };
     resend.batches = s_batches_new (self, &resend.count);
-    stx_status_t status = stx_outbox_pending (self->outbox, 0, s_pending_event, &resend);
+    //  While the broker rate limits us, the oldest few only (section 7)
+    size_t max = self->rate_wait? S_PACED_EVENTS: 0;
+    stx_status_t status = stx_outbox_pending (self->outbox, max, s_pending_event, &resend);
     if (status != STX_OK)
         zsys_error ("cannot read the outbox: %s", stx_strerror (status));
     size_t sent = s_batches_send_destroy (&resend.batches, resend.count);
@@ -785,7 +807,7 @@ s_connect (s_agent_t *self)
     s_snapshot_abort (self);
     zsock_destroy (&self->dealer);
     zsock_destroy (&self->sub);
-    if (self->state != S_HALTED)
+    if (self->state != S_HALTED && self->state != S_PAUSED)
         self->state = S_CONNECTING;
     self->welcomed = false;
     self->fetching = false;
@@ -838,6 +860,61 @@ s_link_connect (s_agent_t *self, size_t index)
 
 //  Replication halts: the broker served an event that its origin did not
 //  sign. Nothing more is applied until a restart; publishing goes on.
+//  Replication pauses: an event is signed by a key the trust store does
+//  not hold (yet): a partner registered at the broker before its cert
+//  reached this agent, or a rotated key. Nothing is applied; the tick
+//  re-reads the trust store every S_TRUST_RETRY ms and resumes when the
+//  key is there. Publishing goes on.
+static void
+s_pause (s_agent_t *self, const Stemx__Event *event)
+{
+    char signer [41];
+    zmq_z85_encode (signer, event->signer.data, STX_SIGN_PUBLIC_SIZE);
+    char text [STX_ERRLEN * 4];
+    snprintf (text, sizeof (text), "waiting for the public key of %.80s (signer %s of event %"
+              PRIu64 ", %.120s): copy its .cert into %.200s; replication resumes by itself",
+              event->origin && *event->origin? event->origin: "an unknown organisation",
+              signer, event->seq, event->key && *event->key? event->key: "no key",
+              self->trust_dir);
+    zsys_warning ("%s", text);
+    free (self->halted);
+    self->halted = strdup (text);
+    assert (self->halted);
+    memcpy (self->awaited, event->signer.data, STX_SIGN_PUBLIC_SIZE);
+    self->last_trust_read = zclock_mono ();
+    s_snapshot_abort (self);
+    self->state = S_PAUSED;
+    self->fetching = false;
+}
+
+//  Paused: read the trust store again; when it holds the awaited key,
+//  start over (HELLO, then fetch or snapshot what was not applied).
+static void
+s_pause_check (s_agent_t *self, int64_t now)
+{
+    if (now - self->last_trust_read < S_TRUST_RETRY)
+        return;
+    self->last_trust_read = now;
+    stx_registry_t *fresh = NULL;
+    char reason [STX_ERRLEN] = "";
+    if (stx_registry_load (self->trust_dir, self->trust_retired_dir, &fresh,
+                           reason, sizeof (reason)) != STX_OK) {
+        if (self->verbose)
+            zsys_debug ("paused: cannot read the trust store: %s", reason);
+        return;
+    }
+    bool found = stx_registry_by_sign (fresh, self->awaited) != NULL;
+    stx_registry_destroy (&self->trust);
+    self->trust = fresh;
+    if (!found)
+        return;
+    zsys_notice ("trust store %s now holds the awaited key (%zu keys): replication resumes",
+                 self->trust_dir, stx_registry_size (self->trust));
+    zstr_free (&self->halted);
+    self->state = S_CONNECTING;
+    s_connect (self);
+}
+
 static void
 s_halt (s_agent_t *self, const Stemx__Event *event, const char *reason)
 {
@@ -881,8 +958,22 @@ s_verified (s_agent_t *self, const Stemx__Event *event)
         self->trust = fresh;
         return true;
     }
-    stx_registry_destroy (&fresh);
-    s_halt (self, event, err);
+    //  A signer the trust store does not hold may be a partner whose cert
+    //  has not reached us yet: pause and wait for it. A signature that
+    //  does not verify, or a key of another organisation, halts.
+    const stx_registry_t *trust = fresh? fresh: self->trust;
+    bool unknown = event->signature.len == STX_SIGNATURE_SIZE
+                && event->signer.len == STX_SIGN_PUBLIC_SIZE && event->signer.data
+                && !stx_registry_by_sign (trust, event->signer.data);
+    const char *why = fresh? reason: err;   //  against the newest trust store
+    if (fresh) {
+        stx_registry_destroy (&self->trust);
+        self->trust = fresh;
+    }
+    if (unknown)
+        s_pause (self, event);
+    else
+        s_halt (self, event, why);
     return false;
 }
 
@@ -893,7 +984,7 @@ s_verified (s_agent_t *self, const Stemx__Event *event)
 static void
 s_on_welcome (s_agent_t *self, Stemx__Welcome *welcome)
 {
-    bool halted = self->state == S_HALTED;
+    bool halted = self->state == S_HALTED || self->state == S_PAUSED;
     if (self->state != S_CONNECTING && !(halted && !self->welcomed))
         return;                 //  an answer to an earlier HELLO
     if (welcome->lineage.len != STX_LINEAGE_SIZE) {
@@ -908,8 +999,10 @@ s_on_welcome (s_agent_t *self, Stemx__Welcome *welcome)
     self->broker_lineage_known = true;
     self->broker_seq = welcome->seq;
     if (halted)
-        zsys_warning ("connected to %s: replication stays halted at seq %" PRIu64
-                      " (restart the agent to try again)", self->broker_endpoint, self->meta.seq);
+        zsys_warning ("connected to %s: replication stays %s at seq %" PRIu64 "%s",
+                      self->broker_endpoint, s_state_name (self->state), self->meta.seq,
+                      self->state == S_HALTED? " (restart the agent to try again)"
+                                             : " (waiting for a key in the trust store)");
     else
     if (welcome->refresh_required) {
         zsys_notice ("broker at seq %" PRIu64 " asks for a refresh; taking a snapshot",
@@ -1043,14 +1136,22 @@ s_on_log (s_agent_t *self, Stemx__LogRange *log)
                                   &event) == STX_OK) {
                 bool skip = event->seq < next;
                 bool verified = skip || s_verified (self, event);
-                stx_event_free (&event);
+                if (skip || !verified)
+                    stx_event_free (&event);
                 if (skip)
                     continue;
                 if (!verified)
-                    break;      //  halted; what was applied before it is kept
+                    break;      //  halted or paused; what was applied before it is kept
             }
             stx_status_t rc = stx_txn_apply (txn, log->events [index].data,
                                              log->events [index].len);
+            if (rc == STX_ERR_REPLAY && event) {
+                s_halt (self, event, "replayed event id: the replica holds this event id "
+                        "already (an old event re-sequenced)");
+                stx_event_free (&event);
+                break;          //  what was applied before it is kept
+            }
+            stx_event_free (&event);
             if (rc == STX_OK) {
                 applied++;
                 next++;
@@ -1096,7 +1197,7 @@ s_on_ack (s_agent_t *self, Stemx__Ack *ack)
 {
     uint8_t (*ids) [STX_EVENT_ID_SIZE] = calloc (ack->n_results + 1, STX_EVENT_ID_SIZE);
     assert (ids);
-    size_t acked = 0, kept = 0;
+    size_t acked = 0, kept = 0, limited = 0;
     const char *kept_text = NULL;
     for (size_t index = 0; index < ack->n_results; index++) {
         Stemx__Result *result = ack->results [index];
@@ -1104,6 +1205,13 @@ s_on_ack (s_agent_t *self, Stemx__Ack *ack)
             continue;
         if (result->reason == STEMX__REASON__R_OK)
             memcpy (ids [acked++], result->event_id.data, STX_EVENT_ID_SIZE);
+        else
+        if (result->reason == STEMX__REASON__R_RATE_LIMITED) {
+            //  Not a refusal of the event: it stays pending, is sent again
+            //  at a slower pace, and its CLI request waits for the outcome
+            limited++;
+            continue;
+        }
         else
         if (result->reason == STEMX__REASON__R_STORAGE) {
             if (kept++ == 0)
@@ -1126,6 +1234,26 @@ s_on_ack (s_agent_t *self, Stemx__Ack *ack)
     if (kept)
         zsys_warning ("broker could not store %zu event%s (kept in the outbox, sent again "
                       "later): %s", kept, kept == 1? "": "s", kept_text);
+    //  Pacing: R_RATE_LIMITED slows the resends down (the broker's burst is
+    //  unknown here), a round without it speeds them up again
+    int64_t now = zclock_mono ();
+    if (limited) {
+        if (!self->rate_wait)
+            zsys_notice ("broker rate limits us: %zu event%s kept pending, sent again "
+                         "at a slower pace", limited, limited == 1? "": "s");
+        if (!self->rate_wait)
+            self->rate_wait = S_RATE_WAIT_MIN;
+        else
+        if (acked == 0 && self->rate_wait < S_RATE_WAIT_MAX)
+            self->rate_wait *= 2;
+        self->paced_at = now + self->rate_wait;
+    }
+    else
+    if (self->rate_wait && acked) {
+        if (self->rate_wait > S_RATE_WAIT_MIN)
+            self->rate_wait /= 2;
+        self->paced_at = now;   //  the next round on the next tick
+    }
     free (ids);
     s_requests_reply (self);
 }
@@ -1297,6 +1425,13 @@ s_handle_sub (s_agent_t *self)
                                                     zframe_size (body));
                         if (status == STX_OK)
                             next++;
+                        else
+                        if (status == STX_ERR_REPLAY) {
+                            //  Keep what came before it; halt (state changes)
+                            s_halt (self, event, "replayed event id: the replica holds "
+                                    "this event id already (an old event re-sequenced)");
+                            status = STX_OK;
+                        }
                     }
                 }
                 else
@@ -1529,10 +1664,11 @@ s_local_publish (s_agent_t *self, zframe_t *routing_id, Stemx__Publish *publish)
         s_request_destroy (&request);
     else {
         zlistx_add_end (self->requests, request);
-        //  A link that is down sends its events when it comes up
+        //  A link that is down sends its events when it comes up; while
+        //  the broker rate limits us the paced resends take them in turn
         size_t nbatches;
         s_batch_t *batches = s_batches_new (self, &nbatches);
-        for (size_t index = 0; index < queued; index++)
+        for (size_t index = 0; index < queued && !self->rate_wait; index++)
             s_batch_add (&batches [links [index]], datas [index], sizes [index]);
         s_batches_send_destroy (&batches, nbatches);
         s_requests_reply (self);    //  answered at once if none was queued
@@ -1679,7 +1815,10 @@ s_tick (s_agent_t *self)
     int64_t quiet = now - (self->last_heard > self->last_hello? self->last_heard: self->last_hello);
     for (size_t index = 1; index < self->nlinks; index++)
         s_link_tick (self, index, now);
-    if (self->state == S_CONNECTING || (self->state == S_HALTED && !self->welcomed)) {
+    if (self->state == S_PAUSED)
+        s_pause_check (self, now);
+    if (self->state == S_CONNECTING
+    || ((self->state == S_HALTED || self->state == S_PAUSED) && !self->welcomed)) {
         //  No WELCOME yet: try again, pausing longer each time
         if (now - self->last_hello > self->silence_ms / 2 + self->backoff) {
             self->backoff = self->backoff? self->backoff * 2: 500;
@@ -1718,7 +1857,17 @@ s_tick (s_agent_t *self)
             s_send_ping (self->dealer, self->meta.seq);
         self->last_ping = now;
     }
-    if (now - self->last_resend > S_RESEND_IVL) {
+    if (self->rate_wait && now >= self->paced_at) {
+        uint64_t pending = 0, rejected = 0;
+        if (stx_outbox_depth (self->outbox, &pending, &rejected) == STX_OK && pending) {
+            s_resend_outbox (self, -1);
+            self->paced_at = now + self->rate_wait;
+        }
+        else
+            self->rate_wait = 0;        //  all through: back to the normal pace
+    }
+    else
+    if (!self->rate_wait && now - self->last_resend > S_RESEND_IVL) {
         uint64_t pending = 0, rejected = 0;
         if (stx_outbox_depth (self->outbox, &pending, &rejected) == STX_OK && pending)
             s_resend_outbox (self, -1);

@@ -109,6 +109,7 @@ main (int argc, char *argv [])
     size_t entry_bytes = settings.limits.max_entry_bytes;
     int strings = (int) settings.limits.max_string, lists = (int) settings.limits.max_list;
     int rate = (int) settings.rate, burst = (int) settings.burst;
+    int read_rate = (int) settings.read_rate, read_burst = (int) settings.read_burst;
     stx_storage_config_t storage;
     stx_status_t status = stx_daemon_config_storage (config, "broker", &storage,
                                                      err, sizeof (err));
@@ -136,6 +137,18 @@ main (int argc, char *argv [])
     if (status == STX_OK)
         status = stx_daemon_config_int (config, "limits/burst", burst, &burst, err, sizeof (err));
     if (status == STX_OK)
+        status = stx_daemon_config_int (config, "limits/read_rate", read_rate, &read_rate,
+                                        err, sizeof (err));
+    if (status == STX_OK)
+        status = stx_daemon_config_int (config, "limits/read_burst", read_burst, &read_burst,
+                                        err, sizeof (err));
+    if (status == STX_OK)
+        status = stx_daemon_config_int (config, "snapshot/lifetime", settings.session_lifetime_ms,
+                                        &settings.session_lifetime_ms, err, sizeof (err));
+    if (status == STX_OK)
+        status = stx_daemon_config_int (config, "snapshot/per_org", settings.org_sessions,
+                                        &settings.org_sessions, err, sizeof (err));
+    if (status == STX_OK)
         status = stx_daemon_config_int (config, "broker/heartbeat", settings.heartbeat_ms,
                                         &settings.heartbeat_ms, err, sizeof (err));
     if (status == STX_OK)
@@ -147,6 +160,11 @@ main (int argc, char *argv [])
     if (status == STX_OK && (strings <= 0 || lists <= 0))
         status = stx_fail (err, sizeof (err), STX_ERR_INVALID,
                            "limits/max_string and limits/max_list must be positive");
+    if (status == STX_OK && (read_rate < 0 || read_burst <= 0 || settings.org_sessions <= 0
+                         || settings.session_lifetime_ms <= 0))
+        status = stx_fail (err, sizeof (err), STX_ERR_INVALID,
+                           "limits/read_burst, snapshot/per_org and snapshot/lifetime must be "
+                           "positive, limits/read_rate not negative (0 = no read limit)");
     if (status == STX_OK && (settings.max_batch <= 0 || rate < 0 || burst <= 0))
         status = stx_fail (err, sizeof (err), STX_ERR_INVALID,
                            "limits/max_batch and limits/burst must be positive, "
@@ -163,6 +181,8 @@ main (int argc, char *argv [])
     settings.limits.max_list = (size_t) lists;
     settings.rate = rate;
     settings.burst = burst;
+    settings.read_rate = read_rate;
+    settings.read_burst = read_burst;
 
     //  Before the actor starts, so that its threads keep SIGHUP blocked
     stx_daemon_catch_hangup ();

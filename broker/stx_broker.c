@@ -29,22 +29,36 @@
     Snapshot sessions. A SNAPSHOT request opens a read transaction
     (MDB_NOTLS lets it live across loop iterations while the same thread
     writes) and walks the catalogue in key order with an `after` cursor;
-    each chunk costs one credit. One session per peer, at most
-    max_sessions at once, dropped when idle for session_timeout_ms. The
+    each chunk costs one credit (at most S_CREDIT_MAX held). One session
+    per peer, at most max_sessions at once and org_sessions per
+    organisation, dropped session_timeout_ms after its last chunk sent
+    (credits alone do not keep it) or session_lifetime_ms after it began.
+
+    Reads. LOG ranges and snapshot chunks are charged by size to the
+    reader's organisation (a KiB token bucket, read_rate / read_burst),
+    and a peer gets one LOG range at a time (a FETCH repeating a range just
+    sent waits S_FETCH_GAP_MS): ZeroMQ queues what a peer does not read,
+    so these bound what an idle reader can make the broker hold. The
     session table is the one owner of its transactions: every path that
     ends a session goes through s_session_destroy.
 
     Security (invariants 6 and 7; docs/SECURITY.md). Both sockets are
-    CURVE servers; a zauth actor (ZAP) admits the keys of the registry
-    folder at handshake. ZAP runs only then, so the broker looks the peer's
+    CURVE servers; a zauth actor (ZAP) admits at handshake the active keys
+    of the loaded registry, which the broker writes into its own folder
+    DATA/.zauth/gN at start and on every reload (zauth never reads the
+    operator's registry folder, whose backups would crash czmq 4.2.1's
+    zcertstore or let a revoked key in). ZAP runs only then, so the broker looks the peer's
     key (the frame's "User-Id") up in its own stx_registry on EVERY request:
     an unknown or retired key gets R_UNAUTHORISED, PUBLISH needs the
     publisher or admin role, any registered role may read. Each published
-    event is rate limited per organisation (token bucket), validated, its
+    event's id is looked up first (a resend is answered for free, an id of
+    another organisation is a conflict), then it is rate limited per
+    organisation (token bucket), validated, its
     signature verified against the keys of the publisher's organisation,
     and sequenced with the principal, which enforces ownership and stamps
     origin and owner from the key (whatever the payload says). RELOAD
-    (SIGHUP) loads a new registry; if it revokes a key that has been seen
+    (SIGHUP) loads a new registry leniently (bad certs are left out and
+    logged by file name); if it revokes a key that has been seen
     on the ROUTER, both sockets are closed and bound again on the same
     endpoints, since libzmq 4.3 can neither re-run ZAP on a live session
     nor drop one ROUTER peer: every agent reconnects through ZAP and the
@@ -58,6 +72,8 @@
     Threads: the actor thread only. The caller talks to it over the pipe.
     ========================================================================= */
 
+#include <dirent.h>
+#include <errno.h>
 #include <jansson.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -70,6 +86,7 @@
 #include "stx_sign.h"
 #include "stx_policy.h"
 #include "stx_ratelimit.h"
+#include "stx_validate.h"
 
 #define S_CHUNK_ENTRIES     64              //  entries per snapshot chunk
 #define S_CHUNK_BYTES       (512 * 1024)    //  bytes per snapshot chunk
@@ -82,25 +99,34 @@
 #define S_REASONS           32              //  room for every Reason value
 #define S_REBIND_MS         5000            //  how long a re-bind may retry
 #define S_PUMP_CHUNKS       8               //  snapshot chunks per session per loop turn
-#define S_CREDIT_MAX        1024            //  credit a session can hold at most
+#define S_CREDIT_MAX        16              //  credit a session can hold at most
+#define S_ROUTER_HWM        1000            //  ROUTER high-water marks (messages per peer)
+#define S_PUB_MAXMSG        4096            //  largest message a subscriber may send
+#define S_FETCH_GAP_MS      1000            //  a FETCH repeating a range waits this long
+#define S_NODE_MAX          64              //  bytes of a HELLO node name
 #define S_TRIM_STEP         1000            //  events trimmed per heartbeat at most
 #define S_READER_CHECK_MS   (60 * 1000)     //  mdb_reader_check this often
 
 //  A snapshot in progress for one peer.
 typedef struct {
     zframe_t *routing_id;       //  the peer
+    char *reader;               //  its organisation (or peer-HEX when insecure)
     stx_txn_t *txn;             //  read transaction the snapshot comes from
     stx_meta_t meta;            //  position of that transaction
     char *after;                //  last key sent; NULL before the first chunk
     uint64_t credit;            //  chunks the peer can take now
     uint64_t entries;           //  entries sent so far
-    int64_t last_active;        //  for the idle timeout
+    bool starved;               //  the reader's read allowance is spent for now
+    int64_t began;              //  for the lifetime limit
+    int64_t last_sent;          //  last chunk sent (or the start): for the idle timeout
 } s_session_t;
 
 //  What a peer told us in its HELLO.
 typedef struct {
     char *node;                 //  its name, stamped into its events
     int64_t last_seen;
+    uint64_t fetch_last;        //  last seq of the last LOG range sent to it
+    int64_t fetch_at;           //  when that range was sent (0: never)
 } s_peer_t;
 
 //  One PUBLISH request waiting in the current group commit.
@@ -116,7 +142,7 @@ typedef struct {
     Stemx__Result *results;     //  one per event
     Stemx__Result **result_ptrs;
     char **texts;               //  owned result texts (or NULL)
-    bool *refused;              //  refused before sequencing (validation)
+    bool *refused;              //  settled before sequencing: refused, or a known resend
     bool *excluded;             //  left out after a storage error
 } s_publish_t;
 
@@ -145,12 +171,17 @@ typedef struct {
     stx_registry_t *registry;   //  partners' keys: authentication and signatures
     char *registry_dir;
     char *retired_dir;
+    char *zauth_dir;            //  DATA/.zauth: the broker's own folder for zauth
+    unsigned zauth_generation;  //  zauth reads DATA/.zauth/gN
     zhashx_t *seen_keys;        //  curve keys that sent a request since the last bind
     zhashx_t *refused_keys;     //  unknown or retired keys already logged
     zhashx_t *buckets;          //  organisation -> stx_bucket_t
+    zhashx_t *read_buckets;     //  organisation -> stx_bucket_t, in KiB of reads
     int max_batch;
     double rate;
     double burst;
+    double read_rate;
+    double read_burst;
     //  Counters, written to status.json
     uint64_t accepted;
     uint64_t refusals [S_REASONS];
@@ -163,6 +194,8 @@ typedef struct {
     int heartbeat_ms;
     int max_sessions;
     int session_timeout_ms;
+    int session_lifetime_ms;
+    int org_sessions;
     int batch_max;
     bool verbose;
     bool terminated;
@@ -216,8 +249,13 @@ s_peer_name (s_broker_t *self, zframe_t *routing_id, char *buffer, size_t size)
 {
     char *key = s_peer_key (routing_id);
     s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->peers, key);
-    if (peer && peer->node && *peer->node)
+    if (peer && peer->node && *peer->node) {
+        //  Checked at HELLO; still, never a control character in a log line
         snprintf (buffer, size, "%s", peer->node);
+        for (char *c = buffer; *c; c++)
+            if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                *c = '?';
+    }
     else
         snprintf (buffer, size, "peer-%s", key);
     free (key);
@@ -243,6 +281,53 @@ s_send_error (s_broker_t *self, zframe_t *routing_id, Stemx__Reason reason, cons
     reply.body_case = STEMX__REPLY__BODY_ERROR;
     reply.error = &error;
     stx_wire_send_reply (self->router, routing_id, &reply);
+}
+
+//  Reads (LOG ranges and snapshot chunks) are charged to the reader (its
+//  organisation; a peer when insecure) in KiB, from a token bucket of
+//  read_burst KiB refilled at read_rate KiB/s. A read may start while the
+//  bucket holds a KiB; its whole size is charged once it is sent (the
+//  bucket may go below zero: the next read waits until it refilled).
+static stx_bucket_t *
+s_read_bucket (s_broker_t *self, const char *reader)
+{
+    stx_bucket_t *bucket = (stx_bucket_t *) zhashx_lookup (self->read_buckets, reader);
+    if (!bucket) {
+        if (zhashx_size (self->read_buckets) >= S_PEER_MAX)
+            zhashx_purge (self->read_buckets);      //  only insecure peers can get here
+        bucket = (stx_bucket_t *) zmalloc (sizeof (stx_bucket_t));
+        assert (bucket);
+        zhashx_insert (self->read_buckets, reader, bucket);
+    }
+    return bucket;
+}
+
+static bool
+s_read_allowed (s_broker_t *self, const char *reader)
+{
+    if (self->read_rate <= 0)
+        return true;            //  limits/read_rate = 0: no limit
+    stx_bucket_t *bucket = s_read_bucket (self, reader);
+    if (!stx_bucket_take (bucket, self->read_rate, self->read_burst, zclock_mono ()))
+        return false;
+    bucket->tokens += 1.0;      //  only looked: the read is charged when sent
+    return true;
+}
+
+static void
+s_read_charge (s_broker_t *self, const char *reader, size_t bytes)
+{
+    if (self->read_rate > 0)
+        s_read_bucket (self, reader)->tokens -= (double) bytes / 1024.0;
+}
+
+static void
+s_read_refuse (s_broker_t *self, zframe_t *routing_id, const char *what)
+{
+    char text [160];
+    snprintf (text, sizeof (text), "%s: read rate limited: %g KiB/s allowed (burst %g KiB)",
+              what, self->read_rate, self->read_burst);
+    s_send_error (self, routing_id, STEMX__REASON__R_RATE_LIMITED, text);
 }
 
 static void
@@ -296,6 +381,7 @@ s_session_destroy (s_session_t **self_p)
         s_session_t *self = *self_p;
         stx_txn_abort (&self->txn);
         zframe_destroy (&self->routing_id);
+        free (self->reader);
         free (self->after);
         free (self);
         *self_p = NULL;
@@ -343,7 +429,12 @@ s_chunk_entry (const char *key, const uint8_t *data, size_t size, void *arg)
 static bool
 s_session_pump (s_broker_t *self, s_session_t *session)
 {
+    session->starved = false;
     for (int chunks = 0; session->credit > 0 && chunks < S_PUMP_CHUNKS; chunks++) {
+        if (!s_read_allowed (self, session->reader)) {
+            session->starved = true;    //  resumes when the reader's bucket refills
+            return false;
+        }
         s_chunk_t chunk;
         memset (&chunk, 0, sizeof (chunk));
         stx_status_t status = stx_txn_entries (session->txn, session->after,
@@ -363,6 +454,8 @@ s_session_pump (s_broker_t *self, s_session_t *session)
             reply.body_case = STEMX__REPLY__BODY_CHUNK;
             reply.chunk = &body;
             stx_wire_send_reply (self->router, session->routing_id, &reply);
+            s_read_charge (self, session->reader, chunk.bytes);
+            session->last_sent = zclock_mono ();
             session->credit--;
             session->entries += chunk.count;
             free (session->after);
@@ -393,23 +486,40 @@ s_session_pump (s_broker_t *self, s_session_t *session)
 }
 
 static void
-s_handle_snapshot (s_broker_t *self, zframe_t *routing_id, Stemx__SnapshotRequest *request)
+s_handle_snapshot (s_broker_t *self, zframe_t *routing_id, Stemx__SnapshotRequest *request,
+                   const char *reader)
 {
     char *key = s_peer_key (routing_id);
     zhashx_delete (self->sessions, key);    //  a new request restarts it
-    if ((int) zhashx_size (self->sessions) >= self->max_sessions) {
-        char text [128];
-        snprintf (text, sizeof (text), "busy: %d snapshot sessions running, retry later",
-                  self->max_sessions);
+    int mine = 0;                           //  sessions of the same reader
+    for (s_session_t *other = (s_session_t *) zhashx_first (self->sessions); other;
+         other = (s_session_t *) zhashx_next (self->sessions))
+        mine += streq (other->reader, reader);
+    char text [192];
+    if ((int) zhashx_size (self->sessions) >= self->max_sessions || mine >= self->org_sessions) {
+        if (mine >= self->org_sessions)
+            snprintf (text, sizeof (text), "busy: %.100s has %d snapshot sessions running, "
+                      "retry later", reader, mine);
+        else
+            snprintf (text, sizeof (text), "busy: %d snapshot sessions running, retry later",
+                      self->max_sessions);
         s_send_error (self, routing_id, STEMX__REASON__R_STORAGE, text);
+        free (key);
+        return;
+    }
+    if (!s_read_allowed (self, reader)) {
+        s_read_refuse (self, routing_id, "snapshot");
         free (key);
         return;
     }
     s_session_t *session = (s_session_t *) zmalloc (sizeof (s_session_t));
     assert (session);
     session->routing_id = zframe_dup (routing_id);
+    session->reader = strdup (reader);
+    assert (session->reader);
     session->credit = request->credit < S_CREDIT_MAX? request->credit: S_CREDIT_MAX;
-    session->last_active = zclock_mono ();
+    session->began = zclock_mono ();
+    session->last_sent = session->began;
     stx_status_t status = stx_store_begin (self->store, false, &session->txn);
     if (status == STX_OK)
         status = stx_txn_meta (session->txn, &session->meta);
@@ -438,10 +548,10 @@ s_handle_credit (s_broker_t *self, zframe_t *routing_id, Stemx__Credit *credit)
             zsys_debug ("credit without a snapshot session, ignored");
     }
     else {
+        //  Credit alone does not keep a session alive: only chunks sent do
         session->credit += credit->credit;
         if (session->credit > S_CREDIT_MAX)
             session->credit = S_CREDIT_MAX;
-        session->last_active = zclock_mono ();
         if (s_session_pump (self, session))
             zhashx_delete (self->sessions, key);
     }
@@ -469,7 +579,7 @@ s_sessions_service (s_broker_t *self)
                 zlistx_add_end (done, strdup ((const char *) zhashx_cursor (self->sessions)));
             }
             else
-            if (session->credit > 0)
+            if (session->credit > 0 && !session->starved)
                 more = true;
         }
         session = (s_session_t *) zhashx_next (self->sessions);
@@ -503,13 +613,45 @@ s_sessions_end (s_broker_t *self, const char *why)
 //  --------------------------------------------------------------------------
 //  HELLO, FETCH, PING
 
+//  A node name is stamped into every event of the peer and logged: valid
+//  UTF-8, at most S_NODE_MAX bytes, no control characters. NULL if it is
+//  fine, else why not.
+static const char *
+s_node_invalid (const char *node)
+{
+    size_t size = strlen (node);
+    if (size > S_NODE_MAX)
+        return "is longer than 64 bytes";
+    if (!stx_utf8_valid (node, size))
+        return "is not valid UTF-8";
+    for (const unsigned char *c = (const unsigned char *) node; *c; c++)
+        if (*c < 0x20 || *c == 0x7f)
+            return "holds control characters";
+    //  C1 controls (U+0080..U+009F) are 0xC2 0x80..0x9F in UTF-8
+    for (const unsigned char *c = (const unsigned char *) node; *c; c++)
+        if (c [0] == 0xc2 && c [1] >= 0x80 && c [1] <= 0x9f)
+            return "holds control characters";
+    return NULL;
+}
+
 static void
 s_handle_hello (s_broker_t *self, zframe_t *routing_id, Stemx__Hello *hello, const char *org)
 {
+    const char *node = hello->node? hello->node: "";
+    const char *invalid = s_node_invalid (node);
+    if (invalid) {
+        //  The peer keeps the name it had; nothing of the bad one is logged
+        char text [96], who [64];
+        snprintf (text, sizeof (text), "hello: node name %s", invalid);
+        s_warn (self, "refused request from %s: %s",
+                s_peer_name (self, routing_id, who, sizeof (who)), text);
+        s_send_error (self, routing_id, STEMX__REASON__R_INVALID, text);
+        return;
+    }
     s_peer_t *peer = s_peer_touch (self, routing_id);
     if (peer) {
         free (peer->node);
-        peer->node = strdup (hello->node? hello->node: "");
+        peer->node = strdup (node);
     }
     const stx_meta_t *meta = &self->meta;
     bool refresh = hello->lineage.len != STX_LINEAGE_SIZE
@@ -529,7 +671,7 @@ s_handle_hello (s_broker_t *self, zframe_t *routing_id, Stemx__Hello *hello, con
     reply.welcome = &welcome;
     stx_wire_send_reply (self->router, routing_id, &reply);
     zsys_info ("hello from %s%s%s at seq %" PRIu64 "%s",
-               *hello->node? hello->node: "(unnamed)", org? " of ": "", org? org: "",
+               *node? node: "(unnamed)", org? " of ": "", org? org: "",
                hello->last_seq, refresh? ", refresh required": "");
 }
 
@@ -540,12 +682,33 @@ typedef struct {
     size_t bytes;
 } s_range_t;
 
+//  FETCH. Each LOG range may be megabytes, and ZeroMQ queues what a peer
+//  does not read: so one range at a time per peer (an honest agent asks
+//  for what follows the range it got; a FETCH that asks again for a range
+//  already sent waits S_FETCH_GAP_MS), and the reader's read allowance.
 static void
-s_handle_fetch (s_broker_t *self, zframe_t *routing_id, Stemx__Fetch *fetch)
+s_handle_fetch (s_broker_t *self, zframe_t *routing_id, Stemx__Fetch *fetch, const char *reader)
 {
     const stx_meta_t *meta = &self->meta;
     uint64_t from = fetch->from? fetch->from: 1;
     uint64_t to = fetch->to == 0 || fetch->to > meta->seq? meta->seq: fetch->to;
+    char *peer_key = s_peer_key (routing_id);
+    s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->peers, peer_key);
+    free (peer_key);
+    int64_t now = zclock_mono ();
+    if (peer && peer->fetch_at && from <= peer->fetch_last
+    &&  now - peer->fetch_at < S_FETCH_GAP_MS) {
+        char text [160];
+        snprintf (text, sizeof (text), "fetch: events up to %" PRIu64 " were sent %" PRId64
+                  " ms ago; ask for what follows them, or again after %d ms",
+                  peer->fetch_last, now - peer->fetch_at, S_FETCH_GAP_MS);
+        s_send_error (self, routing_id, STEMX__REASON__R_RATE_LIMITED, text);
+        return;
+    }
+    if (from <= to && !s_read_allowed (self, reader)) {
+        s_read_refuse (self, routing_id, "fetch");
+        return;
+    }
     if (from < meta->log_first && from <= meta->seq) {
         char text [128];
         snprintf (text, sizeof (text), "fetch from %" PRIu64 " is below the log horizon %" PRIu64,
@@ -592,6 +755,13 @@ s_handle_fetch (s_broker_t *self, zframe_t *routing_id, Stemx__Fetch *fetch)
     stx_wire_send_reply (self->router, routing_id, &reply);
     stx_txn_abort (&txn);       //  after packing: items point into the map
     free (range.items);
+    if (range.count) {
+        s_read_charge (self, reader, range.bytes);
+        if (peer) {
+            peer->fetch_last = from + range.count - 1;
+            peer->fetch_at = now;
+        }
+    }
 }
 
 //  PONG: the committed position, and the head at the peer's sequence while
@@ -749,6 +919,7 @@ s_batch_add (s_broker_t *self, zframe_t **routing_id_p, Stemx__Request **request
         free (hex);
     }
 
+    stx_txn_t *read = NULL;         //  for looking ids up, opened when needed
     for (size_t index = 0; index < count; index++) {
         Stemx__Result init = STEMX__RESULT__INIT;
         publish->results [index] = init;
@@ -761,6 +932,26 @@ s_batch_add (s_broker_t *self, zframe_t **routing_id_p, Stemx__Request **request
             snprintf (err, sizeof (err), "events[%zu]: undecodable Event", index);
         else {
             s_publish_set_id (publish, index, event);
+            //  A resend of a stored event is answered for free with its
+            //  first result (after a reconnect an agent resends what it
+            //  had in flight: that must not burn its allowance); an id
+            //  taken by another organisation or event is a conflict
+            stx_sequenced_t known = { 0, 0, false };
+            stx_status_t found = STX_ERR_NOT_FOUND;
+            if (event->event_id.len == STX_EVENT_ID_SIZE
+            && (read || stx_store_begin (self->store, false, &read) == STX_OK))
+                found = stx_txn_lookup_id (read, event, who? who->org: NULL, &known,
+                                           err, sizeof (err));
+            if (found == STX_OK) {
+                s_publish_result (publish, index, STEMX__REASON__R_OK, NULL,
+                                  known.seq, known.version);
+                publish->refused [index] = true;    //  settled: not sequenced again
+                stx_event_free (&event);
+                continue;
+            }
+            if (found != STX_ERR_NOT_FOUND)
+                status = found;     //  a conflict, or a storage error (R_STORAGE)
+            else
             //  The allowance first: a flood costs no validation or crypto
             if (!s_rate_take (self, who? who->org: bucket_key))
                 status = stx_fail (err, sizeof (err), STX_ERR_RATE_LIMITED,
@@ -781,6 +972,7 @@ s_batch_add (s_broker_t *self, zframe_t **routing_id_p, Stemx__Request **request
             publish->refused [index] = true;
         }
     }
+    stx_txn_abort (&read);
     zlistx_add_end (self->batch, publish);
 }
 
@@ -1163,18 +1355,27 @@ s_handle_message (s_broker_t *self, zmsg_t *msg)
     }
     //  Any other request first completes the batch, keeping per-peer order
     s_batch_flush (self);
+    //  Reads are charged to the organisation (to the peer when insecure)
+    char reader [128];
+    if (principal.org)
+        snprintf (reader, sizeof (reader), "%.120s", principal.org);
+    else {
+        char *hex = s_peer_key (routing_id);
+        snprintf (reader, sizeof (reader), "peer-%.100s", hex);
+        free (hex);
+    }
     switch (request->body_case) {
         case STEMX__REQUEST__BODY_HELLO:
             s_handle_hello (self, routing_id, request->hello, principal.org);
             break;
         case STEMX__REQUEST__BODY_SNAPSHOT:
-            s_handle_snapshot (self, routing_id, request->snapshot);
+            s_handle_snapshot (self, routing_id, request->snapshot, reader);
             break;
         case STEMX__REQUEST__BODY_CREDIT:
             s_handle_credit (self, routing_id, request->credit);
             break;
         case STEMX__REQUEST__BODY_FETCH:
-            s_handle_fetch (self, routing_id, request->fetch);
+            s_handle_fetch (self, routing_id, request->fetch, reader);
             break;
         case STEMX__REQUEST__BODY_PING:
             s_handle_ping (self, routing_id, request->ping);
@@ -1345,8 +1546,16 @@ s_tick (s_broker_t *self)
     zlistx_set_destructor (expired, (zlistx_destructor_fn *) zstr_free);
     s_session_t *session = (s_session_t *) zhashx_first (self->sessions);
     while (session) {
-        if (now - session->last_active > self->session_timeout_ms)
+        //  Idle: no chunk sent for the timeout (credits alone do not count);
+        //  old: past its lifetime, however busy (it pins LMDB pages)
+        bool idle = now - session->last_sent > self->session_timeout_ms;
+        bool old = now - session->began > self->session_lifetime_ms;
+        if (idle || old) {
+            if (old)
+                s_send_error (self, session->routing_id, STEMX__REASON__R_STORAGE,
+                              "busy: snapshot session lifetime exceeded, retry the snapshot");
             zlistx_add_end (expired, strdup ((const char *) zhashx_cursor (self->sessions)));
+        }
         session = (s_session_t *) zhashx_next (self->sessions);
     }
     s_peer_t *peer = (s_peer_t *) zhashx_first (self->peers);
@@ -1358,7 +1567,7 @@ s_tick (s_broker_t *self)
     const char *key = (const char *) zlistx_first (expired);
     while (key) {
         if (zhashx_lookup (self->sessions, key)) {
-            zsys_notice ("snapshot session peer-%s idle, dropped", key);
+            zsys_notice ("snapshot session peer-%s idle or too old, dropped", key);
             zhashx_delete (self->sessions, key);
         }
         else
@@ -1395,9 +1604,14 @@ s_socket_new (s_broker_t *self, int type, const char *endpoint, const char *what
 {
     zsock_t *sock = zsock_new (type);
     assert (sock);
-    int hwm = type == ZMQ_PUB? S_PUB_HWM: 10000;
+    //  The ROUTER's queue to a peer that does not read holds at most
+    //  S_ROUTER_HWM replies (fetches and snapshots are paced besides)
+    int hwm = type == ZMQ_PUB? S_PUB_HWM: S_ROUTER_HWM;
     zsock_set_sndhwm (sock, hwm);
     zsock_set_rcvhwm (sock, hwm);
+    if (type == ZMQ_PUB)
+        //  Subscribers send subscriptions: a topic is one or two bytes
+        zsock_set_maxmsgsize (sock, S_PUB_MAXMSG);
     if (type == ZMQ_ROUTER)
         //  A guard against absurd frames; sizes between max_message and
         //  this get a TOO_LARGE answer, larger ones a dropped connection
@@ -1465,9 +1679,14 @@ s_is_dir (const char *path)
     return stat (path, &info) == 0 && S_ISDIR (info.st_mode);
 }
 
-//  Load the registry folder, and the retired folder if it exists.
+//  Load the registry folder, and the retired folder if it exists. At start
+//  strictly (one bad cert: the broker does not start); with skipped (a
+//  reload) leniently: a bad cert or a repeated key is left out and named
+//  in skipped, the rest loads, so a key removed in the same change as a
+//  bad file is still revoked.
 static stx_status_t
-s_registry_load (s_broker_t *self, stx_registry_t **registry_p, char *err, size_t errlen)
+s_registry_load (s_broker_t *self, stx_registry_t **registry_p, zlistx_t *skipped,
+                 char *err, size_t errlen)
 {
     if (!s_is_dir (self->registry_dir))
         return stx_fail (err, errlen, STX_ERR_NOT_FOUND,
@@ -1475,6 +1694,9 @@ s_registry_load (s_broker_t *self, stx_registry_t **registry_p, char *err, size_
                          ".cert files into it (made by 'stemx keygen ORG --pillar P')",
                          self->registry_dir);
     const char *retired = s_is_dir (self->retired_dir)? self->retired_dir: NULL;
+    if (skipped)
+        return stx_registry_load_lenient (self->registry_dir, retired, registry_p, skipped,
+                                          err, errlen);
     return stx_registry_load (self->registry_dir, retired, registry_p, err, errlen);
 }
 
@@ -1505,6 +1727,86 @@ s_rebind (s_broker_t *self)
                  self->request_bound, self->updates_bound);
 }
 
+//  Remove the generation folders under DATA/.zauth except keep (NULL:
+//  all). The broker owns that folder; it holds nothing else.
+static void
+s_zauth_clean (s_broker_t *self, const char *keep)
+{
+    DIR *top = opendir (self->zauth_dir);
+    if (!top)
+        return;
+    struct dirent *gen;
+    while ((gen = readdir (top))) {
+        if (gen->d_name [0] == '.' || (keep && streq (gen->d_name, keep)))
+            continue;
+        char path [PATH_MAX];
+        snprintf (path, sizeof (path), "%s/%s", self->zauth_dir, gen->d_name);
+        DIR *inner = opendir (path);
+        if (inner) {
+            struct dirent *file;
+            while ((file = readdir (inner))) {
+                if (file->d_name [0] == '.')
+                    continue;
+                char name [PATH_MAX + 512];
+                snprintf (name, sizeof (name), "%s/%s", path, file->d_name);
+                unlink (name);
+            }
+            closedir (inner);
+            rmdir (path);
+        }
+        else
+            unlink (path);
+    }
+    closedir (top);
+}
+
+//  Write the public certs zauth admits, one per ACTIVE key of the loaded
+//  registry, into a fresh folder DATA/.zauth/gN, point zauth at it and
+//  remove the older folders. zauth never reads the operator's registry
+//  folder: czmq 4.2.1's zcertstore aborts on two files with the same key
+//  (vdab.cert and vdab.cert.bak, an editor's vdab.cert~) and reads
+//  subfolders and files the registry ignores, which could let a revoked
+//  key with a leftover copy subscribe to PUB. False with err on failure.
+static bool
+s_zauth_prime (s_broker_t *self, char *err, size_t errlen)
+{
+    char gen [32], dir [PATH_MAX];
+    snprintf (gen, sizeof (gen), "g%u", ++self->zauth_generation);
+    snprintf (dir, sizeof (dir), "%s/%s", self->zauth_dir, gen);
+    char reason [STX_ERRLEN] = "";
+    if (stx_daemon_mkdir (self->zauth_dir, reason, sizeof (reason)) != STX_OK
+    ||  stx_daemon_mkdir (dir, reason, sizeof (reason)) != STX_OK) {
+        stx_fail (err, errlen, STX_ERR_IO, "zauth folder: %s", reason);
+        return false;
+    }
+    size_t written = 0;
+    for (size_t index = 0; index < stx_registry_size (self->registry); index++) {
+        const stx_key_t *key = stx_registry_key (self->registry, index);
+        uint8_t public_key [32], secret_key [32];
+        if (key->retired || !zmq_z85_decode (public_key, key->curve_key))
+            continue;
+        memset (secret_key, 0, sizeof (secret_key));
+        zcert_t *cert = zcert_new_from (public_key, secret_key);
+        assert (cert);
+        zcert_set_meta (cert, "org", "%s", key->org);
+        char path [PATH_MAX + 32];
+        snprintf (path, sizeof (path), "%s/k%05zu.cert", dir, index);
+        int rc = zcert_save_public (cert, path);
+        zcert_destroy (&cert);
+        if (rc != 0) {
+            stx_fail (err, errlen, STX_ERR_IO, "cannot write %s: %s", path, strerror (errno));
+            return false;
+        }
+        written++;
+    }
+    zstr_sendx (self->auth, "CURVE", dir, NULL);
+    zsock_wait (self->auth);
+    s_zauth_clean (self, gen);
+    if (self->verbose)
+        zsys_debug ("zauth admits %zu keys from %s", written, dir);
+    return true;
+}
+
 //  RELOAD: a new registry, or the old one kept with the error logged.
 static void
 s_reload (s_broker_t *self)
@@ -1515,15 +1817,20 @@ s_reload (s_broker_t *self)
     }
     stx_registry_t *registry = NULL;
     char err [STX_ERRLEN] = "";
-    if (s_registry_load (self, &registry, err, sizeof (err)) != STX_OK) {
+    zlistx_t *skipped = zlistx_new ();
+    assert (skipped);
+    zlistx_set_destructor (skipped, (zlistx_destructor_fn *) zstr_free);
+    stx_status_t status = s_registry_load (self, &registry, skipped, err, sizeof (err));
+    for (const char *line = (const char *) zlistx_first (skipped); line;
+         line = (const char *) zlistx_next (skipped))
+        zsys_error ("reload: left out %s", line);
+    zlistx_destroy (&skipped);
+    if (status != STX_OK) {
+        //  Only an unreadable folder gets here
         zsys_error ("reload failed, keeping the previous registry (%zu keys): %s",
                     stx_registry_size (self->registry), err);
         return;
     }
-    //  zauth: a fresh certificate store of the folder for new handshakes
-    zstr_sendx (self->auth, "CURVE", self->registry_dir, NULL);
-    zsock_wait (self->auth);
-
     //  A key seen on the ROUTER that is no longer active is revoked
     size_t revoked = 0;
     for (void *item = zhashx_first (self->seen_keys); item;
@@ -1539,6 +1846,10 @@ s_reload (s_broker_t *self)
     }
     stx_registry_destroy (&self->registry);
     self->registry = registry;
+    //  zauth: the new active keys, for new handshakes
+    if (!s_zauth_prime (self, err, sizeof (err)))
+        zsys_error ("reload: %s (zauth keeps admitting the previous keys; every request "
+                    "is still checked against the new registry)", err);
     zhashx_purge (self->refused_keys);
     self->last_reload = time (NULL);
     zsys_notice ("registry reloaded from %s: %zu keys", self->registry_dir,
@@ -1608,6 +1919,7 @@ s_broker_destroy (s_broker_t **self_p)
         zhashx_destroy (&self->seen_keys);
         zhashx_destroy (&self->refused_keys);
         zhashx_destroy (&self->buckets);
+        zhashx_destroy (&self->read_buckets);
         zpoller_destroy (&self->poller);
         zsock_destroy (&self->router);
         zsock_destroy (&self->publisher);
@@ -1618,6 +1930,7 @@ s_broker_destroy (s_broker_t **self_p)
         stx_taxonomy_destroy (&self->taxonomy);
         free (self->registry_dir);
         free (self->retired_dir);
+        free (self->zauth_dir);
         free (self->status_path);
         free (self->status_written);
         free (self->storage_full);
@@ -1658,7 +1971,7 @@ s_security_start (s_broker_t *self, const stx_broker_config_t *config, char *err
     }
     free (cert_file);
     if (status == STX_OK) {
-        status = s_registry_load (self, &self->registry, reason, sizeof (reason));
+        status = s_registry_load (self, &self->registry, NULL, reason, sizeof (reason));
         if (status != STX_OK)
             stx_fail (err, errlen, status, "registry: %s", reason);
     }
@@ -1675,8 +1988,11 @@ s_security_start (s_broker_t *self, const stx_broker_config_t *config, char *err
         zstr_send (self->auth, "VERBOSE");
         zsock_wait (self->auth);
     }
-    zstr_sendx (self->auth, "CURVE", self->registry_dir, NULL);
-    zsock_wait (self->auth);
+    self->zauth_dir = zsys_sprintf ("%s/.zauth", self->data_dir);
+    assert (self->zauth_dir);
+    s_zauth_clean (self, NULL);     //  rebuilt from the registry at every start
+    if (!s_zauth_prime (self, reason, sizeof (reason)))
+        return stx_fail (err, errlen, STX_ERR_IO, "%s", reason);
     return STX_OK;
 }
 
@@ -1692,6 +2008,11 @@ s_broker_new (zsock_t *pipe, const stx_broker_config_t *config, stx_status_t *st
     self->heartbeat_ms = config->heartbeat_ms > 0? config->heartbeat_ms: 1000;
     self->max_sessions = config->max_sessions > 0? config->max_sessions: 8;
     self->session_timeout_ms = config->session_timeout_ms > 0? config->session_timeout_ms: 30000;
+    self->session_lifetime_ms = config->session_lifetime_ms > 0? config->session_lifetime_ms
+                                                               : 300000;
+    self->org_sessions = config->org_sessions > 0? config->org_sessions: 2;
+    self->read_rate = config->read_rate;
+    self->read_burst = config->read_burst > 0? config->read_burst: 65536;
     self->batch_max = config->batch_max > 0? config->batch_max: 1024;
     self->max_batch = config->max_batch;
     self->rate = config->rate;
@@ -1710,6 +2031,8 @@ s_broker_new (zsock_t *pipe, const stx_broker_config_t *config, stx_status_t *st
     self->refused_keys = zhashx_new ();
     self->buckets = zhashx_new ();
     zhashx_set_destructor (self->buckets, (zhashx_destructor_fn *) zstr_free);
+    self->read_buckets = zhashx_new ();
+    zhashx_set_destructor (self->read_buckets, (zhashx_destructor_fn *) zstr_free);
     self->batch = zlistx_new ();
     zlistx_set_destructor (self->batch, s_publish_destructor);
 
@@ -1785,6 +2108,10 @@ stx_broker_config_default (stx_broker_config_t *config)
     config->heartbeat_ms = 1000;
     config->max_sessions = 8;
     config->session_timeout_ms = 30000;
+    config->session_lifetime_ms = 300000;
+    config->org_sessions = 2;
+    config->read_rate = 8192;
+    config->read_burst = 65536;
     config->batch_max = 1024;
     config->max_batch = 1000;
     config->rate = 200;

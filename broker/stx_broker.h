@@ -74,12 +74,19 @@ typedef struct {
     size_t max_message;         //  largest request accepted [1 MiB]
     int heartbeat_ms;           //  heartbeat interval on PUB [1000]
     int max_sessions;           //  concurrent snapshot sessions [8]
-    int session_timeout_ms;     //  idle snapshot session is dropped after [30000]
+    int session_timeout_ms;     //  snapshot session is dropped this long after its last
+                                //  chunk [30000]
+    int session_lifetime_ms;    //  snapshot session is dropped this long after it began
+                                //  [300000]
+    int org_sessions;           //  snapshot sessions per organisation at once [2]
     int batch_max;              //  messages drained per group commit [1024]
     stx_limits_t limits;        //  entry limits [stx_limits_default]
     int max_batch;              //  events per PUBLISH; more: R_TOO_LARGE [1000]
     double rate;                //  events per second per organisation [200]
     double burst;               //  token bucket size per organisation [2000]
+    double read_rate;           //  KiB per second of LOG ranges and snapshot chunks per
+                                //  organisation [8192]; 0 = no limit
+    double read_burst;          //  read token bucket size in KiB [65536]
     bool insecure;              //  no CURVE, no authentication [false]
     const char *cert_file;      //  broker's secret cert [DATA/broker.cert_secret]
     const char *registry_dir;   //  partners' public certs [DATA/registry]

@@ -34,6 +34,7 @@ stx_strerror (stx_status_t status)
         case STX_ERR_RATE_LIMITED: return "rate limited";
         case STX_ERR_NO_SPACE:     return "no space left on device";
         case STX_ERR_BUSY:         return "busy";
+        case STX_ERR_REPLAY:       return "replayed event id";
     }
     return "unknown status";
 }
@@ -50,7 +51,8 @@ stx_status_reason (stx_status_t status)
         case STX_ERR_TOO_LARGE:    return STEMX__REASON__R_TOO_LARGE;
         case STX_ERR_BAD_UTF8:     return STEMX__REASON__R_BAD_UTF8;
         case STX_ERR_BAD_DATES:    return STEMX__REASON__R_BAD_DATES;
-        case STX_ERR_CONFLICT:     return STEMX__REASON__R_CONFLICT;
+        case STX_ERR_CONFLICT:
+        case STX_ERR_REPLAY:       return STEMX__REASON__R_CONFLICT;
         case STX_ERR_NOT_FOUND:    return STEMX__REASON__R_NOT_FOUND;
         case STX_ERR_LINEAGE:
         case STX_ERR_REFRESH:      return STEMX__REASON__R_REFRESH_REQUIRED;

@@ -38,7 +38,8 @@ typedef enum {
     STX_ERR_BAD_SIGNATURE,  //  signature missing, malformed or not by the origin's key
     STX_ERR_RATE_LIMITED,   //  over the peer's rate allowance
     STX_ERR_NO_SPACE,       //  the disk is full (ENOSPC, EDQUOT, EFBIG on write)
-    STX_ERR_BUSY            //  not now: transactions are open (e.g. growing the map)
+    STX_ERR_BUSY,           //  not now: transactions are open (e.g. growing the map)
+    STX_ERR_REPLAY          //  a replica got an event id it already holds under another seq
 } stx_status_t;
 
 //  Return a short English description of status. Never NULL; the string

@@ -469,9 +469,12 @@ s_compare_names (const void *a, const void *b)
     return strcmp (*(char * const *) a, *(char * const *) b);
 }
 
-//  Load every regular file NAME.cert directly in dir, in name order.
+//  Load every regular file NAME.cert directly in dir, in name order. With
+//  skipped (lenient), a bad cert is recorded there ("file: why") and left
+//  out instead of failing the load.
 static stx_status_t
-s_load_dir (stx_registry_t *self, const char *dir, bool retired, char *err, size_t errlen)
+s_load_dir (stx_registry_t *self, const char *dir, bool retired, zlistx_t *skipped,
+            char *err, size_t errlen)
 {
     DIR *handle = opendir (dir);
     if (!handle)
@@ -507,6 +510,11 @@ s_load_dir (stx_registry_t *self, const char *dir, bool retired, char *err, size
             continue;               //  a subfolder or a dangling link
         s_key_t *key;
         status = s_load_cert (path, retired, &key, err, errlen);
+        if (status == STX_ERR_MALFORMED && skipped) {
+            zlistx_add_end (skipped, strdup (err && errlen? err: path));
+            status = STX_OK;
+            continue;
+        }
         if (status == STX_OK) {
             if (self->size == self->capacity) {
                 self->capacity = self->capacity? self->capacity * 2: 16;
@@ -582,13 +590,70 @@ stx_registry_load (const char *dir, const char *retired_dir, stx_registry_t **se
     s_sodium_init ();
     stx_registry_t *self = (stx_registry_t *) zmalloc (sizeof (stx_registry_t));
     assert (self);
-    stx_status_t status = s_load_dir (self, dir, false, err, errlen);
+    stx_status_t status = s_load_dir (self, dir, false, NULL, err, errlen);
     if (status == STX_OK && retired_dir)
-        status = s_load_dir (self, retired_dir, true, err, errlen);
+        status = s_load_dir (self, retired_dir, true, NULL, err, errlen);
     if (status == STX_OK)
         status = s_index (self, err, errlen);
     if (status != STX_OK)
         stx_registry_destroy (&self);
+    *self_p = self;
+    return status;
+}
+
+//  Leave out every key whose CURVE or sign key an earlier loaded key has
+//  (the first one wins), recording "file: same ... as file" in skipped.
+static void
+s_drop_duplicates (stx_registry_t *self, zlistx_t *skipped)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < self->size; i++) {
+        s_key_t *key = self->keys [i];
+        s_key_t *first = NULL;
+        for (size_t j = 0; j < kept && !first; j++)
+            if (streq (self->keys [j]->curve, key->curve)
+            ||  memcmp (self->keys [j]->key.sign_key, key->key.sign_key,
+                        STX_SIGN_PUBLIC_SIZE) == 0)
+                first = self->keys [j];
+        if (first) {
+            char *line = zsys_sprintf ("%.200s: same key as %.200s", key->key.file,
+                                       first->key.file);
+            assert (line);
+            zlistx_add_end (skipped, strdup (line));
+            zstr_free (&line);
+            s_key_destroy (&key);
+        }
+        else {
+            key->index = kept;
+            self->keys [kept++] = key;
+        }
+    }
+    self->size = kept;
+}
+
+stx_status_t
+stx_registry_load_lenient (const char *dir, const char *retired_dir, stx_registry_t **self_p,
+                           zlistx_t *skipped, char *err, size_t errlen)
+{
+    assert (dir);
+    assert (self_p);
+    assert (skipped);
+    *self_p = NULL;
+    s_sodium_init ();
+    stx_registry_t *self = (stx_registry_t *) zmalloc (sizeof (stx_registry_t));
+    assert (self);
+    char why [STX_ERRLEN] = "";
+    stx_status_t status = s_load_dir (self, dir, false, skipped, why, sizeof (why));
+    if (status == STX_OK && retired_dir)
+        status = s_load_dir (self, retired_dir, true, skipped, why, sizeof (why));
+    if (status == STX_OK) {
+        s_drop_duplicates (self, skipped);
+        status = s_index (self, why, sizeof (why));
+    }
+    if (status != STX_OK) {
+        stx_fail (err, errlen, status, "%s", why);
+        stx_registry_destroy (&self);
+    }
     *self_p = self;
     return status;
 }

@@ -110,6 +110,20 @@ stx_status_t
     stx_registry_load (const char *dir, const char *retired_dir, stx_registry_t **self_p,
                        char *err, size_t errlen);
 
+//  Like stx_registry_load, but a bad cert (any reason stx_registry_load
+//  refuses one for) or a key another cert loaded earlier (active before
+//  retired, each folder in file-name order) already has is left out
+//  instead of failing the whole load: one line "FILE: why" per file left
+//  out is added to skipped (a zlistx of strings the caller made with
+//  zstr_free as destructor; caller owns it). For the broker's reload
+//  (SIGHUP), so one bad file does not keep a removed key working. Errors:
+//  STX_ERR_IO (a folder cannot be read), err naming it; caller owns
+//  *self_p (NULL on error).
+stx_status_t
+    stx_registry_load_lenient (const char *dir, const char *retired_dir,
+                               stx_registry_t **self_p, zlistx_t *skipped,
+                               char *err, size_t errlen);
+
 //  Destroy; accepts NULL and sets *self_p to NULL.
 void
     stx_registry_destroy (stx_registry_t **self_p);

@@ -52,6 +52,7 @@
 #include <lmdb.h>
 #include <sodium.h>
 #include <czmq.h>
+#include "stx_sign.h"
 #include "stx_store.h"
 
 #define STX_MAP_SIZE_DEFAULT (1024UL * 1024 * 1024)
@@ -709,6 +710,19 @@ s_apply (stx_txn_t *self, const uint8_t *data, size_t size, bool load)
         if (status == STX_OK && event->seq > last + 1)
             status = STX_ERR_GAP;
     }
+    //  A replica never takes an event id it holds already: the broker
+    //  sequences each id once, so a known id under a new seq is a replay
+    //  (an old, validly signed event re-sequenced: a rollback)
+    if (status == STX_OK && !load && event->event_id.len > 0
+    &&  event->event_id.len <= store->max_key) {
+        MDB_val key = s_val (event->event_id.data, event->event_id.len), value;
+        int rc = mdb_get (self->txn, store->ids, &key, &value);
+        if (rc == 0)
+            status = STX_ERR_REPLAY;
+        else
+        if (rc != MDB_NOTFOUND)
+            status = s_status (rc, "ids");
+    }
     //  Nothing written so far; from here on a failure means abort
     if (status == STX_OK)
         status = s_latest (self, event->key, &previous);
@@ -815,6 +829,77 @@ stx_txn_fill_pillars (stx_txn_t *self, Stemx__Entry *entry)
 
 
 //  --------------------------------------------------------------------------
+//  Broker: is this event id known already?
+
+stx_status_t
+stx_txn_lookup_id (stx_txn_t *self, const Stemx__Event *event, const char *org,
+                   stx_sequenced_t *out, char *err, size_t errlen)
+{
+    assert (self);
+    assert (event);
+    assert (out);
+    memset (out, 0, sizeof (*out));
+    stx_store_t *store = self->store;
+    if (event->event_id.len == 0 || event->event_id.len > store->max_key)
+        return STX_ERR_NOT_FOUND;
+    MDB_val key = s_val (event->event_id.data, event->event_id.len), data;
+    int rc = mdb_get (self->txn, store->ids, &key, &data);
+    if (rc == MDB_NOTFOUND || (rc == 0 && data.mv_size != 8))
+        return STX_ERR_NOT_FOUND;
+    const char *name = event->key && *event->key? event->key: "(no key)";
+    if (rc)
+        return stx_fail (err, errlen, s_status (rc, "ids"), "%.200s: storage error: %s",
+                         name, mdb_strerror (rc));
+    uint64_t seq = s_get_be64 ((const uint8_t *) data.mv_data);
+    Stemx__Event *original = NULL;
+    uint8_t be [8];
+    s_put_be64 (seq, be);
+    key = s_val (be, 8);
+    if (mdb_get (self->txn, store->log, &key, &data) == 0)
+        stx_event_unpack ((const uint8_t *) data.mv_data, data.mv_size, &original);
+    else
+    if (event->key) {
+        //  Below the log horizon: the latest event may still be it
+        s_latest (self, event->key, &original);
+        if (original && original->seq != seq)
+            stx_event_free (&original);
+    }
+    stx_status_t status = STX_OK;
+    if (original) {
+        //  The same id from another organisation, or with other content,
+        //  is not a resend (an honest agent resends byte-identical events)
+        const char *origin = original->origin? original->origin: "";
+        size_t mine_size = 0, theirs_size = 0;
+        uint8_t *mine = stx_sign_payload (event, &mine_size);
+        uint8_t *theirs = stx_sign_payload (original, &theirs_size);
+        bool same = mine_size == theirs_size && memcmp (mine, theirs, mine_size) == 0;
+        free (mine);
+        free (theirs);
+        if (org && strcmp (origin, org) != 0)
+            status = stx_fail (err, errlen, STX_ERR_CONFLICT,
+                               "%.200s: event id already used by %.100s (seq %llu)", name,
+                               *origin? origin: "another organisation",
+                               (unsigned long long) seq);
+        else
+        if (!same)
+            status = stx_fail (err, errlen, STX_ERR_CONFLICT,
+                               "%.200s: event id already used by another event (seq %llu)",
+                               name, (unsigned long long) seq);
+        else
+            out->version = original->version;
+    }
+    //  else: trimmed and superseded; origin and content cannot be compared
+    //  any more, and it is answered as the resend it almost surely is
+    stx_event_free (&original);
+    if (status == STX_OK) {
+        out->duplicate = true;
+        out->seq = seq;
+    }
+    return status;
+}
+
+
+//  --------------------------------------------------------------------------
 //  Broker: sequence one event
 
 stx_status_t
@@ -833,32 +918,12 @@ stx_txn_sequence (stx_txn_t *self, Stemx__Event *event, const stx_principal_t *w
         return stx_fail (err, errlen, STX_ERR_MALFORMED,
                          "%.200s: key, op and entry do not agree", event->key);
 
-    //  A resend: answer with what the first sending got
-    MDB_val key = s_val (event->event_id.data, event->event_id.len), data;
-    int rc = mdb_get (self->txn, store->ids, &key, &data);
-    if (rc == 0 && data.mv_size == 8) {
-        out->duplicate = true;
-        out->seq = s_get_be64 ((const uint8_t *) data.mv_data);
-        Stemx__Event *original = NULL;
-        uint8_t seq [8];
-        s_put_be64 (out->seq, seq);
-        key = s_val (seq, 8);
-        if (mdb_get (self->txn, store->log, &key, &data) == 0)
-            stx_event_unpack ((const uint8_t *) data.mv_data, data.mv_size, &original);
-        else {
-            //  Below the log horizon: the latest event may still be it
-            s_latest (self, event->key, &original);
-            if (original && original->seq != out->seq)
-                stx_event_free (&original);
-        }
-        if (original)
-            out->version = original->version;
-        stx_event_free (&original);
-        return STX_OK;
-    }
-    if (rc && rc != MDB_NOTFOUND)
-        return stx_fail (err, errlen, s_status (rc, "ids"), "%.200s: storage error: %s",
-                         event->key, mdb_strerror (rc));
+    //  A resend: answer with what the first sending got (or a conflict
+    //  when the id is taken by another organisation's or another event)
+    stx_status_t found = stx_txn_lookup_id (self, event, who? who->org: NULL, out,
+                                            err, errlen);
+    if (found != STX_ERR_NOT_FOUND)
+        return found;
 
     Stemx__Event *current;
     uint64_t last = 0;

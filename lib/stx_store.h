@@ -155,8 +155,9 @@ stx_status_t
     stx_txn_ensure_lineage (stx_txn_t *self);
 
 //  Broker: sequence one event, already validated (and its signature
-//  verified). Looks the event id up first (a duplicate fills
-//  out->duplicate, changes nothing and returns STX_OK); checks
+//  verified). Looks the event id up first (stx_txn_lookup_id with who's
+//  org: a duplicate fills out->duplicate, changes nothing and returns
+//  STX_OK; an id taken by another origin or event is STX_ERR_CONFLICT); checks
 //  expected_version (STX_ERR_CONFLICT with err), refuses a withdrawal of an
 //  unknown or already withdrawn key (STX_ERR_NOT_FOUND); when who is not
 //  NULL asks stx_policy_check whether that principal may apply it
@@ -173,6 +174,17 @@ stx_status_t
     stx_txn_sequence (stx_txn_t *self, Stemx__Event *event, const stx_principal_t *who,
                       stx_sequenced_t *out, char *err, size_t errlen);
 
+//  Broker: look event's id up before charging or sequencing it. Returns
+//  STX_ERR_NOT_FOUND if the id is new; STX_OK with out->duplicate set,
+//  out->seq and out->version (0 when the original was trimmed from the log
+//  and superseded) if event is a resend of the stored event; STX_ERR_CONFLICT
+//  with err if the stored event of that id has another origin than org
+//  (org NULL: not checked, the --insecure mode) or another signed part
+//  (stx_sign_payload). Changes nothing. Errors: STX_ERR_STORAGE.
+stx_status_t
+    stx_txn_lookup_id (stx_txn_t *self, const Stemx__Event *event, const char *org,
+                       stx_sequenced_t *out, char *err, size_t errlen);
+
 //  Publisher (agent): fill in the helix pillar of every Partner of entry
 //  that lacks one from the catalogue's Organisation entries (left "" when
 //  the organisation is unknown). Done before signing, so the pillars are
@@ -181,7 +193,10 @@ stx_status_t
     stx_txn_fill_pillars (stx_txn_t *self, Stemx__Entry *entry);
 
 //  Every node: apply one packed, sequenced event: seq must be last + 1
-//  (else STX_ERR_STALE or STX_ERR_GAP, nothing changed). Updates entries,
+//  (else STX_ERR_STALE or STX_ERR_GAP, nothing changed), and its event id
+//  must be new to the store (else STX_ERR_REPLAY, nothing changed: an
+//  honest broker sequences an id once, so this is an old event replayed
+//  under a new seq). Updates entries,
 //  index, log, ids and meta (seq, head) together. Errors also
 //  STX_ERR_MALFORMED (undecodable, or key/op/entry wrong; nothing
 //  changed), STX_ERR_MAP_FULL, STX_ERR_STORAGE (abort the transaction).

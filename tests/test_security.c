@@ -621,13 +621,17 @@ test_rate_limit (void **state)
     stx_identity_t *agoria = s_identity (self, "org:agoria");
     zsock_t *dealer = s_socket (self, ZMQ_DEALER, stx_identity_cert (agoria), self->request);
     int accepted = 0, limited = 0;
+    Stemx__Event *first = NULL;
     for (int i = 0; i < 8; i++) {
         char text [256];
         snprintf (text, sizeof text, S_INI ("ini:r%d", "org:agoria", ""), i, i);
         Stemx__Event *event = s_event (text, agoria);
         char reason_text [STX_ERRLEN];
         Stemx__Reason reason = s_publish_raw (dealer, event, reason_text, sizeof reason_text);
-        stx_event_free (&event);
+        if (reason == STEMX__REASON__R_OK && !first)
+            first = event;
+        else
+            stx_event_free (&event);
         if (reason == STEMX__REASON__R_OK)
             accepted++;
         else {
@@ -638,9 +642,483 @@ test_rate_limit (void **state)
     //  The burst passes, the rest is refused; the peer is still served
     assert_true (accepted >= 3 && accepted < 8);
     assert_true (limited > 0);
+    //  The allowance is spent, but a resend of a stored event costs
+    //  nothing: it gets its first answer (deduplication before the charge)
+    assert_non_null (first);
+    for (int i = 0; i < 5; i++)
+        s_expect_raw (dealer, first, STEMX__REASON__R_OK, NULL);
+    stx_event_free (&first);
     assert_true (s_hello_answered (dealer, REPLY_MS));
     zsock_destroy (&dealer);
     stx_identity_destroy (&agoria);
+}
+
+//  ---------------------------------------------------------------------
+//  Rate limited events stay pending in the agent and all get through
+
+static int
+s_setup_rate_agent (void **state)
+{
+    s_setup_rate (state);
+    world_t *self = (world_t *) *state;
+    stx_testnet_start_agent (self, 1, "ind", s_ind_orgs);
+    return 0;
+}
+
+static void
+test_rate_limit_agent (void **state)
+{
+    world_t *self = (world_t *) *state;
+    json_t *list = json_array ();
+    for (int i = 0; i < 10; i++) {
+        char text [256];
+        snprintf (text, sizeof text, S_INI ("ini:p%d", "org:agoria", ""), i, i);
+        json_array_append_new (list, json_loads (text, 0, NULL));
+    }
+    const char *path = stx_testnet_write_json (self, "ten.json", list);
+    json_decref (list);
+    char *err = NULL;
+    int code = stx_testnet_cli (self, 1, NULL, &err, "publish", path, "--timeout", "120", NULL);
+    if (code != 0)
+        fail_msg ("publish exited %d: %s", code, err? err: "");
+    free (err);
+    stx_testnet_wait_converged (self, 2, 10);
+    json_t *status = stx_testnet_status (self, 1);
+    assert_int_equal (json_integer_value (json_object_get (status, "outbox")), 0);
+    assert_int_equal (json_integer_value (json_object_get (status, "rejected")), 0);
+    json_decref (status);
+}
+
+//  ---------------------------------------------------------------------
+//  An event id is one organisation's: reusing it is a conflict, not an ack
+
+static void
+test_id_reuse (void **state)
+{
+    world_t *self = (world_t *) *state;
+    stx_identity_t *agoria = s_identity (self, "org:agoria");
+    stx_identity_t *vdab = s_identity (self, "org:vdab");
+    zsock_t *agoria_dealer = s_socket (self, ZMQ_DEALER, stx_identity_cert (agoria),
+                                       self->request);
+    zsock_t *vdab_dealer = s_socket (self, ZMQ_DEALER, stx_identity_cert (vdab), self->request);
+    Stemx__Event *theirs = s_event (S_INI ("ini:a1", "org:agoria", ""), agoria);
+    s_expect_raw (agoria_dealer, theirs, STEMX__REASON__R_OK, NULL);
+    //  VDAB signs an event of its own that carries Agoria's event id
+    Stemx__Event *mine = s_event (S_INI ("ini:v1", "org:vdab", ""), vdab);
+    memcpy (mine->event_id.data, theirs->event_id.data, STX_EVENT_ID_SIZE);
+    stx_sign_event (mine, vdab);
+    s_expect_raw (vdab_dealer, mine, STEMX__REASON__R_CONFLICT, "already used by org:agoria");
+    //  Agoria's own resend is still a resend
+    s_expect_raw (agoria_dealer, theirs, STEMX__REASON__R_OK, NULL);
+    stx_event_free (&mine);
+    stx_event_free (&theirs);
+    zsock_destroy (&vdab_dealer);
+    zsock_destroy (&agoria_dealer);
+    stx_identity_destroy (&vdab);
+    stx_identity_destroy (&agoria);
+}
+
+//  ---------------------------------------------------------------------
+//  A reader that asks and never reads cannot pin the broker's memory
+
+//  VmRSS of process pid in KiB.
+static long
+s_rss_kib (pid_t pid)
+{
+    char path [64], line [256];
+    snprintf (path, sizeof path, "/proc/%d/status", (int) pid);
+    FILE *file = fopen (path, "r");
+    assert_non_null (file);
+    long kib = -1;
+    while (fgets (line, sizeof line, file))
+        if (strncmp (line, "VmRSS:", 6) == 0)
+            kib = atol (line + 6);
+    fclose (file);
+    assert_true (kib > 0);
+    return kib;
+}
+
+static void
+test_fetch_flood (void **state)
+{
+    world_t *self = (world_t *) *state;
+    //  A log of ~4.5 MB: 1100 events of ~4 KB, so one FETCH {1, 0} is
+    //  answered with a range of several MB
+    stx_identity_t *agoria = s_identity (self, "org:agoria");
+    zsock_t *dealer = s_socket (self, ZMQ_DEALER, stx_identity_cert (agoria), self->request);
+    char summary [4001];
+    memset (summary, 's', 4000);
+    summary [4000] = 0;
+    for (int batch = 0; batch < 11; batch++) {
+        ProtobufCBinaryData datas [100];
+        for (int i = 0; i < 100; i++) {
+            char text [256];
+            snprintf (text, sizeof text, S_INI ("ini:big%d", "org:agoria", ""),
+                      batch * 100 + i, batch * 100 + i);
+            Stemx__Event *event = s_event (text, NULL);
+            if (event->entry->initiative->summary != protobuf_c_empty_string)
+                free (event->entry->initiative->summary);
+            event->entry->initiative->summary = strdup (summary);
+            stx_sign_event (event, agoria);
+            datas [i].data = stx_event_pack (event, &datas [i].len);
+            stx_event_free (&event);
+        }
+        Stemx__Publish publish = STEMX__PUBLISH__INIT;
+        publish.n_events = 100;
+        publish.events = datas;
+        Stemx__Request request = STEMX__REQUEST__INIT;
+        request.body_case = STEMX__REQUEST__BODY_PUBLISH;
+        request.publish = &publish;
+        assert_int_equal (stx_wire_send_request (dealer, &request), 0);
+        for (int i = 0; i < 100; i++)
+            free (datas [i].data);
+        Stemx__Reply *reply = NULL;
+        assert_int_equal (stx_wire_recv_reply (dealer, REPLY_MS * 4, &reply), STX_OK);
+        assert_int_equal (reply->body_case, STEMX__REPLY__BODY_ACK);
+        for (size_t i = 0; i < reply->ack->n_results; i++)
+            assert_int_equal (reply->ack->results [i]->reason, STEMX__REASON__R_OK);
+        stx_wire_reply_free (&reply);
+    }
+    stx_testnet_wait_converged (self, 3, 1100);
+    long before = s_rss_kib (self->pid [0]);
+
+    //  A registered reader asks 200 times for the whole log, reading nothing
+    stx_identity_t *rogue = s_identity (self, "org:rogue");
+    zsock_t *reader = zsock_new (ZMQ_DEALER);
+    assert_non_null (reader);
+    zsock_set_rcvhwm (reader, 1);
+    zsock_set_rcvbuf (reader, 4096);
+    zsock_set_sndtimeo (reader, 2000);
+    zcert_t *broker = s_broker_cert (self);
+    zcert_apply (stx_identity_cert (rogue), reader);
+    zsock_set_curve_serverkey (reader, zcert_public_txt (broker));
+    zcert_destroy (&broker);
+    assert_int_equal (zsock_connect (reader, "%s", self->request), 0);
+    for (int i = 0; i < 200; i++) {
+        Stemx__Fetch fetch = STEMX__FETCH__INIT;
+        fetch.from = 1;
+        Stemx__Request request = STEMX__REQUEST__INIT;
+        request.body_case = STEMX__REQUEST__BODY_FETCH;
+        request.fetch = &fetch;
+        assert_int_equal (stx_wire_send_request (reader, &request), 0);
+    }
+    //  The broker has read them all once it answers a PING after them
+    assert_true (s_hello_answered (dealer, REPLY_MS));
+    zclock_sleep (1000);        //  measuring, not synchronising: replies leave meanwhile
+    long grown = s_rss_kib (self->pid [0]) - before;
+    if (grown > 100 * 1024)
+        fail_msg ("broker grew by %ld KiB for 200 unread fetches", grown);
+
+    //  The honest agents are served as before
+    char *err = NULL;
+    assert_int_equal (s_publish (self, 1, S_ORG ("org:vdab", "government"), &err), 0);
+    free (err);
+    stx_testnet_wait_converged (self, 3, 1101);
+    json_t *status = stx_testnet_status (self, 0);
+    json_t *refusals = json_object_get (status, "refusals");
+    assert_true (json_integer_value (json_object_get (refusals, "R_RATE_LIMITED")) > 0);
+    json_decref (status);
+    zsock_destroy (&reader);
+    zsock_destroy (&dealer);
+    stx_identity_destroy (&rogue);
+    stx_identity_destroy (&agoria);
+}
+
+//  ---------------------------------------------------------------------
+//  Backups and bad files in the registry folder: no crash, no way in
+
+static void
+s_copy_file (const char *from, const char *to)
+{
+    FILE *in = fopen (from, "rb");
+    FILE *out = fopen (to, "wb");
+    assert_non_null (in);
+    assert_non_null (out);
+    char buffer [4096];
+    size_t size;
+    while ((size = fread (buffer, 1, sizeof buffer, in)) > 0)
+        assert_int_equal (fwrite (buffer, 1, size, out), size);
+    fclose (in);
+    fclose (out);
+}
+
+//  Send SIGHUP to the broker and wait until status.json shows a reload.
+static void
+s_reload_broker (world_t *self)
+{
+    json_t *status = stx_testnet_status (self, 0);
+    json_t *before = json_deep_copy (json_object_get (status, "last_reload"));
+    json_decref (status);
+    assert_int_equal (kill (self->pid [0], SIGHUP), 0);
+    int64_t deadline = zclock_mono () + 10000;
+    bool reloaded = false;
+    while (!reloaded && zclock_mono () < deadline) {
+        zclock_sleep (100);
+        status = stx_testnet_status (self, 0);
+        json_t *now = status? json_object_get (status, "last_reload"): NULL;
+        reloaded = now && json_is_string (now) && !json_equal (now, before);
+        json_decref (status);
+    }
+    json_decref (before);
+    assert_true (reloaded);
+}
+
+static void
+test_registry_files (void **state)
+{
+    world_t *self = (world_t *) *state;
+    char registry [PATH_MAX + 16], from [PATH_MAX + 64], to [PATH_MAX + 64];
+    snprintf (registry, sizeof registry, "%s/registry", self->node [0]);
+    //  An editor's and an operator's copies of a key (czmq's zcertstore
+    //  aborts on two files with one key)
+    snprintf (from, sizeof from, "%s/agoria.cert", registry);
+    snprintf (to, sizeof to, "%s/agoria.cert.bak", registry);
+    s_copy_file (from, to);
+    snprintf (to, sizeof to, "%s/agoria.cert~", registry);
+    s_copy_file (from, to);
+    //  Rogue revoked, with a backup left behind; and in the same change a
+    //  bad cert, which must not keep rogue's key working
+    snprintf (from, sizeof from, "%s/rogue.cert", registry);
+    snprintf (to, sizeof to, "%s/rogue.cert.bak", registry);
+    assert_int_equal (rename (from, to), 0);
+    snprintf (to, sizeof to, "%s/broken.cert", registry);
+    FILE *file = fopen (to, "w");
+    assert_non_null (file);
+    fputs ("this is no cert\n", file);
+    fclose (file);
+    s_reload_broker (self);
+
+    //  Rogue's key gets nothing on either socket
+    stx_identity_t *rogue = s_identity (self, "org:rogue");
+    zsock_t *sub = s_socket (self, ZMQ_SUB, stx_identity_cert (rogue), self->updates);
+    zsock_t *dealer = s_socket (self, ZMQ_DEALER, stx_identity_cert (rogue), self->request);
+    assert_false (s_hello_answered (dealer, SILENCE_MS));
+    assert_false (s_receives (sub, SILENCE_MS));
+    zsock_destroy (&sub);
+    zsock_destroy (&dealer);
+
+    //  The broker serves everyone else, and starts again with the copies
+    //  still there (the bad cert would stop a start: removed first)
+    char *err = NULL;
+    assert_int_equal (s_publish (self, 2, S_ORG ("org:agoria", "industry"), &err), 0);
+    free (err);
+    stx_testnet_wait_converged (self, 3, 1);
+    assert_int_equal (unlink (to), 0);
+    assert_true (WIFEXITED (stx_testnet_stop (self, 0, SIGTERM)));
+    stx_testnet_restart_broker (self);
+    assert_int_equal (s_publish (self, 1, S_ORG ("org:vdab", "government"), &err), 0);
+    free (err);
+    stx_testnet_wait_converged (self, 3, 2);
+    sub = s_socket (self, ZMQ_SUB, stx_identity_cert (rogue), self->updates);
+    assert_false (s_receives (sub, SILENCE_MS));
+    zsock_destroy (&sub);
+    stx_identity_destroy (&rogue);
+}
+
+//  ---------------------------------------------------------------------
+//  HELLO names are checked: they are stamped into events and logged
+
+//  HELLO with node on dealer; the reply's kind, and its reason if an Error.
+static int
+s_hello_named (zsock_t *dealer, const char *node, Stemx__Reason *reason)
+{
+    Stemx__Hello hello = STEMX__HELLO__INIT;
+    hello.node = (char *) node;
+    Stemx__Request request = STEMX__REQUEST__INIT;
+    request.body_case = STEMX__REQUEST__BODY_HELLO;
+    request.hello = &hello;
+    assert_int_equal (stx_wire_send_request (dealer, &request), 0);
+    Stemx__Reply *reply = NULL;
+    assert_int_equal (stx_wire_recv_reply (dealer, REPLY_MS, &reply), STX_OK);
+    int kind = reply->body_case;
+    if (kind == STEMX__REPLY__BODY_ERROR)
+        *reason = reply->error->reason;
+    stx_wire_reply_free (&reply);
+    return kind;
+}
+
+static void
+test_hello_names (void **state)
+{
+    world_t *self = (world_t *) *state;
+    stx_identity_t *agoria = s_identity (self, "org:agoria");
+    zsock_t *dealer = s_socket (self, ZMQ_DEALER, stx_identity_cert (agoria), self->request);
+    Stemx__Reason reason = STEMX__REASON__R_OK;
+    assert_int_equal (s_hello_named (dealer, "agoria-raw", &reason), STEMX__REPLY__BODY_WELCOME);
+    char long_name [200];
+    memset (long_name, 'n', sizeof long_name - 1);
+    long_name [sizeof long_name - 1] = 0;
+    const char *bad [] = { long_name, "bad\x01name", "bad\nname", "bad\x1b[31mname",
+                           "caf\xe9", "c1\xc2\x85" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        reason = STEMX__REASON__R_OK;
+        assert_int_equal (s_hello_named (dealer, bad [i], &reason), STEMX__REPLY__BODY_ERROR);
+        assert_int_equal (reason, STEMX__REASON__R_INVALID);
+    }
+    //  64 bytes of UTF-8 are fine
+    char name64 [65];
+    memset (name64, 'x', 64);
+    name64 [64] = 0;
+    assert_int_equal (s_hello_named (dealer, "agoria-kept", &reason), STEMX__REPLY__BODY_WELCOME);
+    zsock_t *other = s_socket (self, ZMQ_DEALER, stx_identity_cert (agoria), self->request);
+    assert_int_equal (s_hello_named (other, name64, &reason), STEMX__REPLY__BODY_WELCOME);
+    zsock_destroy (&other);
+    assert_int_equal (s_hello_named (dealer, long_name, &reason), STEMX__REPLY__BODY_ERROR);
+
+    //  The refused names were not taken: the event carries the last good one
+    Stemx__Event *event = s_event (S_INI ("ini:named", "org:agoria", ""), agoria);
+    s_expect_raw (dealer, event, STEMX__REASON__R_OK, NULL);
+    stx_event_free (&event);
+    stx_testnet_wait_converged (self, 3, 1);
+    char *out = NULL;
+    assert_int_equal (stx_testnet_cli (self, 1, &out, NULL, "show", "ini:named", "--json", NULL), 0);
+    json_t *shown = json_loads (out, 0, NULL);
+    free (out);
+    json_t *meta = json_object_get (shown, "_meta");
+    assert_string_equal (json_string_value (json_object_get (meta, "node")), "agoria-kept");
+    json_decref (shown);
+    zsock_destroy (&dealer);
+    stx_identity_destroy (&agoria);
+}
+
+//  ---------------------------------------------------------------------
+//  A signer the agents do not know yet pauses them; they resume alone
+
+static void
+test_trust_pause (void **state)
+{
+    world_t *self = (world_t *) *state;
+    //  A new partner registered at the broker, not yet in the agents' trust
+    stx_testnet_key (self, "org:newco", "industry", "publisher, reader");
+    s_reload_broker (self);
+    stx_identity_t *newco = s_identity (self, "org:newco");
+    zsock_t *dealer = s_socket (self, ZMQ_DEALER, stx_identity_cert (newco), self->request);
+    Stemx__Event *event = s_event (S_INI ("ini:new", "org:newco", ""), newco);
+    s_expect_raw (dealer, event, STEMX__REASON__R_OK, NULL);
+    stx_event_free (&event);
+
+    //  Each agent pauses and says for which key it waits
+    for (int node = 1; node <= 2; node++) {
+        int64_t deadline = zclock_mono () + 15000;
+        json_t *status = NULL;
+        const char *error = NULL;
+        while (zclock_mono () < deadline) {
+            json_decref (status);
+            status = stx_testnet_status (self, node);
+            error = json_string_value (json_object_get (status, "error"));
+            if (error && *error)
+                break;
+            zclock_sleep (100);
+        }
+        if (!error || !strstr (error, "waiting for the public key of org:newco"))
+            fail_msg ("node %d: no pause reported (%s)", node, error? error: "");
+        json_decref (status);
+    }
+    //  The partner's cert reaches the agents: they resume by themselves
+    for (int node = 1; node <= 2; node++) {
+        char path [PATH_MAX + 32];
+        snprintf (path, sizeof path, "%s/trust/newco.cert", self->node [node]);
+        s_copy_file (stx_testnet_cert (self, "org:newco", false), path);
+    }
+    stx_testnet_wait_converged (self, 3, 1);
+    for (int node = 1; node <= 2; node++) {
+        json_t *status = stx_testnet_status (self, node);
+        const char *error = json_string_value (json_object_get (status, "error"));
+        assert_true (!error || !*error);
+        json_decref (status);
+    }
+    zsock_destroy (&dealer);
+    stx_identity_destroy (&newco);
+}
+
+//  ---------------------------------------------------------------------
+//  Snapshot sessions: two per organisation, idle unless chunks flow
+
+static int
+s_setup_sessions (void **state)
+{
+    world_t *self = stx_testnet_new ();
+    stx_testnet_key (self, "org:agoria", "industry", "publisher, reader");
+    stx_testnet_key (self, "org:vdab", "government", "publisher, reader");
+    char config [PATH_MAX + 16];
+    snprintf (config, sizeof config, "%s/broker.cfg", self->dir);
+    FILE *file = fopen (config, "w");
+    assert_non_null (file);
+    fputs ("snapshot\n    timeout = 1500\n", file);
+    fclose (file);
+    stx_testnet_start_broker (self, config);
+    *state = self;
+    return 0;
+}
+
+//  Send a request with body_case body on dealer (SNAPSHOT or CREDIT with n).
+static void
+s_send_snapshot (zsock_t *dealer, bool credit_only, uint64_t n)
+{
+    Stemx__SnapshotRequest snapshot = STEMX__SNAPSHOT_REQUEST__INIT;
+    Stemx__Credit credit = STEMX__CREDIT__INIT;
+    Stemx__Request request = STEMX__REQUEST__INIT;
+    if (credit_only) {
+        credit.credit = n;
+        request.body_case = STEMX__REQUEST__BODY_CREDIT;
+        request.credit = &credit;
+    }
+    else {
+        snapshot.credit = n;
+        request.body_case = STEMX__REQUEST__BODY_SNAPSHOT;
+        request.snapshot = &snapshot;
+    }
+    assert_int_equal (stx_wire_send_request (dealer, &request), 0);
+}
+
+//  The kind of the next reply on dealer within timeout_ms, or -1.
+static int
+s_reply_kind (zsock_t *dealer, int timeout_ms)
+{
+    Stemx__Reply *reply = NULL;
+    if (stx_wire_recv_reply (dealer, timeout_ms, &reply) != STX_OK)
+        return -1;
+    int kind = reply->body_case;
+    stx_wire_reply_free (&reply);
+    return kind;
+}
+
+static void
+test_snapshot_sessions (void **state)
+{
+    world_t *self = (world_t *) *state;
+    stx_identity_t *agoria = s_identity (self, "org:agoria");
+    stx_identity_t *vdab = s_identity (self, "org:vdab");
+    zsock_t *held [2];
+    for (int i = 0; i < 2; i++) {
+        held [i] = s_socket (self, ZMQ_DEALER, stx_identity_cert (agoria), self->request);
+        s_send_snapshot (held [i], false, 0);       //  open, and take nothing
+    }
+    assert_true (s_hello_answered (held [1], REPLY_MS));
+    //  A third session of the same organisation is busy; another's is not
+    zsock_t *third = s_socket (self, ZMQ_DEALER, stx_identity_cert (agoria), self->request);
+    s_send_snapshot (third, false, 4);
+    assert_int_equal (s_reply_kind (third, REPLY_MS), STEMX__REPLY__BODY_ERROR);
+    zsock_t *other = s_socket (self, ZMQ_DEALER, stx_identity_cert (vdab), self->request);
+    s_send_snapshot (other, false, 4);
+    assert_int_equal (s_reply_kind (other, REPLY_MS), STEMX__REPLY__BODY_SNAPSHOT_END);
+
+    //  Credit {0} does not keep the held sessions alive: after the idle
+    //  timeout (1.5 s) they are gone and the third one gets its snapshot
+    int64_t until = zclock_mono () + 3500;
+    while (zclock_mono () < until) {
+        for (int i = 0; i < 2; i++)
+            s_send_snapshot (held [i], true, 0);
+        zclock_sleep (250);
+    }
+    s_send_snapshot (third, false, 4);
+    assert_int_equal (s_reply_kind (third, REPLY_MS), STEMX__REPLY__BODY_SNAPSHOT_END);
+    for (int i = 0; i < 2; i++)
+        zsock_destroy (&held [i]);
+    zsock_destroy (&third);
+    zsock_destroy (&other);
+    stx_identity_destroy (&agoria);
+    stx_identity_destroy (&vdab);
 }
 
 int
@@ -654,6 +1132,13 @@ main (void)
         cmocka_unit_test_setup_teardown (test_revocation, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_hostile_input, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_rate_limit, s_setup_rate, s_teardown),
+        cmocka_unit_test_setup_teardown (test_rate_limit_agent, s_setup_rate_agent, s_teardown),
+        cmocka_unit_test_setup_teardown (test_id_reuse, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_fetch_flood, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_registry_files, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_hello_names, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_trust_pause, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_snapshot_sessions, s_setup_sessions, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

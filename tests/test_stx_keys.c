@@ -605,6 +605,58 @@ test_registry_refusals (void **state)
 }
 
 
+//  F7: the lenient load (the broker's reload) leaves bad certs and
+//  repeated keys out, naming each file, and keeps the good ones
+static void
+test_registry_lenient (void **state)
+{
+    char *keys = s_path (state, "keys");
+    char a [1024], b [1024];
+    s_generate (keys, NULL, "org:a", "industry", "publisher", a, sizeof (a));
+    s_generate (keys, NULL, "org:b", "knowledge", "publisher", b, sizeof (b));
+    char *dir = s_path (state, "registry");
+    assert_int_equal (mkdir (dir, 0755), 0);
+    char file [1100];
+    snprintf (file, sizeof (file), "%s/a.cert", dir);
+    s_copy (a, file);
+    snprintf (file, sizeof (file), "%s/a2.cert", dir);      //  the same key again
+    s_copy (a, file);
+    snprintf (file, sizeof (file), "%s/bad.cert", dir);     //  roles unknown
+    s_rewrite (b, file, "roles", "superuser");
+
+    //  Strict: the whole folder is refused
+    stx_registry_t *registry = NULL;
+    char err [STX_ERRLEN] = "";
+    assert_int_equal (stx_registry_load (dir, NULL, &registry, err, sizeof (err)),
+                      STX_ERR_MALFORMED);
+    assert_null (registry);
+
+    //  Lenient: a.cert is in, a2.cert and bad.cert are named and left out
+    zlistx_t *skipped = zlistx_new ();
+    zlistx_set_destructor (skipped, (zlistx_destructor_fn *) zstr_free);
+    assert_int_equal (stx_registry_load_lenient (dir, NULL, &registry, skipped,
+                                                 err, sizeof (err)), STX_OK);
+    assert_int_equal (stx_registry_size (registry), 1);
+    assert_string_equal (stx_registry_key (registry, 0)->org, "org:a");
+    assert_int_equal (zlistx_size (skipped), 2);
+    bool named_bad = false, named_copy = false;
+    for (const char *line = (const char *) zlistx_first (skipped); line;
+         line = (const char *) zlistx_next (skipped)) {
+        named_bad |= strstr (line, "bad.cert") && strstr (line, "superuser");
+        named_copy |= strstr (line, "a2.cert") && strstr (line, "same key as");
+    }
+    assert_true (named_bad && named_copy);
+    stx_registry_destroy (&registry);
+    zlistx_destroy (&skipped);
+
+    //  A folder that cannot be read is still an error
+    skipped = zlistx_new ();
+    assert_int_equal (stx_registry_load_lenient (s_path (state, "none"), NULL, &registry,
+                                                 skipped, err, sizeof (err)), STX_ERR_IO);
+    assert_null (registry);
+    zlistx_destroy (&skipped);
+}
+
 int
 main (void)
 {
@@ -616,6 +668,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_broker_identity, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_registry, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_registry_refusals, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_registry_lenient, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -503,13 +503,29 @@ test_sequence (void **state)
     s_check_chain (store);
     stx_meta_t before = s_meta (store);
 
-    //  Resend of event 2 (same id, other content): the original seq and
-    //  version, nothing changes
+    //  The id of event 2 with other content is no resend: a conflict,
+    //  nothing changes (F9)
     Stemx__Entry *b2 = s_org ("org:b", "knowledge", "Hasselt");
     Stemx__Event *resend = stx_event_new ("org:b", &b2);
     memcpy (resend->event_id.data, events [1]->event_id.data, STX_EVENT_ID_SIZE);
     assert_int_equal (stx_store_begin (store, true, &txn), STX_OK);
     stx_sequenced_t out;
+    assert_int_equal (stx_txn_sequence (txn, resend, NULL, &out, err, sizeof (err)),
+                      STX_ERR_CONFLICT);
+    assert_non_null (strstr (err, "already used by another event"));
+    assert_false (out.duplicate);
+    stx_txn_abort (&txn);
+    stx_event_free (&resend);
+
+    //  A true resend of event 2 (its signed part unchanged): the original
+    //  seq and version, nothing changes
+    size_t resend_size;
+    uint8_t *resend_bytes = stx_event_pack (events [1], &resend_size);
+    assert_int_equal (stx_event_unpack (resend_bytes, resend_size, &resend), STX_OK);
+    free (resend_bytes);
+    resend->seq = 0;
+    resend->version = 0;
+    assert_int_equal (stx_store_begin (store, true, &txn), STX_OK);
     assert_int_equal (stx_txn_sequence (txn, resend, NULL, &out, err, sizeof (err)), STX_OK);
     assert_true (out.duplicate);
     assert_int_equal (out.seq, 2);
@@ -1537,6 +1553,7 @@ test_trim (void **state)
     Stemx__Event *event = stx_event_new ("org:old", &entry);
     uint8_t id [STX_EVENT_ID_SIZE];
     memcpy (id, event->event_id.data, STX_EVENT_ID_SIZE);
+    uint64_t client_time = event->client_time_ms;
     stx_txn_t *txn;
     stx_sequenced_t out;
     assert_int_equal (stx_store_begin (store, true, &txn), STX_OK);
@@ -1629,6 +1646,7 @@ test_trim (void **state)
     entry = s_org ("org:old", "government", "Gent");
     event = stx_event_new ("org:old", &entry);
     memcpy (event->event_id.data, id, STX_EVENT_ID_SIZE);
+    event->client_time_ms = client_time;   //  byte-identical, as an outbox resends
     assert_int_equal (stx_store_begin (store, true, &txn), STX_OK);
     assert_int_equal (stx_txn_sequence (txn, event, NULL, &out, NULL, 0), STX_OK);
     assert_true (out.duplicate);
@@ -1797,6 +1815,82 @@ test_no_space (void **state)
     stx_store_destroy (&store);
 }
 
+//  F9, F10: an event id belongs to one event of one organisation. The
+//  broker answers its reuse by another organisation with a conflict; a
+//  replica refuses an id it holds already under a new seq (a replay).
+static void
+test_id_reuse_and_replay (void **state)
+{
+    stx_store_t *store = s_open ((char *) *state, 0, 0);
+    stx_principal_t a = { "org:a", "government", STX_ROLE_PUBLISHER };
+    stx_principal_t b = { "org:b", "industry", STX_ROLE_PUBLISHER };
+    Stemx__Entry *entry = s_ini ("ini:x", "org:a", "org:b", "OD 1.1.1", "digital", "running",
+                                 "Gent", "2026-01-01", "", NULL);
+    Stemx__Event *event = stx_event_new ("ini:x", &entry);
+    size_t size;
+    uint8_t *sent = stx_event_pack (event, &size);     //  as the outbox holds it
+    stx_txn_t *txn;
+    stx_sequenced_t out;
+    char err [STX_ERRLEN] = "";
+    assert_int_equal (stx_store_begin (store, true, &txn), STX_OK);
+    assert_int_equal (stx_txn_sequence (txn, event, &a, &out, err, sizeof (err)), STX_OK);
+    assert_int_equal (stx_txn_commit (&txn), STX_OK);
+    stx_event_free (&event);
+
+    //  Looked up before sequencing: new, a resend, or someone else's id
+    Stemx__Event *resend = NULL;
+    assert_int_equal (stx_event_unpack (sent, size, &resend), STX_OK);
+    assert_int_equal (stx_store_begin (store, false, &txn), STX_OK);
+    assert_int_equal (stx_txn_lookup_id (txn, resend, "org:a", &out, err, sizeof (err)),
+                      STX_OK);
+    assert_true (out.duplicate);
+    assert_int_equal (out.seq, 1);
+    assert_int_equal (out.version, 1);
+    assert_int_equal (stx_txn_lookup_id (txn, resend, "org:b", &out, err, sizeof (err)),
+                      STX_ERR_CONFLICT);
+    assert_non_null (strstr (err, "already used by org:a"));
+    assert_false (out.duplicate);
+    Stemx__Entry *other = s_org ("org:z", "industry", "Genk");
+    Stemx__Event *fresh = stx_event_new ("org:z", &other);
+    assert_int_equal (stx_txn_lookup_id (txn, fresh, "org:a", &out, err, sizeof (err)),
+                      STX_ERR_NOT_FOUND);
+    stx_event_free (&fresh);
+    stx_txn_abort (&txn);
+
+    //  Sequencing agrees: org:b resending org:a's event id is refused
+    assert_int_equal (stx_store_begin (store, true, &txn), STX_OK);
+    assert_int_equal (stx_txn_sequence (txn, resend, &b, &out, err, sizeof (err)),
+                      STX_ERR_CONFLICT);
+    stx_txn_abort (&txn);
+    stx_event_free (&resend);
+    assert_int_equal (s_meta (store).seq, 1);
+
+    //  A replica: the broker's event 1 applies; the same event re-sequenced
+    //  as 2 (a validly signed rollback) is refused and changes nothing
+    const uint8_t *data;
+    size_t logged_size;
+    assert_int_equal (stx_store_begin (store, false, &txn), STX_OK);
+    assert_int_equal (stx_txn_log_get (txn, 1, &data, &logged_size), STX_OK);
+    Stemx__Event *replayed = NULL;
+    assert_int_equal (stx_event_unpack (data, logged_size, &replayed), STX_OK);
+    stx_txn_abort (&txn);
+    replayed->seq = 2;
+    replayed->version = 2;
+    size_t replayed_size;
+    uint8_t *replayed_bytes = stx_event_pack (replayed, &replayed_size);
+    stx_event_free (&replayed);
+    stx_meta_t before = s_meta (store);
+    assert_int_equal (stx_store_begin (store, true, &txn), STX_OK);
+    assert_int_equal (stx_txn_apply (txn, replayed_bytes, replayed_size), STX_ERR_REPLAY);
+    stx_txn_abort (&txn);
+    stx_meta_t after = s_meta (store);
+    assert_int_equal (after.seq, before.seq);
+    assert_memory_equal (after.head, before.head, STX_HEAD_SIZE);
+    free (replayed_bytes);
+    free (sent);
+    stx_store_destroy (&store);
+}
+
 int
 main (void)
 {
@@ -1819,6 +1913,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_trim, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_grow, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_no_space, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_id_reuse_and_replay, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
