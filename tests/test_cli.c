@@ -405,6 +405,10 @@ test_history (void **state)
     assert_int_equal (s_cli (self, 1, &out, &err, "publish", path, NULL), 0);
     free (out);
     free (err);
+    //  publish returns on the broker's ack; history reads the replica
+    json_t *broker = stx_testnet_status (self, 0);
+    stx_testnet_wait_converged (self, 2, json_integer_value (json_object_get (broker, "seq")));
+    json_decref (broker);
 
     assert_int_equal (s_cli (self, 1, &out, NULL, "history", "ini:stem-academie-gent", "--json",
                              NULL), 0);
