@@ -197,11 +197,13 @@ s_start_broker (stx_testnet_t *self, const char *bind, const char *publish)
     if (self->insecure)
         argv [argc++] = "--insecure";
     argv [argc] = NULL;
-    //  A restart binds the ports it had; they are in the kernel's ephemeral
-    //  range, so until the old socket is gone an agent reconnecting to it
-    //  can hold one (a TCP self-connect on loopback). Then the broker exits
-    //  with "Address already in use": start it again, within 10 s.
-    int64_t deadline = zclock_mono () + 10000;
+    //  A restart binds the ports it had. While the broker was down another
+    //  process may have taken one: czmq binds "tcp://127.0.0.1:*" to the
+    //  first free port from 49152 up (another test's broker), and the
+    //  ports are in the kernel's ephemeral range (a client's outgoing
+    //  connection). Then the broker exits with "Address already in use":
+    //  start it again, for up to 30 s.
+    int64_t deadline = zclock_mono () + 30000;
     while (true) {
         struct stat before;
         size_t offset = stat (log, &before) == 0? (size_t) before.st_size: 0;
