@@ -2234,13 +2234,7 @@ stx_agent_actor (zsock_t *pipe, void *args)
     start->status = status;
     zsock_signal (pipe, 0);     //  start is not ours after this
     if (status != STX_OK) {
-        while (true) {
-            char *command = zstr_recv (pipe);
-            bool term = !command || streq (command, "$TERM");
-            free (command);
-            if (term)
-                break;
-        }
+        stx_daemon_await_term (pipe);
         s_agent_destroy (&self);
         return;
     }

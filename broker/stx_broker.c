@@ -2133,14 +2133,7 @@ stx_broker_actor (zsock_t *pipe, void *args)
     start->status = status;
     zsock_signal (pipe, 0);     //  start is not ours after this
     if (status != STX_OK) {
-        //  Wait for $TERM so that zactor_destroy has a live peer
-        while (true) {
-            char *command = zstr_recv (pipe);
-            bool term = !command || streq (command, "$TERM");
-            free (command);
-            if (term)
-                break;
-        }
+        stx_daemon_await_term (pipe);
         s_broker_destroy (&self);
         return;
     }

@@ -385,3 +385,19 @@ stx_daemon_write_file (const char *path, const char *text, char *err, size_t err
     }
     return STX_OK;
 }
+
+
+//  --------------------------------------------------------------------------
+//  A failed actor still answers $TERM
+
+void
+stx_daemon_await_term (zsock_t *pipe)
+{
+    while (true) {
+        char *command = zstr_recv (pipe);
+        bool term = !command || streq (command, "$TERM");
+        free (command);
+        if (term)
+            break;
+    }
+}

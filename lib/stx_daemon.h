@@ -107,6 +107,11 @@ stx_status_t
 int
     stx_daemon_wait (zactor_t *actor);
 
+//  In an actor that failed to start: wait for "$TERM" on pipe (or the pipe
+//  closing), so that zactor_destroy on the caller's side has a live peer.
+void
+    stx_daemon_await_term (zsock_t *pipe);
+
 //  Catch SIGHUP with sigaction: each one sets a flag (nothing else runs in
 //  the handler) that stx_daemon_wait_reload turns into a command to the
 //  actor. Also blocks SIGHUP in the calling thread, so call it from main

@@ -107,6 +107,15 @@ const char *
 const char *
     stx_testnet_cert (stx_testnet_t *self, const char *org, bool secret);
 
+//  The string value of json, or "(missing)": cmocka's assert_string_equal
+//  would crash on NULL instead of reporting the mismatch.
+static inline const char *
+stx_testnet_str (json_t *json)
+{
+    const char *text = json_string_value (json);
+    return text? text: "(missing)";
+}
+
 //  The sample catalogue (borrowed; valid until destroy).
 json_t *
     stx_testnet_catalogue (stx_testnet_t *self);

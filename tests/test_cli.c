@@ -208,8 +208,8 @@ test_import_export (void **state)
                     //  Same title or name as the sample
                     const char *field = json_object_get (entry, "title")? "title"
                                       : json_object_get (entry, "name")? "name": "facility";
-                    assert_string_equal (json_string_value (json_object_get (entry, field)),
-                                         json_string_value (json_object_get (other, field)));
+                    assert_string_equal (stx_testnet_str (json_object_get (entry, field)),
+                                         stx_testnet_str (json_object_get (other, field)));
                     assert_null (json_object_get (other, "_meta"));
                 }
             if (!found)
@@ -279,7 +279,7 @@ test_csv_quoting_and_malformed (void **state)
         else
         if (line == 8) {
             assert_string_equal (key, "ini:csv-short");
-            assert_non_null (strstr (json_string_value (json_object_get (row, "text")),
+            assert_non_null (strstr (stx_testnet_str (json_object_get (row, "text")),
                                      "header row names 10"));
         }
         else
@@ -303,16 +303,16 @@ test_csv_quoting_and_malformed (void **state)
     assert_int_equal (s_cli (self, 1, &out, NULL, "show", "ini:csv-een", "--json", NULL), 0);
     json_t *shown = json_loads (out, 0, NULL);
     free (out);
-    assert_string_equal (json_string_value (json_object_get (shown, "title")),
+    assert_string_equal (stx_testnet_str (json_object_get (shown, "title")),
                          "Wiskunde, één \"twee\" drie");
     assert_int_equal (json_array_size (json_object_get (shown, "partners")), 2);
-    assert_string_equal (json_string_value (json_object_get (json_object_get (shown, "period"),
+    assert_string_equal (stx_testnet_str (json_object_get (json_object_get (shown, "period"),
                                                              "end")), "2026-12-31");
     json_decref (shown);
     assert_int_equal (s_cli (self, 1, &out, NULL, "show", "ini:csv-twee", "--json", NULL), 0);
     shown = json_loads (out, 0, NULL);
     free (out);
-    assert_string_equal (json_string_value (json_object_get (shown, "summary")),
+    assert_string_equal (stx_testnet_str (json_object_get (shown, "summary")),
                          "Twee regels:\r\nde tweede, met komma");
     json_decref (shown);
     assert_int_equal (s_cli (self, 1, &out, NULL, "show", "ini:csv-drie", "--csv", NULL), 0);
@@ -419,24 +419,24 @@ test_history (void **state)
     json_t *first = json_array_get (versions, 0);
     json_t *last = json_array_get (versions, json_array_size (versions) - 1);
     assert_int_equal (json_integer_value (json_object_get (first, "version")), 1);
-    assert_string_equal (json_string_value (json_object_get (json_array_get (
+    assert_string_equal (stx_testnet_str (json_object_get (json_array_get (
         json_object_get (first, "changes"), 0), "text")), "created");
-    assert_string_equal (json_string_value (json_object_get (last, "origin")), owner);
-    assert_int_equal (strlen (json_string_value (json_object_get (last, "signer"))), 16);
-    assert_int_equal (strlen (json_string_value (json_object_get (last, "time"))), 20);
+    assert_string_equal (stx_testnet_str (json_object_get (last, "origin")), owner);
+    assert_int_equal (strlen (stx_testnet_str (json_object_get (last, "signer"))), 16);
+    assert_int_equal (strlen (stx_testnet_str (json_object_get (last, "time"))), 20);
     bool saw_title = false, saw_theme = false;
     json_t *change;
     json_array_foreach (json_object_get (last, "changes"), i, change) {
         const char *field = json_string_value (json_object_get (change, "field"));
         if (field && strcmp (field, "title") == 0) {
             saw_title = true;
-            assert_string_equal (json_string_value (json_object_get (change, "old")), title);
-            assert_string_equal (json_string_value (json_object_get (change, "new")),
+            assert_string_equal (stx_testnet_str (json_object_get (change, "old")), title);
+            assert_string_equal (stx_testnet_str (json_object_get (change, "new")),
                                  "STEM-academie Gent (vernieuwd)");
         }
         if (field && strcmp (field, "themes") == 0) {
             saw_theme = true;
-            assert_string_equal (json_string_value (json_array_get (
+            assert_string_equal (stx_testnet_str (json_array_get (
                 json_object_get (change, "added"), 0)), "ai");
         }
     }

@@ -302,7 +302,7 @@ test_ownership (void **state)
     json_t *shown = json_loads (out, 0, NULL);
     free (out);
     json_t *meta = json_object_get (shown, "_meta");
-    assert_string_equal (json_string_value (json_object_get (meta, "origin")), "org:agoria");
+    assert_string_equal (stx_testnet_str (json_object_get (meta, "origin")), "org:agoria");
     json_decref (shown);
 
     //  The replica tells who signed it
@@ -975,7 +975,7 @@ test_hello_names (void **state)
     json_t *shown = json_loads (out, 0, NULL);
     free (out);
     json_t *meta = json_object_get (shown, "_meta");
-    assert_string_equal (json_string_value (json_object_get (meta, "node")), "agoria-kept");
+    assert_string_equal (stx_testnet_str (json_object_get (meta, "node")), "agoria-kept");
     json_decref (shown);
     zsock_destroy (&dealer);
     stx_identity_destroy (&agoria);
