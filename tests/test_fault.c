@@ -1123,6 +1123,55 @@ test_map_full (void **state)
 }
 
 
+//  ---------------------------------------------------------------------
+//  f. An agent offline while the broker trims its log past the agent's
+//  position comes back through a fresh snapshot
+
+static int
+s_setup_horizon (void **state)
+{
+    *state = s_world (S_CONFIG_NO_RATE "log\n    keep_events = 5\n    keep_days = 0\n", 2);
+    return 0;
+}
+
+static void
+test_offline_past_horizon (void **state)
+{
+    world_t *self = (world_t *) *state;
+    char path [PATH_MAX + 32];
+    snprintf (path, sizeof path, "%s/horizon.json", self->dir);
+    s_write_batch (path, "horizon", s_orgs [0], 0, 10, NULL, NULL);
+    assert_int_equal (stx_testnet_cli (self, 1, NULL, NULL, "publish", path, NULL), 0);
+    stx_testnet_wait_converged (self, 3, 10);
+
+    assert_true (WIFEXITED (stx_testnet_stop (self, 2, SIGTERM)));
+    s_write_batch (path, "horizon", s_orgs [0], 10, 40, NULL, NULL);
+    assert_int_equal (stx_testnet_cli (self, 1, NULL, NULL, "publish", path, NULL), 0);
+    //  The broker keeps 5 events: wait until agent2's next one is gone
+    int64_t deadline = zclock_mono () + 30000;
+    json_int_t log_first = 0;
+    while (log_first <= 11 && zclock_mono () < deadline) {
+        json_t *status = stx_testnet_status (self, 0);
+        log_first = json_integer_value (json_object_get (status, "log_first"));
+        json_decref (status);
+        if (log_first <= 11)
+            zclock_sleep (100);
+    }
+    assert_true (log_first > 11);
+
+    stx_testnet_restart_agent (self, 2, "agent2");
+    int64_t began = zclock_mono ();
+    stx_testnet_wait_converged (self, 3, 50);
+    //  Its log now starts where its snapshot ended, not at 11
+    json_t *status = stx_testnet_status (self, 2);
+    assert_true (json_integer_value (json_object_get (status, "log_first")) > 11);
+    assert_int_equal (json_integer_value (json_object_get (status, "entries")), 50);
+    json_decref (status);
+    printf ("FAULT f: agent offline past the horizon (broker log_first %lld) converged by "
+            "snapshot in %lld ms\n", (long long) log_first, (long long) (zclock_mono () - began));
+    s_passed = true;
+}
+
 int
 main (void)
 {
@@ -1132,6 +1181,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_lossy_proxy, s_setup_lossy, s_teardown),
         cmocka_unit_test_setup_teardown (test_stopped_agent, s_setup_three, s_teardown),
         cmocka_unit_test_setup_teardown (test_map_full, s_setup_full, s_teardown),
+        cmocka_unit_test_setup_teardown (test_offline_past_horizon, s_setup_horizon, s_teardown),
     };
     //  STEMX_FAULT_TESTS=test_lossy_proxy (a cmocka pattern) runs a subset
     const char *only = getenv ("STEMX_FAULT_TESTS");
