@@ -68,44 +68,6 @@ s_format (char *buf, size_t size, const char *format, ...)
     va_end (args);
 }
 
-//  Length of the valid UTF-8 character at data (at most size bytes), or 0.
-static size_t
-s_utf8_char (const char *data, size_t size)
-{
-    for (size_t len = 1; len <= 4 && len <= size; len++)
-        if (stx_utf8_valid (data, len))
-            return len;
-    return 0;
-}
-
-//  Copy text into buf as valid UTF-8 of at most max bytes, replacing bad
-//  bytes and control characters by '?' and marking a cut with "...".
-static void
-s_echo (char *buf, size_t size, const char *text, size_t max)
-{
-    assert (size > max + 3);
-    size_t in = 0, out = 0, len = strlen (text);
-    while (in < len) {
-        size_t char_len = s_utf8_char (text + in, len - in);
-        if (out + (char_len? char_len: 1) > max) {
-            memcpy (buf + out, "...", 3);
-            out += 3;
-            break;
-        }
-        if (char_len == 0 || (char_len == 1 && ((unsigned char) text [in] < 0x20
-                                            ||  text [in] == 0x7f))) {
-            buf [out++] = '?';
-            in += char_len? char_len: 1;
-        }
-        else {
-            memcpy (buf + out, text + in, char_len);
-            out += char_len;
-            in += char_len;
-        }
-    }
-    buf [out] = 0;
-}
-
 //  Format "<id>: <path>: <reason>" into the caller's buffer; a message cut
 //  by the buffer's size is trimmed back to whole UTF-8 characters.
 static stx_status_t
@@ -122,14 +84,7 @@ s_fail (s_ctx_t *ctx, stx_status_t status, const char *path, const char *format,
     va_start (args, format);
     vsnprintf (reason, sizeof (reason), format, args);
     va_end (args);
-    if (*path)
-        s_format (ctx->err, ctx->errlen, "%s: %s: %s", ctx->id, path, reason);
-    else
-        s_format (ctx->err, ctx->errlen, "%s: %s", ctx->id, reason);
-    size_t len = strlen (ctx->err);
-    while (len > 0 && !stx_utf8_valid (ctx->err, len))
-        ctx->err [--len] = 0;
-    return status;
+    return stx_fail_at (ctx->err, ctx->errlen, status, ctx->id, path, reason);
 }
 
 //  Path of a member: "name" at the top, "parent.name" below.
@@ -358,7 +313,7 @@ stx_json_to_entry (const json_t *object, Stemx__Entry **entry_p, char *err, size
         return stx_fail (err, errlen, STX_ERR_INVALID, "id: required");
     if (!json_is_string (id))
         return stx_fail (err, errlen, STX_ERR_INVALID, "id: expected a string");
-    s_echo (ctx.id, sizeof (ctx.id), json_string_value (id), S_ECHO_MAX);
+    stx_echo (ctx.id, sizeof (ctx.id), json_string_value (id), S_ECHO_MAX);
 
     const ProtobufCMessageDescriptor *desc = NULL;
     const char **required = NULL;
@@ -441,7 +396,7 @@ s_json_string (const char *text)
         return NULL;
     size_t out = 0;
     for (size_t in = 0; in < len;) {
-        size_t char_len = s_utf8_char (text + in, len - in);
+        size_t char_len = stx_utf8_char (text + in, len - in);
         if (char_len) {
             memcpy (clean + out, text + in, char_len);
             out += char_len;

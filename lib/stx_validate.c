@@ -113,6 +113,12 @@ s_utf8_char (const unsigned char *data, size_t size)
     return len;
 }
 
+size_t
+stx_utf8_char (const char *data, size_t size)
+{
+    return s_utf8_char ((const unsigned char *) data, size);
+}
+
 bool
 stx_utf8_valid (const char *data, size_t size)
 {
@@ -131,10 +137,8 @@ stx_utf8_valid (const char *data, size_t size)
     return true;
 }
 
-//  Copy text into buf as valid UTF-8 of at most max bytes, replacing bad
-//  bytes and control characters by '?' and marking a cut with "...".
-static const char *
-s_echo (char *buf, size_t size, const char *text, size_t max)
+const char *
+stx_echo (char *buf, size_t size, const char *text, size_t max)
 {
     assert (size > max + 3);
     const unsigned char *bytes = (const unsigned char *) text;
@@ -176,13 +180,22 @@ s_fail (s_ctx_t *ctx, stx_status_t status, const char *path, const char *format,
     va_start (args, format);
     vsnprintf (reason, sizeof (reason), format, args);
     va_end (args);
+    return stx_fail_at (ctx->err, ctx->errlen, status, ctx->id, path, reason);
+}
+
+stx_status_t
+stx_fail_at (char *err, size_t errlen, stx_status_t status, const char *id, const char *path,
+             const char *reason)
+{
+    if (!err || errlen == 0)
+        return status;
     if (*path)
-        s_format (ctx->err, ctx->errlen, "%s: %s: %s", ctx->id, path, reason);
+        s_format (err, errlen, "%s: %s: %s", id, path, reason);
     else
-        s_format (ctx->err, ctx->errlen, "%s: %s", ctx->id, reason);
-    size_t len = strlen (ctx->err);
-    while (len > 0 && !stx_utf8_valid (ctx->err, len))
-        ctx->err [--len] = 0;
+        s_format (err, errlen, "%s: %s", id, reason);
+    size_t len = strlen (err);
+    while (len > 0 && !stx_utf8_valid (err, len))
+        err [--len] = 0;
     return status;
 }
 
@@ -331,7 +344,7 @@ s_code (s_ctx_t *ctx, stx_vocab_t vocab, const char *value, const char *path)
         char echo [S_ECHO_MAX + 4];
         return s_fail (ctx, STX_ERR_UNKNOWN_CODE, path, "unknown %s '%s'",
                        stx_vocab_name (vocab),
-                       s_echo (echo, sizeof (echo), value, S_ECHO_MAX));
+                       stx_echo (echo, sizeof (echo), value, S_ECHO_MAX));
     }
     return STX_OK;
 }
@@ -360,7 +373,7 @@ s_date (s_ctx_t *ctx, const char *value, const char *path)
     if (*value && !stx_date_valid (value)) {
         char echo [S_ECHO_MAX + 4];
         return s_fail (ctx, STX_ERR_BAD_DATES, path, "'%s' is not a date (YYYY-MM-DD)",
-                       s_echo (echo, sizeof (echo), value, S_ECHO_MAX));
+                       stx_echo (echo, sizeof (echo), value, S_ECHO_MAX));
     }
     return STX_OK;
 }
@@ -372,7 +385,7 @@ s_time (s_ctx_t *ctx, const char *value, const char *path)
     if (*value && !s_time_valid (value)) {
         char echo [S_ECHO_MAX + 4];
         return s_fail (ctx, STX_ERR_BAD_DATES, path, "'%s' is not a time (HH:MM, 00:00-23:59)",
-                       s_echo (echo, sizeof (echo), value, S_ECHO_MAX));
+                       stx_echo (echo, sizeof (echo), value, S_ECHO_MAX));
     }
     return STX_OK;
 }
@@ -391,7 +404,7 @@ s_partner (s_ctx_t *ctx, const Stemx__Partner *partner, const char *path, bool r
         char echo [S_ECHO_MAX + 4];
         rc = s_fail (ctx, STX_ERR_INVALID, sub_path,
                      "'%s' is not an organisation key (org:[a-z0-9-]+)",
-                     s_echo (echo, sizeof (echo), partner->org, S_ECHO_MAX));
+                     stx_echo (echo, sizeof (echo), partner->org, S_ECHO_MAX));
     }
     s_format (sub_path, sizeof (sub_path), "%s.helix_pillar", path);
     if (rc == STX_OK)
@@ -526,7 +539,7 @@ s_availability (s_ctx_t *ctx, const Stemx__AvailabilityWindow *window, const cha
             s_format (day_path, sizeof (day_path), "%s.weekdays[%zu]", path, index);
             rc = s_fail (ctx, STX_ERR_BAD_DATES, day_path,
                          "'%s' is not a weekday (mon..sun)",
-                         s_echo (echo, sizeof (echo), window->weekdays [index], S_ECHO_MAX));
+                         stx_echo (echo, sizeof (echo), window->weekdays [index], S_ECHO_MAX));
         }
     }
     if (rc == STX_OK)
@@ -654,7 +667,7 @@ stx_validate_entry (const stx_taxonomy_t *taxonomy, const stx_limits_t *limits,
                        "empty (no organisation, initiative, infrastructure or moment)");
     const char *key = stx_entry_key (entry);
     if (*key)
-        s_echo (ctx.id, sizeof (ctx.id), key, S_ECHO_MAX);
+        stx_echo (ctx.id, sizeof (ctx.id), key, S_ECHO_MAX);
     else
         s_format (ctx.id, sizeof (ctx.id), "%s", stx_kind_name (kind));
 
@@ -720,7 +733,7 @@ stx_validate_event (const stx_taxonomy_t *taxonomy, const stx_limits_t *limits,
         return s_fail (&ctx, STX_ERR_MALFORMED, "", "missing");
     const char *key = event->key? event->key: "";
     if (*key)
-        s_echo (ctx.id, sizeof (ctx.id), key, S_ECHO_MAX);
+        stx_echo (ctx.id, sizeof (ctx.id), key, S_ECHO_MAX);
     if (event->event_id.len != 16)
         return s_fail (&ctx, STX_ERR_MALFORMED, "event_id", "expected 16 bytes, got %zu",
                        event->event_id.len);
@@ -761,7 +774,7 @@ stx_validate_event (const stx_taxonomy_t *taxonomy, const stx_limits_t *limits,
         char echo [S_ECHO_MAX + 4];
         return stx_fail (err, errlen, STX_ERR_INVALID,
                          "key '%s' does not match entry id '%s'", ctx.id,
-                         s_echo (echo, sizeof (echo), id, S_ECHO_MAX));
+                         stx_echo (echo, sizeof (echo), id, S_ECHO_MAX));
     }
     return stx_validate_entry (taxonomy, limits, event->entry, err, errlen);
 }
