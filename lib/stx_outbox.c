@@ -274,13 +274,13 @@ stx_outbox_add (stx_outbox_t *self, const uint8_t **datas, const size_t *sizes, 
 
 
 //  --------------------------------------------------------------------------
-//  Call fn for up to max pending events, oldest first
+//  Call fn (or seq_fn, with the position) for up to max pending events
+//  from position from on, oldest first
 
-stx_status_t
-stx_outbox_pending (stx_outbox_t *self, size_t max, stx_outbox_fn *fn, void *arg)
+static stx_status_t
+s_scan (stx_outbox_t *self, uint64_t from, size_t max, stx_outbox_fn *fn,
+        stx_outbox_seq_fn *seq_fn, void *arg)
 {
-    assert (self);
-    assert (fn);
     MDB_txn *txn;
     MDB_cursor *cursor;
     int rc = s_begin (self, false, &txn);
@@ -288,12 +288,16 @@ stx_outbox_pending (stx_outbox_t *self, size_t max, stx_outbox_fn *fn, void *arg
         return s_status (rc, "mdb_txn_begin");
     rc = mdb_cursor_open (txn, self->pending, &cursor);
     if (rc == 0) {
-        MDB_val key, data;
+        uint8_t be [8];
+        s_put_be64 (from, be);
+        MDB_val key = { 8, be }, data;
         size_t sent = 0;
-        rc = mdb_cursor_get (cursor, &key, &data, MDB_FIRST);
+        rc = mdb_cursor_get (cursor, &key, &data, MDB_SET_RANGE);
         while (rc == 0 && (max == 0 || sent < max)) {
             sent++;
-            if (fn ((const uint8_t *) data.mv_data, data.mv_size, arg))
+            uint64_t seq = key.mv_size == 8? s_get_be64 ((const uint8_t *) key.mv_data): 0;
+            if (fn? fn ((const uint8_t *) data.mv_data, data.mv_size, arg)
+                  : seq_fn (seq, (const uint8_t *) data.mv_data, data.mv_size, arg))
                 break;
             rc = mdb_cursor_get (cursor, &key, &data, MDB_NEXT);
         }
@@ -301,6 +305,23 @@ stx_outbox_pending (stx_outbox_t *self, size_t max, stx_outbox_fn *fn, void *arg
     }
     mdb_txn_abort (txn);
     return rc == MDB_NOTFOUND? STX_OK: s_status (rc, "pending");
+}
+
+stx_status_t
+stx_outbox_pending (stx_outbox_t *self, size_t max, stx_outbox_fn *fn, void *arg)
+{
+    assert (self);
+    assert (fn);
+    return s_scan (self, 0, max, fn, NULL, arg);
+}
+
+stx_status_t
+stx_outbox_pending_from (stx_outbox_t *self, uint64_t from, size_t max,
+                         stx_outbox_seq_fn *fn, void *arg)
+{
+    assert (self);
+    assert (fn);
+    return s_scan (self, from, max, NULL, fn, arg);
 }
 
 

@@ -44,6 +44,17 @@ typedef int (stx_outbox_fn) (const uint8_t *data, size_t size, void *arg);
 stx_status_t
     stx_outbox_pending (stx_outbox_t *self, size_t max, stx_outbox_fn *fn, void *arg);
 
+//  Called per pending event with its position in the outbox (positions
+//  grow with every event added, and are never reused).
+typedef int (stx_outbox_seq_fn) (uint64_t seq, const uint8_t *data, size_t size, void *arg);
+
+//  Call fn for up to max pending events at position from or later, oldest
+//  first (max 0 = all): an agent that sends within a window resumes where
+//  it stopped. Errors: STX_ERR_STORAGE.
+stx_status_t
+    stx_outbox_pending_from (stx_outbox_t *self, uint64_t from, size_t max,
+                             stx_outbox_seq_fn *fn, void *arg);
+
 //  The broker accepted these events: remove each pending event whose id is
 //  in ids (count ids of STX_EVENT_ID_SIZE bytes) in one commit. Ids not
 //  pending are ignored (an ACK can arrive twice).

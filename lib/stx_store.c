@@ -583,6 +583,10 @@ stx_txn_meta (stx_txn_t *self, stx_meta_t *meta)
 
     bool found;
     stx_status_t status = s_meta_get_u64 (self, "seq", &meta->seq, &found);
+    uint64_t unverified = 0;
+    if (status == STX_OK)
+        status = s_meta_get_u64 (self, "unverified", &unverified, &found);
+    meta->unverified = unverified != 0;
     if (status == STX_OK)
         status = s_meta_get_u64 (self, "log_first", &meta->log_first, &found);
     if (status != STX_OK)
@@ -688,18 +692,18 @@ s_latest (stx_txn_t *self, const char *key, Stemx__Event **event_p)
 //  The one apply path. With load, the event is a snapshot's latest event
 //  of its key: no sequence check, no log, no meta.
 
+//  event is data unpacked (the caller's, not changed). When known is true,
+//  *current is the key's latest stored event as the caller looked it up
+//  (borrowed, may be NULL for a new key), saving a second lookup.
 static stx_status_t
-s_apply (stx_txn_t *self, const uint8_t *data, size_t size, bool load)
+s_apply_event (stx_txn_t *self, const Stemx__Event *event, const uint8_t *data, size_t size,
+               bool load, bool known, const Stemx__Event *current)
 {
     stx_store_t *store = self->store;
-    Stemx__Event *event, *previous = NULL;
-    stx_status_t status = stx_event_unpack (data, size, &event);
-    if (status != STX_OK)
-        return status;
-    if (!s_envelope_ok (store, event)) {
-        stx_event_free (&event);
+    Stemx__Event *previous = NULL;
+    stx_status_t status = STX_OK;
+    if (!s_envelope_ok (store, event))
         return STX_ERR_MALFORMED;
-    }
     uint64_t last = 0;
     uint8_t head [STX_HEAD_SIZE];
     if (!load) {
@@ -724,10 +728,10 @@ s_apply (stx_txn_t *self, const uint8_t *data, size_t size, bool load)
             status = s_status (rc, "ids");
     }
     //  Nothing written so far; from here on a failure means abort
-    if (status == STX_OK)
+    if (status == STX_OK && !known)
         status = s_latest (self, event->key, &previous);
-    if (status == STX_OK && previous)
-        status = s_index_update (self, previous, false);
+    if (status == STX_OK && (known? current: previous))
+        status = s_index_update (self, known? current: previous, false);
     if (status == STX_OK) {
         MDB_val key = s_str (event->key), value = s_val (data, size);
         status = s_status (mdb_put (self->txn, store->entries, &key, &value, 0), "entries");
@@ -767,6 +771,16 @@ s_apply (stx_txn_t *self, const uint8_t *data, size_t size, bool load)
         }
     }
     stx_event_free (&previous);
+    return status;
+}
+
+static stx_status_t
+s_apply (stx_txn_t *self, const uint8_t *data, size_t size, bool load)
+{
+    Stemx__Event *event;
+    stx_status_t status = stx_event_unpack (data, size, &event);
+    if (status == STX_OK)
+        status = s_apply_event (self, event, data, size, load, false, NULL);
     stx_event_free (&event);
     return status;
 }
@@ -780,6 +794,15 @@ stx_txn_apply (stx_txn_t *self, const uint8_t *data, size_t size)
 {
     assert (self);
     return s_apply (self, data, size, false);
+}
+
+stx_status_t
+stx_txn_apply_event (stx_txn_t *self, const Stemx__Event *event, const uint8_t *data,
+                     size_t size)
+{
+    assert (self);
+    assert (event);
+    return s_apply_event (self, event, data, size, false, false, NULL);
 }
 
 
@@ -972,7 +995,7 @@ stx_txn_sequence (stx_txn_t *self, Stemx__Event *event, const stx_principal_t *w
 
         size_t size;
         uint8_t *packed = stx_event_pack (event, &size);
-        status = s_apply (self, packed, size, false);
+        status = s_apply_event (self, event, packed, size, false, true, current);
         free (packed);
     }
     stx_event_free (&current);
@@ -1016,6 +1039,13 @@ stx_txn_load (stx_txn_t *self, const uint8_t *data, size_t size)
 
 //  --------------------------------------------------------------------------
 //  Snapshot: set lineage, seq and head
+
+stx_status_t
+stx_txn_set_unverified (stx_txn_t *self, bool unverified)
+{
+    assert (self);
+    return s_meta_put_u64 (self, "unverified", unverified? 1: 0);
+}
 
 stx_status_t
 stx_txn_set_position (stx_txn_t *self, const uint8_t lineage [STX_LINEAGE_SIZE],

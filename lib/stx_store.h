@@ -57,6 +57,7 @@ typedef struct {
     uint8_t head [STX_HEAD_SIZE];   //  hash-chain head at seq (zeros at 0)
     uint64_t log_first;         //  oldest sequence in the log (seq + 1 if empty)
     uint64_t entries;           //  entries in the catalogue, tombstones included
+    bool unverified;            //  a snapshot's signatures are still being verified
 } stx_meta_t;
 
 //  What sequencing one event gave.
@@ -203,6 +204,13 @@ stx_status_t
 stx_status_t
     stx_txn_apply (stx_txn_t *self, const uint8_t *data, size_t size);
 
+//  stx_txn_apply for a caller that has unpacked data already (to verify
+//  it): event must be data unpacked, and stays the caller's. Same checks
+//  and errors, without decoding the bytes a second time.
+stx_status_t
+    stx_txn_apply_event (stx_txn_t *self, const Stemx__Event *event, const uint8_t *data,
+                         size_t size);
+
 //  Replica taking a snapshot: drop the whole catalogue, index, log, ids
 //  and meta (lineage, seq, head) (call once, first, in the snapshot's
 //  write transaction; stx_txn_set_position then sets the meta).
@@ -217,6 +225,13 @@ stx_status_t
 
 //  Replica taking a snapshot: set lineage, seq and head as the snapshot
 //  ended; the log then starts at seq + 1.
+//  Mark (or clear) in a write transaction that the catalogue holds a
+//  snapshot whose origin signatures are not all verified yet, so that a
+//  restart goes on verifying (stx_meta_t.unverified). stx_txn_clear
+//  clears it. Errors: STX_ERR_MAP_FULL, STX_ERR_STORAGE.
+stx_status_t
+    stx_txn_set_unverified (stx_txn_t *self, bool unverified);
+
 stx_status_t
     stx_txn_set_position (stx_txn_t *self, const uint8_t lineage [STX_LINEAGE_SIZE],
                           uint64_t seq, const uint8_t head [STX_HEAD_SIZE]);

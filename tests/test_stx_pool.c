@@ -1,0 +1,90 @@
+/*  =========================================================================
+    test_stx_pool - every index runs exactly once, on several threads
+    ========================================================================= */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include "stx_pool.h"
+
+#define COUNT 100000
+
+typedef struct {
+    atomic_int *hits;
+    pthread_t *by;
+} s_run_t;
+
+static void
+s_hit (void *arg, size_t index)
+{
+    s_run_t *run = (s_run_t *) arg;
+    atomic_fetch_add (&run->hits [index], 1);
+    run->by [index] = pthread_self ();
+}
+
+static void
+test_every_index_once (void **state)
+{
+    (void) state;
+    stx_pool_t *pool = stx_pool_new (3);
+    assert_non_null (pool);
+    assert_int_equal (stx_pool_size (pool), 4);
+    atomic_int *hits = calloc (COUNT, sizeof (atomic_int));
+    pthread_t *by = calloc (COUNT, sizeof (pthread_t));
+    assert_true (hits && by);
+    s_run_t run = { hits, by };
+    //  Many batches in a row, of every small size too: a worker that
+    //  missed a wake-up or ran a batch twice shows as a wrong count
+    for (size_t count = 0; count < 50; count++)
+        stx_pool_run (pool, s_hit, &run, count);
+    stx_pool_run (pool, s_hit, &run, COUNT);
+    for (size_t index = 0; index < COUNT; index++) {
+        int expected = 1;
+        for (size_t count = 0; count < 50; count++)
+            expected += index < count;
+        assert_int_equal (atomic_load (&hits [index]), expected);
+    }
+    //  More than the caller took part in the big batch
+    bool other = false;
+    for (size_t index = 0; index < COUNT && !other; index++)
+        other = !pthread_equal (by [index], by [0]);
+    assert_true (other);
+    stx_pool_destroy (&pool);
+    assert_null (pool);
+    free (hits);
+    free (by);
+}
+
+static void
+test_null_pool_runs_on_caller (void **state)
+{
+    (void) state;
+    atomic_int hits [10] = { 0 };
+    pthread_t by [10];
+    s_run_t run = { hits, by };
+    stx_pool_run (NULL, s_hit, &run, 10);
+    for (size_t index = 0; index < 10; index++) {
+        assert_int_equal (atomic_load (&hits [index]), 1);
+        assert_true (pthread_equal (by [index], pthread_self ()));
+    }
+    assert_int_equal (stx_pool_size (NULL), 1);
+    stx_pool_t *none = NULL;
+    stx_pool_destroy (&none);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_every_index_once),
+        cmocka_unit_test (test_null_pool_runs_on_caller),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
