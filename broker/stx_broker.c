@@ -87,8 +87,9 @@
 #include "stx_policy.h"
 #include "stx_ratelimit.h"
 #include "stx_validate.h"
+#include "stx_pool.h"
 
-#define S_CHUNK_ENTRIES     64              //  entries per snapshot chunk
+#define S_CHUNK_ENTRIES     1024            //  entries per snapshot chunk
 #define S_CHUNK_BYTES       (512 * 1024)    //  bytes per snapshot chunk
 #define S_FETCH_EVENTS      1000            //  events per log range
 #define S_FETCH_BYTES       (4 * 1024 * 1024)
@@ -106,6 +107,8 @@
 #define S_NODE_MAX          64              //  bytes of a HELLO node name
 #define S_TRIM_STEP         1000            //  events trimmed per heartbeat at most
 #define S_READER_CHECK_MS   (60 * 1000)     //  mdb_reader_check this often
+#define S_GROUP_EVENTS      256             //  a group commit stops taking requests here
+#define S_PUBLISH_WINDOW    4096            //  events a connection may have unanswered
 
 //  A snapshot in progress for one peer.
 typedef struct {
@@ -144,6 +147,7 @@ typedef struct {
     char **texts;               //  owned result texts (or NULL)
     bool *refused;              //  settled before sequencing: refused, or a known resend
     bool *excluded;             //  left out after a storage error
+    Stemx__Event **events;      //  unpacked, kept from the checks to sequencing
 } s_publish_t;
 
 typedef struct {
@@ -158,6 +162,8 @@ typedef struct {
     zhashx_t *sessions;         //  routing id hex -> s_session_t
     zhashx_t *peers;            //  routing id hex -> s_peer_t
     zlistx_t *batch;            //  s_publish_t of the current group commit
+    size_t batch_events;        //  events in it
+    stx_pool_t *pool;           //  verifies the group's signatures on every core
     char *data_dir;
     char request_endpoint [256];    //  connectable (for the endpoints file)
     char updates_endpoint [256];
@@ -666,6 +672,7 @@ s_handle_hello (s_broker_t *self, zframe_t *routing_id, Stemx__Hello *hello, con
     welcome.head.len = STX_HEAD_SIZE;
     welcome.log_first = meta->log_first;
     welcome.refresh_required = refresh;
+    welcome.publish_window = S_PUBLISH_WINDOW;
     Stemx__Reply reply = STEMX__REPLY__INIT;
     reply.body_case = STEMX__REPLY__BODY_WELCOME;
     reply.welcome = &welcome;
@@ -807,7 +814,9 @@ s_publish_destroy (s_publish_t **self_p)
         for (size_t index = 0; index < self->count; index++) {
             free (self->texts [index]);
             free (self->results [index].event_id.data);
+            stx_event_free (&self->events [index]);
         }
+        free (self->events);
         free (self->texts);
         free (self->results);
         free (self->result_ptrs);
@@ -858,9 +867,11 @@ s_publish_set_id (s_publish_t *publish, size_t index, const Stemx__Event *event)
 }
 
 //  Take one token of the bucket of key (an organisation, or a peer in
-//  insecure mode). True if the event may go on.
+//  insecure mode). True if the event may go on; else *retry_ms says when
+//  the bucket holds need tokens (the need-th refusal of a request waits
+//  for need tokens, so an agent that waits for the first hint finds room).
 static bool
-s_rate_take (s_broker_t *self, const char *key)
+s_rate_take (s_broker_t *self, const char *key, size_t need, uint32_t *retry_ms)
 {
     if (self->rate <= 0)
         return true;            //  limits/rate = 0: no limit
@@ -872,13 +883,19 @@ s_rate_take (s_broker_t *self, const char *key)
         assert (bucket);
         zhashx_insert (self->buckets, key, bucket);
     }
-    return stx_bucket_take (bucket, self->rate, self->burst, zclock_mono ());
+    int64_t now = zclock_mono ();
+    if (stx_bucket_take (bucket, self->rate, self->burst, now))
+        return true;
+    double wait = ((double) need - bucket->tokens) * 1000.0 / self->rate;
+    *retry_ms = wait < 1? 1: wait > 60000? 60000: (uint32_t) wait;
+    return false;
 }
 
-//  Take a PUBLISH into the current batch: check every event now (the
-//  store never sees a refused one), sequence later. who is the
-//  authenticated principal, NULL in insecure mode. Refusals are counted
-//  and logged when the batch is acked.
+//  Take a PUBLISH into the current batch: settle resends and the allowance
+//  now, keep each other event unpacked for s_batch_check (validation and
+//  signatures, on the pool) and sequencing; the store never sees a refused
+//  one. who is the authenticated principal, NULL in insecure mode.
+//  Refusals are counted and logged when the batch is acked.
 static void
 s_batch_add (s_broker_t *self, zframe_t **routing_id_p, Stemx__Request **request_p,
              const stx_principal_t *who)
@@ -897,8 +914,9 @@ s_batch_add (s_broker_t *self, zframe_t **routing_id_p, Stemx__Request **request
     publish->texts = (char **) calloc (count + 1, sizeof (char *));
     publish->refused = (bool *) calloc (count + 1, sizeof (bool));
     publish->excluded = (bool *) calloc (count + 1, sizeof (bool));
+    publish->events = (Stemx__Event **) calloc (count + 1, sizeof (Stemx__Event *));
     assert (publish->results && publish->result_ptrs && publish->texts
-            && publish->refused && publish->excluded);
+            && publish->refused && publish->excluded && publish->events);
 
     char *key = s_peer_key (publish->routing_id);
     s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->peers, key);
@@ -920,6 +938,7 @@ s_batch_add (s_broker_t *self, zframe_t **routing_id_p, Stemx__Request **request
     }
 
     stx_txn_t *read = NULL;         //  for looking ids up, opened when needed
+    size_t limited = 0;
     for (size_t index = 0; index < count; index++) {
         Stemx__Result init = STEMX__RESULT__INIT;
         publish->results [index] = init;
@@ -953,16 +972,18 @@ s_batch_add (s_broker_t *self, zframe_t **routing_id_p, Stemx__Request **request
                 status = found;     //  a conflict, or a storage error (R_STORAGE)
             else
             //  The allowance first: a flood costs no validation or crypto
-            if (!s_rate_take (self, who? who->org: bucket_key))
+            if (!s_rate_take (self, who? who->org: bucket_key, limited + 1,
+                              &publish->results [index].retry_after_ms)) {
                 status = stx_fail (err, sizeof (err), STX_ERR_RATE_LIMITED,
                                    "rate limited: %g events/s allowed (burst %g)",
                                    self->rate, self->burst);
+                limited++;
+            }
         }
-        if (status == STX_OK)
-            status = stx_validate_event (self->taxonomy, &self->limits, event,
-                                         err, sizeof (err));
-        if (status == STX_OK && who)
-            status = stx_sign_verify_as (event, self->registry, who->org, err, sizeof (err));
+        if (status == STX_OK) {
+            publish->events [index] = event;
+            continue;
+        }
         stx_event_free (&event);
         if (status != STX_OK) {
             Stemx__Reason reason = stx_status_reason (status);
@@ -974,6 +995,76 @@ s_batch_add (s_broker_t *self, zframe_t **routing_id_p, Stemx__Request **request
     }
     stx_txn_abort (&read);
     zlistx_add_end (self->batch, publish);
+    self->batch_events += count;
+}
+
+//  One event of the group for the pool: its verdict is written only here.
+typedef struct {
+    s_publish_t *publish;
+    size_t index;
+    stx_status_t status;
+    char *text;                 //  the refusal, allocated only for a refusal
+} s_check_t;
+
+typedef struct {
+    s_broker_t *broker;
+    s_check_t *checks;
+} s_checks_t;
+
+static void
+s_check_one (void *arg, size_t index)
+{
+    s_checks_t *checks = (s_checks_t *) arg;
+    s_check_t *check = &checks->checks [index];
+    s_broker_t *self = checks->broker;
+    const Stemx__Event *event = check->publish->events [check->index];
+    char err [STX_ERRLEN] = "";
+    stx_status_t status = stx_validate_event (self->taxonomy, &self->limits, event,
+                                              err, sizeof (err));
+    if (status == STX_OK && check->publish->secure)
+        status = stx_sign_verify_as (event, self->registry, check->publish->org,
+                                     err, sizeof (err));
+    check->status = status;
+    if (status != STX_OK)
+        check->text = strdup (*err? err: stx_strerror (status));
+}
+
+//  Validate and verify every event the group still holds, on all cores
+//  (the registry and taxonomy are only read meanwhile); refuse the bad.
+static void
+s_batch_check (s_broker_t *self)
+{
+    size_t count = 0;
+    s_publish_t *publish = (s_publish_t *) zlistx_first (self->batch);
+    for (; publish; publish = (s_publish_t *) zlistx_next (self->batch))
+        for (size_t index = 0; index < publish->count; index++)
+            count += publish->events [index] != NULL;
+    if (count == 0)
+        return;
+    s_checks_t checks = { self, (s_check_t *) calloc (count, sizeof (s_check_t)) };
+    assert (checks.checks);
+    count = 0;
+    publish = (s_publish_t *) zlistx_first (self->batch);
+    for (; publish; publish = (s_publish_t *) zlistx_next (self->batch))
+        for (size_t index = 0; index < publish->count; index++)
+            if (publish->events [index]) {
+                checks.checks [count].publish = publish;
+                checks.checks [count++].index = index;
+            }
+    stx_pool_run (self->pool, s_check_one, &checks, count);
+    for (size_t index = 0; index < count; index++) {
+        s_check_t *check = &checks.checks [index];
+        if (check->status == STX_OK)
+            continue;
+        Stemx__Reason reason = stx_status_reason (check->status);
+        if (reason == STEMX__REASON__R_OK)
+            reason = STEMX__REASON__R_MALFORMED;
+        s_publish_result (check->publish, check->index, reason, check->text, 0, 0);
+        check->publish->refused [check->index] = true;
+        stx_event_free (&check->publish->events [check->index]);
+        free (check->text);
+    }
+    free (checks.checks);
 }
 
 static bool
@@ -1007,13 +1098,13 @@ s_batch_attempt (s_broker_t *self, bool *excluded_one, char *err, size_t errlen)
 
     s_publish_t *publish = (s_publish_t *) zlistx_first (self->batch);
     while (publish) {
-        Stemx__Publish *body = publish->request->publish;
         for (size_t index = 0; index < publish->count; index++) {
             if (publish->refused [index] || publish->excluded [index])
                 continue;
-            Stemx__Event *event = NULL;
-            status = stx_event_unpack (body->events [index].data, body->events [index].len, &event);
-            assert (status == STX_OK);      //  it decoded when added
+            //  Sequencing restamps what it sets, so a redone attempt may
+            //  take the same unpacked event again
+            Stemx__Event *event = publish->events [index];
+            assert (event);
             if (publish->node) {
                 if (event->node && event->node != protobuf_c_empty_string)
                     free (event->node);
@@ -1025,7 +1116,6 @@ s_batch_attempt (s_broker_t *self, bool *excluded_one, char *err, size_t errlen)
             stx_principal_t principal = { publish->org, publish->pillar, publish->roles };
             status = stx_txn_sequence (txn, event, publish->secure? &principal: NULL,
                                        &out, text, sizeof (text));
-            stx_event_free (&event);
             if (status == STX_ERR_DUPLICATE)
                 out.duplicate = true, status = STX_OK;
             if (status == STX_OK)
@@ -1126,6 +1216,7 @@ s_batch_flush (s_broker_t *self)
 {
     if (zlistx_size (self->batch) == 0)
         return;
+    s_batch_check (self);
     uint64_t before = self->meta.seq;
     char err [STX_ERRLEN] = "";
     stx_status_t status = s_batch_commit (self, err, sizeof (err));
@@ -1208,6 +1299,7 @@ s_batch_flush (s_broker_t *self)
         publish = (s_publish_t *) zlistx_next (self->batch);
     }
     zlistx_purge (self->batch);
+    self->batch_events = 0;
 
     //  Fan out the new events, in order, as the log holds them
     if (self->meta.seq > before) {
@@ -1394,12 +1486,18 @@ s_handle_message (s_broker_t *self, zmsg_t *msg)
     zframe_destroy (&routing_id);
 }
 
-//  Drain what is ready (up to batch_max messages), then group-commit.
+//  Drain what is ready (up to batch_max messages, and no more PUBLISH
+//  once the group holds S_GROUP_EVENTS events), then group-commit. The
+//  ROUTER fair-queues its peers, so a bounded group takes turns between
+//  them: one organisation's bulk import delays another's publish by about
+//  two groups, not by its backlog.
 static void
 s_drain_router (s_broker_t *self)
 {
     for (int count = 0; count < self->batch_max; count++) {
         if (count > 0 && !(zsock_events (self->router) & ZMQ_POLLIN))
+            break;
+        if (self->batch_events >= S_GROUP_EVENTS)
             break;
         zmsg_t *msg = zmsg_recv (self->router);
         if (!msg)
@@ -1914,6 +2012,7 @@ s_broker_destroy (s_broker_t **self_p)
     if (*self_p) {
         s_broker_t *self = *self_p;
         zlistx_destroy (&self->batch);
+        stx_pool_destroy (&self->pool);
         zhashx_destroy (&self->sessions);   //  ends snapshot transactions
         zhashx_destroy (&self->peers);
         zhashx_destroy (&self->seen_keys);
@@ -2012,7 +2111,7 @@ s_broker_new (zsock_t *pipe, const stx_broker_config_t *config, stx_status_t *st
                                                                : 300000;
     self->org_sessions = config->org_sessions > 0? config->org_sessions: 2;
     self->read_rate = config->read_rate;
-    self->read_burst = config->read_burst > 0? config->read_burst: 65536;
+    self->read_burst = config->read_burst > 0? config->read_burst: 2097152;
     self->batch_max = config->batch_max > 0? config->batch_max: 1024;
     self->max_batch = config->max_batch;
     self->rate = config->rate;
@@ -2034,6 +2133,7 @@ s_broker_new (zsock_t *pipe, const stx_broker_config_t *config, stx_status_t *st
     self->read_buckets = zhashx_new ();
     zhashx_set_destructor (self->read_buckets, (zhashx_destructor_fn *) zstr_free);
     self->batch = zlistx_new ();
+    self->pool = stx_pool_new (0);
     zlistx_set_destructor (self->batch, s_publish_destructor);
 
     stx_status_t status = STX_OK;
@@ -2110,12 +2210,12 @@ stx_broker_config_default (stx_broker_config_t *config)
     config->session_timeout_ms = 30000;
     config->session_lifetime_ms = 300000;
     config->org_sessions = 2;
-    config->read_rate = 8192;
-    config->read_burst = 65536;
+    config->read_rate = 131072;
+    config->read_burst = 2097152;
     config->batch_max = 1024;
     config->max_batch = 1000;
-    config->rate = 200;
-    config->burst = 2000;
+    config->rate = 50000;
+    config->burst = 2000000;
     config->map_max = (size_t) 64 << 30;
     config->keep_events = 1000000;
     config->keep_days = 90;

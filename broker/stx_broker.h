@@ -82,11 +82,11 @@ typedef struct {
     int batch_max;              //  messages drained per group commit [1024]
     stx_limits_t limits;        //  entry limits [stx_limits_default]
     int max_batch;              //  events per PUBLISH; more: R_TOO_LARGE [1000]
-    double rate;                //  events per second per organisation [200]
-    double burst;               //  token bucket size per organisation [2000]
+    double rate;                //  events per second per organisation [50000]
+    double burst;               //  token bucket size per organisation [2000000]
     double read_rate;           //  KiB per second of LOG ranges and snapshot chunks per
-                                //  organisation [8192]; 0 = no limit
-    double read_burst;          //  read token bucket size in KiB [65536]
+                                //  organisation [131072]; 0 = no limit
+    double read_burst;          //  read token bucket size in KiB [2097152]
     bool insecure;              //  no CURVE, no authentication [false]
     const char *cert_file;      //  broker's secret cert [DATA/broker.cert_secret]
     const char *registry_dir;   //  partners' public certs [DATA/registry]
