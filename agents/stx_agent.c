@@ -33,12 +33,16 @@
     signed (below), before anything is sent; its events leave the outbox on the
     broker's ACK (R_OK) or move to the rejected list (a refusal). R_STORAGE
     is the broker's temporary failure: the event stays pending and is sent
-    again. R_RATE_LIMITED too, and it paces the resends: at most
-    S_PACED_EVENTS, the oldest, per round, rounds further apart while the
-    broker keeps limiting (rate_wait doubles when a round got nothing
-    through), closer again when a round passes. Every WELCOME, and every 10 s while events are pending, the
-    whole outbox is sent again (the broker deduplicates by event id). The
-    CLI gets one ACK with every event's result, in its order.
+    again. Sending is flow controlled: the WELCOME names the broker's
+    publish window, the events a connection may have sent and not had
+    answered; the agent sends from the outbox in its order (send_from)
+    while fewer than that are in flight, and each ACK makes room again.
+    R_RATE_LIMITED keeps the event pending and carries the broker's hint
+    (retry_after_ms): nothing more is sent until then, when sending starts
+    over from the oldest pending event. Every WELCOME, a link coming up,
+    and 10 s without an ACK while events are in flight start over the same
+    way (the broker deduplicates by event id). The CLI gets one ACK with
+    every event's result, in its order.
 
     Security (DESIGN invariant 6; off with --insecure). The agent hosts
     one or more identities (stx_keys: one secret per organisation it
@@ -95,13 +99,15 @@
 #include "stx_agent.h"
 #include "stx_store.h"
 #include "stx_outbox.h"
+#include "stx_pool.h"
+#include "stx_verifier.h"
 #include "stx_daemon.h"
 #include "stx_wire.h"
 #include "stx_keys.h"
 #include "stx_sign.h"
 #include "stx_policy.h"
 
-#define S_SNAPSHOT_CREDIT   4               //  chunks asked for at once
+#define S_SNAPSHOT_CREDIT   8               //  chunks asked for at once
 #define S_DRAIN_MAX         1024            //  live events per transaction
 #define S_PUBLISH_EVENTS    256             //  events per PUBLISH to the broker
 #define S_PUBLISH_BYTES     (512 * 1024)    //  bytes per PUBLISH to the broker
@@ -120,9 +126,10 @@
 #define S_TRIM_IVL          1000            //  one retention step this often
 #define S_TRIM_STEP         1000            //  events trimmed per step at most
 #define S_TRUST_RETRY       3000            //  re-read the trust store this often while paused
-#define S_PACED_EVENTS      32              //  events per resend while rate limited
-#define S_RATE_WAIT_MIN     250             //  first pause after R_RATE_LIMITED
-#define S_RATE_WAIT_MAX     8000            //  longest pause between paced resends
+#define S_RATE_WAIT_MIN     250             //  pause after R_RATE_LIMITED without a hint
+#define S_RATE_WAIT_MAX     60000           //  longest pause a broker's hint may ask for
+#define S_STORAGE_WAIT      1000            //  pause after R_STORAGE before sending again
+#define S_WINDOW_DEFAULT    1024            //  publish window of a broker that names none
 
 typedef enum {
     S_CONNECTING,
@@ -147,7 +154,17 @@ s_state_name (s_state_t state)
 }
 
 //  A CLI publish waiting for the broker's results.
-typedef struct {
+typedef struct _s_request_t s_request_t;
+
+//  One event of a CLI request waiting for its result, found by event id
+//  in s_agent_t.waiting; requests sharing an id are chained.
+typedef struct _s_waiter_t {
+    s_request_t *request;
+    size_t index;
+    struct _s_waiter_t *next;
+} s_waiter_t;
+
+struct _s_request_t {
     zframe_t *routing_id;       //  the CLI
     size_t count;
     size_t remaining;           //  results still missing
@@ -156,8 +173,9 @@ typedef struct {
     Stemx__Result **result_ptrs;
     char **texts;               //  owned result texts
     bool *done;
+    s_waiter_t *waiters;        //  one per event, linked into s_agent_t.waiting
     int64_t created;
-} s_request_t;
+};
 
 //  A CLI's `stemx verify` waiting for the broker's PONG: the replica's
 //  position when it asked, and until when to wait.
@@ -212,9 +230,15 @@ typedef struct {
     int64_t last_hello;
     int hellos;                 //  HELLOs since the last WELCOME
     int64_t last_ping;
-    int64_t last_resend;
-    int rate_wait;              //  ms between paced resends; 0: not rate limited
-    int64_t paced_at;           //  next paced resend
+    int64_t last_resend;        //  last rewind of the send position
+    int64_t last_progress;      //  last ACK from the broker
+    uint64_t send_from;         //  outbox position the next send starts at
+    size_t inflight;            //  events sent and not yet answered (about)
+    size_t window;              //  events the broker lets us have unanswered
+    int64_t rewind_at;          //  rate limited: send again from the oldest then (0: not)
+    zhashx_t *waiting;          //  event id -> s_waiter_t of the CLI requests waiting
+    stx_pool_t *pool;           //  signs and verifies batches on every core
+    stx_verifier_t *verifier;   //  a snapshot's signatures, in the background (or NULL)
     int backoff;
     int silence_ms;
     int connected_ms;
@@ -253,6 +277,7 @@ s_request_destroy (s_request_t **self_p)
 {
     if (*self_p) {
         s_request_t *self = *self_p;
+        free (self->waiters);
         zframe_destroy (&self->routing_id);
         for (size_t index = 0; index < self->count; index++)
             free (self->texts [index]);
@@ -285,7 +310,9 @@ s_request_new (zframe_t *routing_id, size_t count)
     self->result_ptrs = (Stemx__Result **) calloc (count + 1, sizeof (Stemx__Result *));
     self->texts = (char **) calloc (count + 1, sizeof (char *));
     self->done = (bool *) calloc (count + 1, sizeof (bool));
-    assert (self->ids && self->results && self->result_ptrs && self->texts && self->done);
+    self->waiters = (s_waiter_t *) calloc (count + 1, sizeof (s_waiter_t));
+    assert (self->ids && self->results && self->result_ptrs && self->texts && self->done
+            && self->waiters);
     for (size_t index = 0; index < count; index++) {
         Stemx__Result init = STEMX__RESULT__INIT;
         self->results [index] = init;
@@ -297,28 +324,89 @@ s_request_new (zframe_t *routing_id, size_t count)
     return self;
 }
 
-//  Record the broker's result for one event of any waiting CLI request.
+static size_t
+s_id_hash (const void *key)
+{
+    size_t hash;
+    memcpy (&hash, key, sizeof (hash));     //  event ids are random bytes
+    return hash;
+}
+
+static int
+s_id_compare (const void *one, const void *two)
+{
+    return memcmp (one, two, STX_EVENT_ID_SIZE);
+}
+
+//  Index the events of request by id, so results find it in O(1).
+static void
+s_request_wait (s_agent_t *self, s_request_t *request)
+{
+    for (size_t index = 0; index < request->count; index++) {
+        if (request->done [index])
+            continue;
+        s_waiter_t *waiter = &request->waiters [index];
+        waiter->request = request;
+        waiter->index = index;
+        //  The key is the first waiter's own copy of the id (no duplicate
+        //  kept), so later ones join its chain and leave the key alone
+        s_waiter_t *head = (s_waiter_t *) zhashx_lookup (self->waiting, request->ids [index]);
+        if (head) {
+            waiter->next = head->next;
+            head->next = waiter;
+        }
+        else
+            zhashx_insert (self->waiting, request->ids [index], waiter);
+    }
+}
+
+//  Take request's waiters out of the index (before it is destroyed).
+static void
+s_request_unwait (s_agent_t *self, s_request_t *request)
+{
+    for (size_t index = 0; index < request->count; index++) {
+        s_waiter_t *mine = &request->waiters [index];
+        if (!mine->request)
+            continue;
+        s_waiter_t *head = (s_waiter_t *) zhashx_lookup (self->waiting, request->ids [index]);
+        if (head == mine) {
+            zhashx_delete (self->waiting, request->ids [index]);
+            if (mine->next)
+                zhashx_insert (self->waiting, mine->next->request->ids [mine->next->index],
+                               mine->next);
+        }
+        else
+            for (s_waiter_t *waiter = head; waiter; waiter = waiter->next)
+                if (waiter->next == mine) {
+                    waiter->next = mine->next;
+                    break;
+                }
+        mine->request = NULL;
+    }
+}
+
+//  Record the broker's result for one event in every CLI request waiting
+//  for it.
 static void
 s_requests_settle (s_agent_t *self, const Stemx__Result *result)
 {
-    s_request_t *request = (s_request_t *) zlistx_first (self->requests);
-    while (request) {
-        for (size_t index = 0; index < request->count; index++) {
-            if (request->done [index]
-            ||  memcmp (request->ids [index], result->event_id.data, STX_EVENT_ID_SIZE) != 0)
-                continue;
-            Stemx__Result *mine = &request->results [index];
-            mine->reason = result->reason;
-            mine->seq = result->seq;
-            mine->version = result->version;
-            free (request->texts [index]);
-            request->texts [index] = strdup (result->text? result->text: "");
-            mine->text = request->texts [index];
-            request->done [index] = true;
-            request->remaining--;
-            return;
-        }
-        request = (s_request_t *) zlistx_next (self->requests);
+    if (result->event_id.len != STX_EVENT_ID_SIZE)
+        return;
+    s_waiter_t *waiter = (s_waiter_t *) zhashx_lookup (self->waiting, result->event_id.data);
+    for (; waiter; waiter = waiter->next) {
+        s_request_t *request = waiter->request;
+        size_t index = waiter->index;
+        if (request->done [index])
+            continue;
+        Stemx__Result *mine = &request->results [index];
+        mine->reason = result->reason;
+        mine->seq = result->seq;
+        mine->version = result->version;
+        free (request->texts [index]);
+        request->texts [index] = strdup (result->text? result->text: "");
+        mine->text = request->texts [index];
+        request->done [index] = true;
+        request->remaining--;
     }
 }
 
@@ -336,6 +424,7 @@ s_requests_reply (s_agent_t *self)
             reply.body_case = STEMX__REPLY__BODY_ACK;
             reply.ack = &ack;
             stx_wire_send_reply (self->local, request->routing_id, &reply);
+            s_request_unwait (self, request);
             zlistx_delete (self->requests, zlistx_cursor (self->requests));
             request = (s_request_t *) zlistx_first (self->requests);
         }
@@ -709,49 +798,63 @@ s_batches_send_destroy (s_batch_t **batches_p, size_t count)
     return sent;
 }
 
-//  Routes pending outbox events to their signer's batch.
+//  Routes pending outbox events to their signer's batch, within the room
+//  the publish window leaves.
 typedef struct {
     s_agent_t *agent;
     s_batch_t *batches;
     size_t count;
-    int only;                   //  send only this link's events, or -1: all
-} s_resend_t;
+    size_t room;                //  events that may still be sent
+    uint64_t last;              //  outbox position of the last one taken
+} s_pump_t;
 
 static int
-s_pending_event (const uint8_t *data, size_t size, void *arg)
+s_pump_event (uint64_t seq, const uint8_t *data, size_t size, void *arg)
 {
-    s_resend_t *resend = (s_resend_t *) arg;
+    s_pump_t *pump = (s_pump_t *) arg;
     size_t index = 0;
-    if (resend->count > 1) {
+    if (pump->count > 1) {
         Stemx__Event *event = NULL;
         if (stx_event_unpack (data, size, &event) == STX_OK)
-            index = s_link_of_signer (resend->agent, &event->signer);
+            index = s_link_of_signer (pump->agent, &event->signer);
         stx_event_free (&event);
     }
-    if (resend->only < 0 || (size_t) resend->only == index)
-        s_batch_add (&resend->batches [index], data, size);
-    return 0;
+    //  An event of a link that is down is passed over: that link's
+    //  coming up starts sending over from the oldest
+    s_batch_add (&pump->batches [index], data, size);
+    pump->last = seq;
+    return --pump->room == 0;
 }
 
-//  Send pending outbox events again (idempotent at the broker), each over
-//  its signer's link if that link is up: all of them (only = -1), or only
-//  those of link only (which just came up); while paced (rate_wait), only
-//  the oldest S_PACED_EVENTS.
+//  Send pending outbox events, in their order from send_from on, while
+//  the publish window has room and no rate-limit hint holds us back.
 static void
-s_resend_outbox (s_agent_t *self, int only)
+s_pump (s_agent_t *self)
 {
-    if (only < 0)
-        self->last_resend = zclock_mono ();
-    s_resend_t resend = { self, NULL, 0, only };
-    resend.batches = s_batches_new (self, &resend.count);
-    //  While the broker rate limits us, the oldest few only (section 7)
-    size_t max = self->rate_wait? S_PACED_EVENTS: 0;
-    stx_status_t status = stx_outbox_pending (self->outbox, max, s_pending_event, &resend);
+    if (self->rewind_at || self->inflight >= self->window)
+        return;
+    s_pump_t pump = { self, NULL, 0, self->window - self->inflight, 0 };
+    pump.batches = s_batches_new (self, &pump.count);
+    stx_status_t status = stx_outbox_pending_from (self->outbox, self->send_from, pump.room,
+                                                   s_pump_event, &pump);
     if (status != STX_OK)
         zsys_error ("cannot read the outbox: %s", stx_strerror (status));
-    size_t sent = s_batches_send_destroy (&resend.batches, resend.count);
-    if (sent)
-        zsys_info ("sent %zu pending outbox events to the broker", sent);
+    self->inflight += s_batches_send_destroy (&pump.batches, pump.count);
+    if (pump.last)
+        self->send_from = pump.last + 1;
+}
+
+//  Start sending over from the oldest pending event (idempotent at the
+//  broker): after a WELCOME, a link coming up, a rate-limit pause or a
+//  silence with events in flight.
+static void
+s_rewind (s_agent_t *self)
+{
+    self->last_resend = zclock_mono ();
+    self->send_from = 0;
+    self->inflight = 0;
+    self->rewind_at = 0;
+    s_pump (self);
 }
 
 static void
@@ -932,6 +1035,38 @@ s_halt (s_agent_t *self, const Stemx__Event *event, const char *reason)
     self->fetching = false;
 }
 
+//  Verifies a batch of events on the pool: ok[i] says whether events[i]
+//  (NULL: skipped, false) verified against the trust store as it is. A
+//  false is not a verdict yet: s_verified decides (it may reload the
+//  trust store, pause or halt), in order, just before the apply.
+typedef struct {
+    const stx_registry_t *trust;
+    Stemx__Event **events;
+    bool *ok;
+} s_verify_batch_t;
+
+static void
+s_verify_one (void *arg, size_t index)
+{
+    s_verify_batch_t *batch = (s_verify_batch_t *) arg;
+    char err [STX_ERRLEN];
+    batch->ok [index] = batch->events [index]
+                     && stx_sign_verify (batch->events [index], batch->trust,
+                                         err, sizeof (err)) == STX_OK;
+}
+
+static void
+s_verify_batch (s_agent_t *self, Stemx__Event **events, bool *ok, size_t count)
+{
+    if (self->insecure) {
+        for (size_t index = 0; index < count; index++)
+            ok [index] = true;
+        return;
+    }
+    s_verify_batch_t batch = { self->trust, events, ok };
+    stx_pool_run (self->pool, s_verify_one, &batch, count);
+}
+
 //  Check event's signature against the trust store before it is applied.
 //  Returns true if it may be applied; else halts replication.
 static bool
@@ -978,6 +1113,70 @@ s_verified (s_agent_t *self, const Stemx__Event *event)
 }
 
 
+//  Start, follow and finish the background verification of a snapshot:
+//  started while the store says unverified and replication runs; done,
+//  the mark is cleared; a failed entry goes to s_verified, which reloads
+//  the trust store (then it starts over) or pauses or halts replication.
+static void
+s_verifier_tick (s_agent_t *self)
+{
+    if (self->insecure || !self->meta.unverified)
+        return;
+    if (!self->verifier) {
+        if (self->state != S_ACTIVE)
+            return;
+        char err [STX_ERRLEN] = "";
+        stx_status_t status = stx_verifier_new (self->store, self->trust_dir,
+                                                self->trust_retired_dir, &self->verifier,
+                                                err, sizeof (err));
+        if (status != STX_OK)
+            zsys_error ("cannot verify the snapshot: %s (trying again)", err);
+        return;
+    }
+    uint64_t verified, total;
+    bool done;
+    stx_verifier_progress (self->verifier, &verified, &total, &done);
+    if (!done)
+        return;
+    size_t size = 0;
+    stx_status_t status = STX_OK;
+    uint8_t *failed = stx_verifier_failure (self->verifier, &size, &status);
+    stx_verifier_destroy (&self->verifier);
+    if (failed) {
+        Stemx__Event *event = NULL;
+        if (stx_event_unpack (failed, size, &event) != STX_OK)
+            zsys_error ("snapshot holds an undecodable entry; replication halted");
+        if (!event) {
+            free (self->halted);
+            self->halted = strdup ("snapshot holds an undecodable entry");
+            self->state = S_HALTED;
+        }
+        else
+            s_verified (self, event);   //  true: the reloaded trust store holds it
+        stx_event_free (&event);
+        free (failed);
+        return;
+    }
+    if (status != STX_OK) {
+        zsys_error ("cannot verify the snapshot: %s (trying again)", stx_strerror (status));
+        return;
+    }
+    stx_txn_t *txn = NULL;
+    status = stx_store_begin (self->store, true, &txn);
+    if (status == STX_OK)
+        status = stx_txn_set_unverified (txn, false);
+    if (status == STX_OK)
+        status = stx_txn_commit (&txn);
+    stx_txn_abort (&txn);
+    if (status != STX_OK) {
+        s_store_failure (self, status, "cannot record the verified snapshot");
+        return;
+    }
+    s_refresh_meta (self);
+    zsys_notice ("snapshot verified: %" PRIu64 " signatures", verified);
+}
+
+
 //  --------------------------------------------------------------------------
 //  Replies from the broker
 
@@ -998,6 +1197,7 @@ s_on_welcome (s_agent_t *self, Stemx__Welcome *welcome)
     memcpy (self->broker_lineage, welcome->lineage.data, STX_LINEAGE_SIZE);
     self->broker_lineage_known = true;
     self->broker_seq = welcome->seq;
+    self->window = welcome->publish_window? welcome->publish_window: S_WINDOW_DEFAULT;
     if (halted)
         zsys_warning ("connected to %s: replication stays %s at seq %" PRIu64 "%s",
                       self->broker_endpoint, s_state_name (self->state), self->meta.seq,
@@ -1007,6 +1207,7 @@ s_on_welcome (s_agent_t *self, Stemx__Welcome *welcome)
     if (welcome->refresh_required) {
         zsys_notice ("broker at seq %" PRIu64 " asks for a refresh; taking a snapshot",
                      welcome->seq);
+        stx_verifier_destroy (&self->verifier);     //  what it checks goes now
         stx_status_t status = stx_store_begin (self->store, true, &self->snapshot);
         if (status == STX_OK)
             status = stx_txn_clear (self->snapshot);
@@ -1038,7 +1239,7 @@ s_on_welcome (s_agent_t *self, Stemx__Welcome *welcome)
         if (self->meta.seq < welcome->seq)
             s_fetch (self);
     }
-    s_resend_outbox (self, -1);
+    s_rewind (self);
 }
 
 static void
@@ -1047,20 +1248,11 @@ s_on_chunk (s_agent_t *self, Stemx__SnapshotChunk *chunk)
     if (self->state != S_SNAPSHOT || !self->snapshot)
         return;
     self->snapshot_last = zclock_mono ();
+    //  Stored now, verified in the background once the snapshot is
+    //  committed (stx_verifier): the replica answers queries at once
     for (size_t index = 0; index < chunk->n_events; index++) {
-        stx_status_t status = STX_OK;
-        if (!self->insecure) {
-            Stemx__Event *event = NULL;
-            status = stx_event_unpack (chunk->events [index].data, chunk->events [index].len,
-                                       &event);
-            bool verified = status != STX_OK || s_verified (self, event);
-            stx_event_free (&event);
-            if (!verified)
-                return;         //  halted; the snapshot was abandoned
-        }
-        if (status == STX_OK)
-            status = stx_txn_load (self->snapshot, chunk->events [index].data,
-                                   chunk->events [index].len);
+        stx_status_t status = stx_txn_load (self->snapshot, chunk->events [index].data,
+                                            chunk->events [index].len);
         if (status != STX_OK) {
             zsys_error ("snapshot: cannot load entry: %s", stx_strerror (status));
             s_snapshot_abort (self);
@@ -1095,6 +1287,8 @@ s_on_snapshot_end (s_agent_t *self, Stemx__SnapshotEnd *end)
     if (status == STX_OK)
         status = stx_txn_set_position (self->snapshot, end->lineage.data, end->seq,
                                        end->head.data);
+    if (status == STX_OK && !self->insecure)
+        status = stx_txn_set_unverified (self->snapshot, true);
     if (status == STX_OK)
         status = stx_txn_commit (&self->snapshot);
     if (status != STX_OK) {
@@ -1108,8 +1302,10 @@ s_on_snapshot_end (s_agent_t *self, Stemx__SnapshotEnd *end)
     }
     s_refresh_meta (self);
     self->state = S_ACTIVE;
-    zsys_notice ("snapshot taken: %" PRIu64 " entries at seq %" PRIu64,
-                 end->entries, end->seq);
+    zsys_notice ("snapshot taken: %" PRIu64 " entries at seq %" PRIu64 "%s",
+                 end->entries, end->seq,
+                 self->insecure? "": "; verifying their signatures in the background");
+    s_verifier_tick (self);
     if (self->broker_seq > self->meta.seq)
         s_fetch (self);
 }
@@ -1124,18 +1320,28 @@ s_on_log (s_agent_t *self, Stemx__LogRange *log)
         self->broker_seq = log->last;
     uint64_t before = self->meta.seq;
     if (log->n_events > 0) {
+        //  Verify each event once, all of them on the pool first; an
+        //  undecodable one is left to stx_txn_apply to report
+        size_t count = log->n_events;
+        Stemx__Event **events = (Stemx__Event **) calloc (count, sizeof (Stemx__Event *));
+        bool *ok = (bool *) calloc (count, sizeof (bool));
+        assert (events && ok);
+        for (size_t index = 0; index < count; index++)
+            if (stx_event_unpack (log->events [index].data, log->events [index].len,
+                                  &events [index]) == STX_OK
+            &&  events [index]->seq <= self->meta.seq)
+                stx_event_free (&events [index]);   //  applied already
+        s_verify_batch (self, events, ok, count);
         stx_txn_t *txn = NULL;
         stx_status_t status = stx_store_begin (self->store, true, &txn);
         size_t applied = 0;
         uint64_t next = self->meta.seq + 1;
-        for (size_t index = 0; status == STX_OK && index < log->n_events; index++) {
-            //  Verify each event once, just before it is applied; an
-            //  undecodable one is left to stx_txn_apply to report
-            Stemx__Event *event = NULL;
-            if (stx_event_unpack (log->events [index].data, log->events [index].len,
-                                  &event) == STX_OK) {
+        for (size_t index = 0; status == STX_OK && index < count; index++) {
+            Stemx__Event *event = events [index];
+            events [index] = NULL;
+            if (event) {
                 bool skip = event->seq < next;
-                bool verified = skip || s_verified (self, event);
+                bool verified = skip || ok [index] || s_verified (self, event);
                 if (skip || !verified)
                     stx_event_free (&event);
                 if (skip)
@@ -1143,7 +1349,10 @@ s_on_log (s_agent_t *self, Stemx__LogRange *log)
                 if (!verified)
                     break;      //  halted or paused; what was applied before it is kept
             }
-            stx_status_t rc = stx_txn_apply (txn, log->events [index].data,
+            stx_status_t rc = event
+                            ? stx_txn_apply_event (txn, event, log->events [index].data,
+                                                   log->events [index].len)
+                            : stx_txn_apply (txn, log->events [index].data,
                                              log->events [index].len);
             if (rc == STX_ERR_REPLAY && event) {
                 s_halt (self, event, "replayed event id: the replica holds this event id "
@@ -1169,6 +1378,10 @@ s_on_log (s_agent_t *self, Stemx__LogRange *log)
                 break;
             }
         }
+        for (size_t index = 0; index < count; index++)
+            stx_event_free (&events [index]);
+        free (events);
+        free (ok);
         if (status == STX_OK && applied)
             status = stx_txn_commit (&txn);
         stx_txn_abort (&txn);
@@ -1198,6 +1411,7 @@ s_on_ack (s_agent_t *self, Stemx__Ack *ack)
     uint8_t (*ids) [STX_EVENT_ID_SIZE] = calloc (ack->n_results + 1, STX_EVENT_ID_SIZE);
     assert (ids);
     size_t acked = 0, kept = 0, limited = 0;
+    uint32_t hint = 0;
     const char *kept_text = NULL;
     for (size_t index = 0; index < ack->n_results; index++) {
         Stemx__Result *result = ack->results [index];
@@ -1210,6 +1424,8 @@ s_on_ack (s_agent_t *self, Stemx__Ack *ack)
             //  Not a refusal of the event: it stays pending, is sent again
             //  at a slower pace, and its CLI request waits for the outcome
             limited++;
+            if (result->retry_after_ms > hint)
+                hint = result->retry_after_ms;
             continue;
         }
         else
@@ -1233,27 +1449,25 @@ s_on_ack (s_agent_t *self, Stemx__Ack *ack)
     }
     if (kept)
         zsys_warning ("broker could not store %zu event%s (kept in the outbox, sent again "
-                      "later): %s", kept, kept == 1? "": "s", kept_text);
-    //  Pacing: R_RATE_LIMITED slows the resends down (the broker's burst is
-    //  unknown here), a round without it speeds them up again
+                      "in %d ms): %s", kept, kept == 1? "": "s", S_STORAGE_WAIT, kept_text);
+    //  Each answer makes room in the window; a rate limit holds sending
+    //  back for as long as the broker's hint says (the last refusal's hint
+    //  covers all of them), then everything pending goes again in order
     int64_t now = zclock_mono ();
+    self->last_progress = now;
+    self->inflight -= ack->n_results < self->inflight? ack->n_results: self->inflight;
     if (limited) {
-        if (!self->rate_wait)
+        if (!self->rewind_at)
             zsys_notice ("broker rate limits us: %zu event%s kept pending, sent again "
-                         "at a slower pace", limited, limited == 1? "": "s");
-        if (!self->rate_wait)
-            self->rate_wait = S_RATE_WAIT_MIN;
-        else
-        if (acked == 0 && self->rate_wait < S_RATE_WAIT_MAX)
-            self->rate_wait *= 2;
-        self->paced_at = now + self->rate_wait;
+                         "in %u ms", limited, limited == 1? "": "s",
+                         hint? hint: S_RATE_WAIT_MIN);
+        int64_t at = now + (hint == 0? S_RATE_WAIT_MIN: hint > S_RATE_WAIT_MAX? S_RATE_WAIT_MAX: hint);
+        if (at > self->rewind_at)
+            self->rewind_at = at;
     }
-    else
-    if (self->rate_wait && acked) {
-        if (self->rate_wait > S_RATE_WAIT_MIN)
-            self->rate_wait /= 2;
-        self->paced_at = now;   //  the next round on the next tick
-    }
+    if (kept && self->rewind_at < now + S_STORAGE_WAIT)
+        self->rewind_at = now + S_STORAGE_WAIT;
+    s_pump (self);
     free (ids);
     s_requests_reply (self);
 }
@@ -1350,7 +1564,7 @@ s_link_handle (s_agent_t *self, size_t index)
     stx_wire_reply_free (&reply);
     if (!was_up) {
         zsys_notice ("publishing as %s to %s", link->org, self->broker_endpoint);
-        s_resend_outbox (self, (int) index);
+        s_rewind (self);
     }
 }
 
@@ -1394,7 +1608,14 @@ s_handle_sub (s_agent_t *self)
     uint64_t next = self->meta.seq + 1;
     bool gap = false;
     Stemx__Heartbeat *heartbeat = NULL;
-    for (int count = 0; count < S_DRAIN_MAX; count++) {
+    //  Take what is ready first, so the signatures of the whole drain are
+    //  verified together on the pool, then apply in order in one transaction
+    zmsg_t **msgs = (zmsg_t **) calloc (S_DRAIN_MAX, sizeof (zmsg_t *));
+    Stemx__Event **events = (Stemx__Event **) calloc (S_DRAIN_MAX, sizeof (Stemx__Event *));
+    bool *ok = (bool *) calloc (S_DRAIN_MAX, sizeof (bool));
+    assert (msgs && events && ok);
+    size_t count = 0;
+    while (count < S_DRAIN_MAX) {
         if (count > 0 && !(zsock_events (self->sub) & ZMQ_POLLIN))
             break;
         zmsg_t *msg = zmsg_recv (self->sub);
@@ -1403,49 +1624,61 @@ s_handle_sub (s_agent_t *self)
         self->last_heard = zclock_mono ();
         zframe_t *topic = zmsg_first (msg);
         zframe_t *body = zmsg_next (msg);
-        if (!body || zmsg_size (msg) != 2)
-            ;                   //  not ours
-        else
-        if (zframe_streq (topic, STX_TOPIC_EVENT)) {
+        if (body && zmsg_size (msg) == 2 && zframe_streq (topic, STX_TOPIC_EVENT)) {
             Stemx__Event *event = NULL;
             if (stx_event_unpack (zframe_data (body), zframe_size (body), &event) == STX_OK) {
-                uint64_t seq = event->seq;
-                if (seq > self->broker_seq)
-                    self->broker_seq = seq;
-                if (self->state != S_ACTIVE || seq < next)
-                    ;           //  covered by the snapshot, a fetch, or applied
-                else
-                if (seq == next && !self->fetching && status == STX_OK) {
-                    //  Verified once, here; a failure halts (state changes)
-                    if (s_verified (self, event)) {
-                        if (!txn)
-                            status = stx_store_begin (self->store, true, &txn);
-                        if (status == STX_OK)
-                            status = stx_txn_apply (txn, zframe_data (body),
-                                                    zframe_size (body));
-                        if (status == STX_OK)
-                            next++;
-                        else
-                        if (status == STX_ERR_REPLAY) {
-                            //  Keep what came before it; halt (state changes)
-                            s_halt (self, event, "replayed event id: the replica holds "
-                                    "this event id already (an old event re-sequenced)");
-                            status = STX_OK;
-                        }
-                    }
-                }
-                else
-                    gap = true;
-                stx_event_free (&event);
+                if (event->seq > self->broker_seq)
+                    self->broker_seq = event->seq;
+                if (self->state != S_ACTIVE || event->seq < next)
+                    stx_event_free (&event);    //  a snapshot, a fetch or applied covers it
             }
+            events [count] = event;
         }
         else
-        if (zframe_streq (topic, STX_TOPIC_HEARTBEAT)) {
+        if (body && zmsg_size (msg) == 2 && zframe_streq (topic, STX_TOPIC_HEARTBEAT)) {
             stx_wire_heartbeat_free (&heartbeat);
             stx_wire_decode_heartbeat (body, &heartbeat);
         }
-        zmsg_destroy (&msg);
+        msgs [count++] = msg;
     }
+    s_verify_batch (self, events, ok, count);
+    for (size_t index = 0; index < count; index++) {
+        Stemx__Event *event = events [index];
+        if (!event)
+            continue;
+        zframe_t *body = zmsg_last (msgs [index]);
+        if (event->seq < next || self->state != S_ACTIVE)
+            ;                   //  applied, or replication stopped before it
+        else
+        if (event->seq == next && !self->fetching && status == STX_OK) {
+            //  Verified once, here; a failure halts (state changes)
+            if (ok [index] || s_verified (self, event)) {
+                if (!txn)
+                    status = stx_store_begin (self->store, true, &txn);
+                if (status == STX_OK)
+                    status = stx_txn_apply_event (txn, event, zframe_data (body),
+                                                  zframe_size (body));
+                if (status == STX_OK)
+                    next++;
+                else
+                if (status == STX_ERR_REPLAY) {
+                    //  Keep what came before it; halt (state changes)
+                    s_halt (self, event, "replayed event id: the replica holds "
+                            "this event id already (an old event re-sequenced)");
+                    status = STX_OK;
+                }
+            }
+        }
+        else
+            gap = true;
+    }
+    for (size_t index = 0; index < count; index++) {
+        stx_event_free (&events [index]);
+        zmsg_destroy (&msgs [index]);
+    }
+    free (msgs);
+    free (events);
+    free (ok);
     if (status == STX_OK && txn)
         status = stx_txn_commit (&txn);
     stx_txn_abort (&txn);
@@ -1501,6 +1734,15 @@ s_local_status (s_agent_t *self, zframe_t *routing_id)
     status.broker_seq = self->broker_seq;
     if (self->halted)
         status.error = self->halted;
+    if (self->verifier) {
+        uint64_t verified, total;
+        bool done;
+        stx_verifier_progress (self->verifier, &verified, &total, &done);
+        status.unverified = total > verified? total - verified: 0;
+    }
+    else
+    if (self->meta.unverified)
+        status.unverified = self->meta.entries;
     Stemx__Reply reply = STEMX__REPLY__INIT;
     reply.body_case = STEMX__REPLY__BODY_STATUS;
     reply.status = &status;
@@ -1584,6 +1826,20 @@ s_request_refuse (s_request_t *request, size_t index, Stemx__Reason reason, cons
 //  those a hosted identity may sign (refusing the others here; nothing is
 //  signed when insecure), queue the packed bytes in the outbox (synced),
 //  then send each over its signer's link if that link is up.
+//  Signs events [i] with signers [i] (NULL: not signed), one per call.
+typedef struct {
+    Stemx__Event **events;
+    const stx_identity_t **signers;
+} s_sign_batch_t;
+
+static void
+s_sign_one (void *arg, size_t index)
+{
+    s_sign_batch_t *batch = (s_sign_batch_t *) arg;
+    if (batch->signers [index])
+        stx_sign_event (batch->events [index], batch->signers [index]);
+}
+
 static void
 s_local_publish (s_agent_t *self, zframe_t *routing_id, Stemx__Publish *publish)
 {
@@ -1593,8 +1849,10 @@ s_local_publish (s_agent_t *self, zframe_t *routing_id, Stemx__Publish *publish)
     uint8_t **packed = (uint8_t **) calloc (count + 1, sizeof (uint8_t *));
     const uint8_t **datas = (const uint8_t **) calloc (count + 1, sizeof (uint8_t *));
     size_t *sizes = (size_t *) calloc (count + 1, sizeof (size_t));
-    size_t *links = (size_t *) calloc (count + 1, sizeof (size_t));
-    assert (events && packed && datas && sizes && links);
+    const stx_identity_t **signers = (const stx_identity_t **) calloc (count + 1,
+                                                                       sizeof (void *));
+    bool *queue = (bool *) calloc (count + 1, sizeof (bool));
+    assert (events && packed && datas && sizes && signers && queue);
     char text [STX_ERRLEN];
     bool failed = false;
     for (size_t index = 0; index < count && !failed; index++) {
@@ -1643,13 +1901,21 @@ s_local_publish (s_agent_t *self, zframe_t *routing_id, Stemx__Publish *publish)
                 s_request_refuse (request, index, reason, text);
                 continue;
             }
-            if (!self->insecure)
-                stx_sign_event (event, self->links [link].identity);
-            packed [index] = stx_event_pack (event, &sizes [queued]);
-            datas [queued] = packed [index];
-            links [queued++] = (size_t) link;
+            signers [index] = self->insecure? NULL: self->links [link].identity;
+            queue [index] = true;
         }
         stx_txn_abort (&txn);
+        //  Signing is most of an event's cost here: on every core
+        if (!failed && !self->insecure) {
+            s_sign_batch_t batch = { events, signers };
+            stx_pool_run (self->pool, s_sign_one, &batch, count);
+        }
+        for (size_t index = 0; !failed && index < count; index++) {
+            if (!queue [index])
+                continue;
+            packed [index] = stx_event_pack (events [index], &sizes [queued]);
+            datas [queued++] = packed [index];
+        }
     }
     //  Durable first: from here on the queued events survive anything
     if (!failed && queued) {
@@ -1664,13 +1930,10 @@ s_local_publish (s_agent_t *self, zframe_t *routing_id, Stemx__Publish *publish)
         s_request_destroy (&request);
     else {
         zlistx_add_end (self->requests, request);
-        //  A link that is down sends its events when it comes up; while
-        //  the broker rate limits us the paced resends take them in turn
-        size_t nbatches;
-        s_batch_t *batches = s_batches_new (self, &nbatches);
-        for (size_t index = 0; index < queued && !self->rate_wait; index++)
-            s_batch_add (&batches [links [index]], datas [index], sizes [index]);
-        s_batches_send_destroy (&batches, nbatches);
+        s_request_wait (self, request);
+        //  Sent in outbox order as the window allows; a link that is down
+        //  sends its events when it comes up
+        s_pump (self);
         s_requests_reply (self);    //  answered at once if none was queued
     }
     for (size_t index = 0; index < count; index++) {
@@ -1681,7 +1944,8 @@ s_local_publish (s_agent_t *self, zframe_t *routing_id, Stemx__Publish *publish)
     free (packed);
     free (datas);
     free (sizes);
-    free (links);
+    free (signers);
+    free (queue);
 }
 
 static void
@@ -1810,6 +2074,7 @@ static void
 s_tick (s_agent_t *self)
 {
     int64_t now = zclock_mono ();
+    s_verifier_tick (self);
     s_verify_expire (self, now);
     s_retention_step (self, now);
     int64_t quiet = now - (self->last_heard > self->last_hello? self->last_heard: self->last_hello);
@@ -1857,26 +2122,19 @@ s_tick (s_agent_t *self)
             s_send_ping (self->dealer, self->meta.seq);
         self->last_ping = now;
     }
-    if (self->rate_wait && now >= self->paced_at) {
-        uint64_t pending = 0, rejected = 0;
-        if (stx_outbox_depth (self->outbox, &pending, &rejected) == STX_OK && pending) {
-            s_resend_outbox (self, -1);
-            self->paced_at = now + self->rate_wait;
-        }
-        else
-            self->rate_wait = 0;        //  all through: back to the normal pace
-    }
+    uint64_t pending = 0, rejected = 0;
+    if (self->rewind_at && now >= self->rewind_at)
+        s_rewind (self);
     else
-    if (!self->rate_wait && now - self->last_resend > S_RESEND_IVL) {
-        uint64_t pending = 0, rejected = 0;
-        if (stx_outbox_depth (self->outbox, &pending, &rejected) == STX_OK && pending)
-            s_resend_outbox (self, -1);
-        else
-            self->last_resend = now;
-    }
+    if (now - self->last_progress > S_RESEND_IVL && now - self->last_resend > S_RESEND_IVL
+    &&  stx_outbox_depth (self->outbox, &pending, &rejected) == STX_OK && pending)
+        s_rewind (self);        //  nothing answered for a while: lost, or never sent
+    else
+        s_pump (self);          //  room left by a rewind, or a link that came up
     s_request_t *request = (s_request_t *) zlistx_first (self->requests);
     while (request) {
         if (now - request->created > S_REQUEST_TTL) {
+            s_request_unwait (self, request);
             zlistx_delete (self->requests, zlistx_cursor (self->requests));
             request = (s_request_t *) zlistx_first (self->requests);
         }
@@ -2093,8 +2351,11 @@ s_agent_destroy (s_agent_t **self_p)
 {
     if (*self_p) {
         s_agent_t *self = *self_p;
+        stx_verifier_destroy (&self->verifier);
         stx_txn_abort (&self->snapshot);
         zlistx_destroy (&self->requests);
+        zhashx_destroy (&self->waiting);
+        stx_pool_destroy (&self->pool);
         zlistx_destroy (&self->verifies);
         zpoller_destroy (&self->poller);
         zsock_destroy (&self->dealer);
@@ -2130,6 +2391,14 @@ s_agent_new (zsock_t *pipe, const stx_agent_config_t *config, stx_status_t *stat
     assert (self);
     self->pipe = pipe;
     self->requests = zlistx_new ();
+    self->waiting = zhashx_new ();
+    assert (self->waiting);
+    zhashx_set_key_hasher (self->waiting, s_id_hash);
+    zhashx_set_key_comparator (self->waiting, s_id_compare);
+    zhashx_set_key_duplicator (self->waiting, NULL);
+    zhashx_set_key_destructor (self->waiting, NULL);
+    self->window = S_WINDOW_DEFAULT;
+    self->pool = stx_pool_new (0);
     zlistx_set_destructor (self->requests, s_request_destructor);
     self->verifies = zlistx_new ();
     zlistx_set_destructor (self->verifies, s_verify_destructor);

@@ -2348,12 +2348,19 @@ s_cmd_status (options_t *options, int argc, char **argv)
                                      json_integer ((json_int_t) reply->status->broker_seq));
                 if (reply->status->error && *reply->status->error)
                     json_object_set_new (json, "error", json_string (reply->status->error));
+                json_object_set_new (json, "unverified",
+                                     json_integer ((json_int_t) reply->status->unverified));
             }
             stx_wire_reply_free (&reply);
             zsock_destroy (&sock);
         }
         json_object_set_new (json, "running", json_boolean (running));
         json_object_set_new (json, "connected", json_boolean (connected));
+        //  A snapshot's signatures still to verify (the agent's own count
+        //  while it runs; the whole catalogue if it stopped before the end)
+        if (!json_object_get (json, "unverified"))
+            json_object_set_new (json, "unverified",
+                                 json_integer ((json_int_t) (meta.unverified? meta.entries: 0)));
     }
 
     if (!agent)
@@ -2398,6 +2405,11 @@ s_cmd_status (options_t *options, int argc, char **argv)
                         json_is_true (json_object_get (json, "connected")) ? "yes" : "no",
                         json_string_value (broker),
                         json_integer_value (json_object_get (json, "broker_seq")));
+            json_int_t unverified = json_integer_value (json_object_get (json, "unverified"));
+            if (unverified > 0)
+                printf ("verifying  %" JSON_INTEGER_FORMAT " / %" PRIu64 " signatures of the "
+                        "snapshot (queries are answered meanwhile)\n",
+                        (json_int_t) meta.entries - unverified, meta.entries);
             if (json_object_get (json, "error"))
                 printf ("REPLICATION HALTED: %s\n",
                         json_string_value (json_object_get (json, "error")));
