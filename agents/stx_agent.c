@@ -1409,8 +1409,10 @@ static void
 s_on_ack (s_agent_t *self, Stemx__Ack *ack)
 {
     uint8_t (*ids) [STX_EVENT_ID_SIZE] = calloc (ack->n_results + 1, STX_EVENT_ID_SIZE);
-    assert (ids);
-    size_t acked = 0, kept = 0, limited = 0;
+    stx_refusal_t *refused = (stx_refusal_t *) calloc (ack->n_results + 1,
+                                                       sizeof (stx_refusal_t));
+    assert (ids && refused);
+    size_t acked = 0, kept = 0, limited = 0, nrefused = 0;
     uint32_t hint = 0;
     const char *kept_text = NULL;
     for (size_t index = 0; index < ack->n_results; index++) {
@@ -1434,19 +1436,20 @@ s_on_ack (s_agent_t *self, Stemx__Ack *ack)
                 kept_text = result->text;
         }
         else {
-            stx_status_t status = stx_outbox_reject (self->outbox, result->event_id.data,
-                                                     result->reason, result->text);
-            if (status != STX_OK)
-                zsys_error ("outbox: cannot record a refusal: %s", stx_strerror (status));
+            stx_refusal_t refusal = { result->event_id.data, result->reason, result->text };
+            refused [nrefused++] = refusal;
         }
         s_requests_settle (self, result);
     }
-    if (acked) {
-        stx_status_t status = stx_outbox_ack (self->outbox,
-                                              (const uint8_t (*) [STX_EVENT_ID_SIZE]) ids, acked);
-        if (status != STX_OK)
-            zsys_error ("outbox: cannot remove acked events: %s", stx_strerror (status));
-    }
+    //  The CLI hears first: the broker's ack is durable there already, and
+    //  an ack the outbox loses to a crash is only sent again
+    s_requests_reply (self);
+    stx_status_t status = stx_outbox_settle (self->outbox,
+                                             (const uint8_t (*) [STX_EVENT_ID_SIZE]) ids, acked,
+                                             refused, nrefused);
+    if (status != STX_OK)
+        zsys_error ("outbox: cannot record the broker's answers (they come again on a "
+                    "resend): %s", stx_strerror (status));
     if (kept)
         zsys_warning ("broker could not store %zu event%s (kept in the outbox, sent again "
                       "in %d ms): %s", kept, kept == 1? "": "s", S_STORAGE_WAIT, kept_text);
@@ -1469,7 +1472,7 @@ s_on_ack (s_agent_t *self, Stemx__Ack *ack)
         self->rewind_at = now + S_STORAGE_WAIT;
     s_pump (self);
     free (ids);
-    s_requests_reply (self);
+    free (refused);
 }
 
 static void

@@ -405,7 +405,7 @@ typedef struct {
     ProtobufCBinaryData items [S_CHUNK_ENTRIES];
     size_t count;
     size_t bytes;
-    char *last_key;             //  owned
+    char last_key [1024];       //  of the last entry taken (stx_txn_entries' limit)
     bool stopped;               //  full: more entries may follow
 } s_chunk_t;
 
@@ -422,9 +422,7 @@ s_chunk_entry (const char *key, const uint8_t *data, size_t size, void *arg)
     chunk->items [chunk->count].len = size;
     chunk->count++;
     chunk->bytes += size;
-    free (chunk->last_key);
-    chunk->last_key = strdup (key);
-    assert (chunk->last_key);
+    snprintf (chunk->last_key, sizeof (chunk->last_key), "%s", key);
     return 0;
 }
 
@@ -446,7 +444,6 @@ s_session_pump (s_broker_t *self, s_session_t *session)
         stx_status_t status = stx_txn_entries (session->txn, session->after,
                                                s_chunk_entry, &chunk);
         if (status != STX_OK) {
-            free (chunk.last_key);
             zsys_error ("snapshot: cannot read the catalogue: %s", stx_strerror (status));
             s_send_error (self, session->routing_id, STEMX__REASON__R_STORAGE,
                           "snapshot: cannot read the catalogue");
@@ -465,10 +462,9 @@ s_session_pump (s_broker_t *self, s_session_t *session)
             session->credit--;
             session->entries += chunk.count;
             free (session->after);
-            session->after = chunk.last_key;
-            chunk.last_key = NULL;
+            session->after = strdup (chunk.last_key);
+            assert (session->after);
         }
-        free (chunk.last_key);
         if (!chunk.stopped) {
             //  Walked to the end: close the snapshot with its position
             Stemx__SnapshotEnd end = STEMX__SNAPSHOT_END__INIT;

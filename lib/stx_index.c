@@ -282,24 +282,28 @@ s_utf8_decode (const unsigned char *p, uint32_t *cp)
     return len;
 }
 
+//  Dutch and English, in strcmp order: s_stop_word looks them up by
+//  bisection (every token of every indexed text is looked up)
 static const char *s_stop_words [] = {
-    //  Dutch
-    "aan", "als", "bij", "dan", "dat", "den", "der", "des", "deze", "die", "dit", "door",
-    "een", "het", "hoe", "hun", "maar", "meer", "met", "naar", "niet", "nog", "ook",
-    "over", "tot", "uit", "van", "voor", "wat", "wie", "worden", "wordt", "zij", "zijn",
-    //  English
-    "all", "also", "and", "are", "but", "can", "for", "from", "has", "have", "into",
-    "its", "not", "our", "per", "the", "their", "them", "that", "this", "via", "was",
-    "were", "which", "who", "will", "with"
+    "aan", "all", "als", "also", "and", "are", "bij", "but", "can", "dan", "dat", "den",
+    "der", "des", "deze", "die", "dit", "door", "een", "for", "from", "has", "have", "het",
+    "hoe", "hun", "into", "its", "maar", "meer", "met", "naar", "niet", "nog", "not",
+    "ook", "our", "over", "per", "that", "the", "their", "them", "this", "tot", "uit",
+    "van", "via", "voor", "was", "wat", "were", "which", "who", "wie", "will", "with",
+    "worden", "wordt", "zij", "zijn"
 };
+
+static int
+s_stop_compare (const void *token, const void *item)
+{
+    return strcmp ((const char *) token, *(const char * const *) item);
+}
 
 static bool
 s_stop_word (const char *token)
 {
-    for (size_t i = 0; i < sizeof (s_stop_words) / sizeof (s_stop_words [0]); i++)
-        if (strcmp (token, s_stop_words [i]) == 0)
-            return true;
-    return false;
+    return bsearch (token, s_stop_words, sizeof (s_stop_words) / sizeof (s_stop_words [0]),
+                    sizeof (s_stop_words [0]), s_stop_compare) != NULL;
 }
 
 int

@@ -357,52 +357,19 @@ s_remove (stx_outbox_t *self, MDB_txn *txn, const uint8_t *id, uint8_t **data_p,
 
 
 //  --------------------------------------------------------------------------
-//  The broker accepted these events
+//  Move the pending event id to the rejected list with its reason and text
 
-stx_status_t
-stx_outbox_ack (stx_outbox_t *self, const uint8_t (*ids) [STX_EVENT_ID_SIZE], size_t count)
+static int
+s_reject (stx_outbox_t *self, MDB_txn *txn, const uint8_t id [STX_EVENT_ID_SIZE],
+          int reason, const char *text)
 {
-    assert (self);
-    assert (ids || count == 0);
-    MDB_txn *txn;
-    int rc = s_begin (self, true, &txn);
-    if (rc)
-        return s_status (rc, "mdb_txn_begin");
-    for (size_t i = 0; rc == 0 && i < count; i++) {
-        rc = s_remove (self, txn, ids [i], NULL, NULL);
-        if (rc == MDB_NOTFOUND)
-            rc = 0;             //  acked before
-    }
-    if (rc) {
-        mdb_txn_abort (txn);
-        return s_status (rc, "ack");
-    }
-    return s_status (mdb_txn_commit (txn), "mdb_txn_commit");
-}
-
-
-//  --------------------------------------------------------------------------
-//  The broker refused the event with id
-
-stx_status_t
-stx_outbox_reject (stx_outbox_t *self, const uint8_t id [STX_EVENT_ID_SIZE],
-                   int reason, const char *text)
-{
-    assert (self);
-    assert (id);
     if (!text)
         text = "";
-    MDB_txn *txn;
-    int rc = s_begin (self, true, &txn);
-    if (rc)
-        return s_status (rc, "mdb_txn_begin");
     uint8_t *event = NULL;
     size_t event_size = 0;
-    rc = s_remove (self, txn, id, &event, &event_size);
-    if (rc == MDB_NOTFOUND) {
-        mdb_txn_abort (txn);
-        return STX_OK;          //  not pending: nothing to do
-    }
+    int rc = s_remove (self, txn, id, &event, &event_size);
+    if (rc == MDB_NOTFOUND)
+        return 0;               //  not pending: nothing to do
     uint64_t next = 1;
     MDB_cursor *cursor = NULL;
     if (rc == 0)
@@ -433,11 +400,59 @@ stx_outbox_reject (stx_outbox_t *self, const uint8_t id [STX_EVENT_ID_SIZE],
         free (record);
     }
     free (event);
+    return rc;
+}
+
+
+//  --------------------------------------------------------------------------
+//  The broker's answers: remove the acked, move the refused
+
+stx_status_t
+stx_outbox_settle (stx_outbox_t *self, const uint8_t (*acked) [STX_EVENT_ID_SIZE],
+                   size_t nacked, const stx_refusal_t *refused, size_t nrefused)
+{
+    assert (self);
+    assert (acked || nacked == 0);
+    assert (refused || nrefused == 0);
+    if (nacked == 0 && nrefused == 0)
+        return STX_OK;
+    MDB_txn *txn;
+    int rc = s_begin (self, true, &txn);
+    if (rc)
+        return s_status (rc, "mdb_txn_begin");
+    for (size_t i = 0; rc == 0 && i < nacked; i++) {
+        rc = s_remove (self, txn, acked [i], NULL, NULL);
+        if (rc == MDB_NOTFOUND)
+            rc = 0;             //  acked before
+    }
+    for (size_t i = 0; rc == 0 && i < nrefused; i++)
+        rc = s_reject (self, txn, refused [i].id, refused [i].reason, refused [i].text);
     if (rc) {
         mdb_txn_abort (txn);
-        return s_status (rc, "reject");
+        return s_status (rc, "settle");
     }
-    return s_status (mdb_txn_commit (txn), "mdb_txn_commit");
+    //  One flush instead of two: a system crash may undo this commit
+    //  (never an add: those flush the meta page too), which costs only a
+    //  resend that the broker answers again from its id index
+    mdb_env_set_flags (self->env, MDB_NOMETASYNC, 1);
+    rc = mdb_txn_commit (txn);
+    mdb_env_set_flags (self->env, MDB_NOMETASYNC, 0);
+    return s_status (rc, "mdb_txn_commit");
+}
+
+stx_status_t
+stx_outbox_ack (stx_outbox_t *self, const uint8_t (*ids) [STX_EVENT_ID_SIZE], size_t count)
+{
+    return stx_outbox_settle (self, ids, count, NULL, 0);
+}
+
+stx_status_t
+stx_outbox_reject (stx_outbox_t *self, const uint8_t id [STX_EVENT_ID_SIZE],
+                   int reason, const char *text)
+{
+    assert (id);
+    stx_refusal_t refusal = { id, reason, text };
+    return stx_outbox_settle (self, NULL, 0, &refusal, 1);
 }
 
 

@@ -55,14 +55,30 @@ stx_status_t
     stx_outbox_pending_from (stx_outbox_t *self, uint64_t from, size_t max,
                              stx_outbox_seq_fn *fn, void *arg);
 
-//  The broker accepted these events: remove each pending event whose id is
-//  in ids (count ids of STX_EVENT_ID_SIZE bytes) in one commit. Ids not
-//  pending are ignored (an ACK can arrive twice).
+//  One refusal of the broker: the event id, its reason code and text.
+typedef struct {
+    const uint8_t *id;          //  STX_EVENT_ID_SIZE bytes
+    int reason;
+    const char *text;           //  may be NULL
+} stx_refusal_t;
+
+//  Settle one ACK of the broker in one commit: remove each pending event
+//  whose id is in acked (nacked ids of STX_EVENT_ID_SIZE bytes), and move
+//  each refused one to the rejected list with its reason and text. Ids
+//  not pending are ignored (an ACK can arrive twice). The commit flushes
+//  the data but not the meta page (MDB_NOMETASYNC): after a system crash
+//  it may be undone, and the events are sent again and answered again.
+//  Errors: STX_ERR_MAP_FULL, STX_ERR_STORAGE; nothing changed then.
+stx_status_t
+    stx_outbox_settle (stx_outbox_t *self, const uint8_t (*acked) [STX_EVENT_ID_SIZE],
+                       size_t nacked, const stx_refusal_t *refused, size_t nrefused);
+
+//  stx_outbox_settle of acked events only.
 stx_status_t
     stx_outbox_ack (stx_outbox_t *self, const uint8_t (*ids) [STX_EVENT_ID_SIZE], size_t count);
 
-//  The broker refused the event with id: move it to the rejected list with
-//  its reason code and text. Ignored if not pending.
+//  stx_outbox_settle of one refused event: id moves to the rejected list
+//  with its reason code and text. Ignored if not pending.
 stx_status_t
     stx_outbox_reject (stx_outbox_t *self, const uint8_t id [STX_EVENT_ID_SIZE],
                        int reason, const char *text);
