@@ -107,6 +107,7 @@
 #include "stx_sign.h"
 #include "stx_policy.h"
 
+#define S_SNAPSHOT_COMMIT   16384           //  snapshot entries per transaction
 #define S_SNAPSHOT_CREDIT   8               //  chunks asked for at once
 #define S_DRAIN_MAX         1024            //  live events per transaction
 #define S_PUBLISH_EVENTS    256             //  events per PUBLISH to the broker
@@ -222,6 +223,7 @@ typedef struct {
     uint64_t broker_seq;        //  broker's last sequence as last heard
     stx_txn_t *snapshot;        //  write transaction of a snapshot in progress
     uint64_t snapshot_entries;
+    uint64_t snapshot_committed;    //  entries of it committed so far
     int64_t snapshot_last;
     bool fetching;
     int64_t fetch_sent;
@@ -1211,6 +1213,9 @@ s_on_welcome (s_agent_t *self, Stemx__Welcome *welcome)
         stx_status_t status = stx_store_begin (self->store, true, &self->snapshot);
         if (status == STX_OK)
             status = stx_txn_clear (self->snapshot);
+        //  Marked from the start: what a query shows meanwhile is unverified
+        if (status == STX_OK && !self->insecure)
+            status = stx_txn_set_unverified (self->snapshot, true);
         if (status != STX_OK) {
             stx_txn_abort (&self->snapshot);
             zsys_error ("cannot start a snapshot: %s", stx_strerror (status));
@@ -1218,6 +1223,7 @@ s_on_welcome (s_agent_t *self, Stemx__Welcome *welcome)
         }
         self->state = S_SNAPSHOT;
         self->snapshot_entries = 0;
+        self->snapshot_committed = 0;
         self->snapshot_last = zclock_mono ();
         Stemx__SnapshotRequest snapshot = STEMX__SNAPSHOT_REQUEST__INIT;
         snapshot.credit = S_SNAPSHOT_CREDIT;
@@ -1249,21 +1255,33 @@ s_on_chunk (s_agent_t *self, Stemx__SnapshotChunk *chunk)
         return;
     self->snapshot_last = zclock_mono ();
     //  Stored now, verified in the background once the snapshot is
-    //  committed (stx_verifier): the replica answers queries at once
-    for (size_t index = 0; index < chunk->n_events; index++) {
-        stx_status_t status = stx_txn_load (self->snapshot, chunk->events [index].data,
-                                            chunk->events [index].len);
-        if (status != STX_OK) {
-            zsys_error ("snapshot: cannot load entry: %s", stx_strerror (status));
-            s_snapshot_abort (self);
-            if (status == STX_ERR_MAP_FULL)
-                s_grow (self, "snapshot");  //  the next snapshot has more room
-            self->last_hello = zclock_mono ();   //  reconnect after the usual pause
-            self->state = S_CONNECTING;
-            return;
-        }
-    }
+    //  complete (stx_verifier): the replica answers queries at once.
+    //  Committed every S_SNAPSHOT_COMMIT entries, so a big catalogue never
+    //  holds its dirty pages in memory: the position (lineage, seq) is
+    //  written only with the last part, so a replica stopped half way has
+    //  no lineage and takes a new snapshot when it comes back
+    stx_status_t status = STX_OK;
+    for (size_t index = 0; status == STX_OK && index < chunk->n_events; index++)
+        status = stx_txn_load (self->snapshot, chunk->events [index].data,
+                               chunk->events [index].len);
     self->snapshot_entries += chunk->n_events;
+    if (status == STX_OK && self->snapshot_entries - self->snapshot_committed
+                            >= S_SNAPSHOT_COMMIT) {
+        status = stx_txn_commit (&self->snapshot);
+        if (status == STX_OK)
+            status = stx_store_begin (self->store, true, &self->snapshot);
+        if (status == STX_OK)
+            self->snapshot_committed = self->snapshot_entries;
+    }
+    if (status != STX_OK) {
+        zsys_error ("snapshot: cannot store entries: %s", stx_strerror (status));
+        s_snapshot_abort (self);
+        if (status == STX_ERR_MAP_FULL)
+            s_grow (self, "snapshot");      //  the next snapshot has more room
+        self->last_hello = zclock_mono ();  //  reconnect after the usual pause
+        self->state = S_CONNECTING;
+        return;
+    }
     Stemx__Credit credit = STEMX__CREDIT__INIT;
     credit.credit = 1;
     Stemx__Request request = STEMX__REQUEST__INIT;
