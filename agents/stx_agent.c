@@ -129,6 +129,7 @@
 #define S_TRUST_RETRY       3000            //  re-read the trust store this often while paused
 #define S_RATE_WAIT_MIN     250             //  pause after R_RATE_LIMITED without a hint
 #define S_RATE_WAIT_MAX     60000           //  longest pause a broker's hint may ask for
+#define S_FIELD_SIGNER      13              //  Event.signer, found without unpacking
 #define S_STORAGE_WAIT      1000            //  pause after R_STORAGE before sending again
 #define S_WINDOW_DEFAULT    1024            //  publish window of a broker that names none
 
@@ -815,12 +816,11 @@ s_pump_event (uint64_t seq, const uint8_t *data, size_t size, void *arg)
 {
     s_pump_t *pump = (s_pump_t *) arg;
     size_t index = 0;
-    if (pump->count > 1) {
-        Stemx__Event *event = NULL;
-        if (stx_event_unpack (data, size, &event) == STX_OK)
-            index = s_link_of_signer (pump->agent, &event->signer);
-        stx_event_free (&event);
-    }
+    ProtobufCBinaryData signer = { 0, NULL };
+    if (pump->count > 1
+    &&  stx_event_peek (data, size, S_FIELD_SIGNER, (const uint8_t **) &signer.data,
+                        &signer.len) == STX_OK)
+        index = s_link_of_signer (pump->agent, &signer);
     //  An event of a link that is down is passed over: that link's
     //  coming up starts sending over from the oldest
     s_batch_add (&pump->batches [index], data, size);

@@ -18,6 +18,7 @@
     ========================================================================= */
 
 #include <assert.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -68,6 +69,67 @@ stx_event_unpack (const uint8_t *data, size_t size, Stemx__Event **event_p)
         return STX_ERR_MALFORMED;
     *event_p = event;
     return STX_OK;
+}
+
+
+//  --------------------------------------------------------------------------
+//  One length-delimited field of a packed event, without unpacking it
+
+static bool
+s_varint (const uint8_t **at, const uint8_t *end, uint64_t *value)
+{
+    *value = 0;
+    for (int shift = 0; shift < 64 && *at < end; shift += 7) {
+        uint8_t byte = *(*at)++;
+        *value |= (uint64_t) (byte & 0x7F) << shift;
+        if (!(byte & 0x80))
+            return true;
+    }
+    return false;
+}
+
+stx_status_t
+stx_event_peek (const uint8_t *data, size_t size, uint32_t field,
+                const uint8_t **value_p, size_t *len_p)
+{
+    assert (value_p && len_p);
+    const uint8_t *at = data, *end = data + size;
+    if (!data && size)
+        return STX_ERR_MALFORMED;
+    while (at < end) {
+        uint64_t tag, skip;
+        if (!s_varint (&at, end, &tag))
+            return STX_ERR_MALFORMED;
+        switch (tag & 7) {
+            case 0:                 //  varint
+                if (!s_varint (&at, end, &skip))
+                    return STX_ERR_MALFORMED;
+                break;
+            case 1:                 //  64-bit
+                if (end - at < 8)
+                    return STX_ERR_MALFORMED;
+                at += 8;
+                break;
+            case 2:                 //  length-delimited
+                if (!s_varint (&at, end, &skip) || skip > (uint64_t) (end - at))
+                    return STX_ERR_MALFORMED;
+                if ((tag >> 3) == field) {
+                    *value_p = at;
+                    *len_p = (size_t) skip;
+                    return STX_OK;
+                }
+                at += skip;
+                break;
+            case 5:                 //  32-bit
+                if (end - at < 4)
+                    return STX_ERR_MALFORMED;
+                at += 4;
+                break;
+            default:
+                return STX_ERR_MALFORMED;
+        }
+    }
+    return STX_ERR_NOT_FOUND;
 }
 
 

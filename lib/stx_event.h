@@ -28,6 +28,15 @@ uint8_t *
 stx_status_t
     stx_event_unpack (const uint8_t *data, size_t size, Stemx__Event **event_p);
 
+//  Find length-delimited field (a bytes or string field number of Event,
+//  e.g. 13 for signer) in the packed event without unpacking it: *value_p
+//  points into data, *len_p is its length. For hot paths that need one
+//  field (which link signs an outbox event). Errors: STX_ERR_NOT_FOUND (not
+//  present), STX_ERR_MALFORMED (not a valid protobuf encoding up to it).
+stx_status_t
+    stx_event_peek (const uint8_t *data, size_t size, uint32_t field,
+                    const uint8_t **value_p, size_t *len_p);
+
 //  Free an unpacked event; accepts NULL and sets *event_p to NULL.
 void
     stx_event_free (Stemx__Event **event_p);

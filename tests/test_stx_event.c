@@ -106,6 +106,43 @@ test_withdraw_and_ids (void **state)
     stx_event_free (&b);
 }
 
+//  A field read from the packed bytes is the one unpacking gives
+static void
+test_peek (void **state)
+{
+    (void) state;
+    Stemx__Entry *entry = s_heap_initiative ("ini:x", "STEM-academie Gent");
+    Stemx__Event *event = stx_event_new ("ini:x", &entry);
+    uint8_t signer [32];
+    for (size_t i = 0; i < sizeof (signer); i++)
+        signer [i] = (uint8_t) (i * 7);
+    event->signer.data = (uint8_t *) malloc (sizeof (signer));
+    memcpy (event->signer.data, signer, sizeof (signer));
+    event->signer.len = sizeof (signer);
+    event->seq = 300;                   //  a varint of two bytes before it
+    size_t size;
+    uint8_t *data = stx_event_pack (event, &size);
+    const uint8_t *value;
+    size_t len;
+    assert_int_equal (stx_event_peek (data, size, 13, &value, &len), STX_OK);
+    assert_int_equal (len, sizeof (signer));
+    assert_memory_equal (value, signer, sizeof (signer));
+    assert_int_equal (stx_event_peek (data, size, 1, &value, &len), STX_OK);
+    assert_int_equal (len, STX_EVENT_ID_SIZE);
+    assert_memory_equal (value, event->event_id.data, STX_EVENT_ID_SIZE);
+    assert_int_equal (stx_event_peek (data, size, 3, &value, &len), STX_OK);
+    assert_int_equal (len, 5);
+    assert_memory_equal (value, "ini:x", 5);
+    //  Not set: not found; cut short: malformed, never a read past the end
+    assert_int_equal (stx_event_peek (data, size, 12, &value, &len), STX_ERR_NOT_FOUND);
+    assert_int_equal (stx_event_peek (data, size - 3, 13, &value, &len), STX_ERR_MALFORMED);
+    uint8_t junk [] = { 0x0F, 0x01 };   //  wire type 7 does not exist
+    assert_int_equal (stx_event_peek (junk, sizeof (junk), 13, &value, &len),
+                      STX_ERR_MALFORMED);
+    free (data);
+    stx_event_free (&event);
+}
+
 static void
 test_unpack_malformed (void **state)
 {
@@ -162,6 +199,7 @@ main (void)
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_new_and_round_trip),
         cmocka_unit_test (test_withdraw_and_ids),
+        cmocka_unit_test (test_peek),
         cmocka_unit_test (test_unpack_malformed),
         cmocka_unit_test (test_chain_known_answer),
         cmocka_unit_test (test_hex),
