@@ -902,8 +902,6 @@ stx_cmd_import (const stx_import_options_t *options)
         if (rc != STX_OK && rc != STX_ERR_NOT_FOUND)
             result = s_fail (&self, EXIT_REFUSED, "%s", err);
     }
-    if (result == 0)
-        result = s_open_store (&self);
     if (result == 0 && (!(spools [0] = s_temp_file (&self)) || !(spools [1] = s_temp_file (&self))))
         result = EXIT_REFUSED;
     if (result) {
@@ -914,8 +912,10 @@ stx_cmd_import (const stx_import_options_t *options)
         return result;
     }
     self.table = stx_table_new (4, (const char *[]) { "WHERE", "KEY", "REASON", "TEXT" });
-    self.compare = true;
-    self.send = !options->dry_run;
+    //  Without a catalogue nothing is compared or sent, but every entry
+    //  is still read and reported
+    self.compare = s_open_store (&self) == 0;
+    self.send = self.compare && !options->dry_run;
     s_keyset_init (&self.seen);
     for (int phase = 0; phase < 2 && result == 0; phase++) {
         self.spool = spools [phase];
