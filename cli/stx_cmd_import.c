@@ -22,28 +22,27 @@
     Ack once every other batch is answered are the refused ones (their
     entries are reported not sent, as before).
 
-    Every entry's outcome is written, as a JSON row with the entry's
-    ordinal, to one spool file per phase, in file order (a chunk's rows
-    go out when every chunk before it is answered). The summary merges the
-    two spools by ordinal, so it lists the entries in file order as the
-    whole-file import did. What stays in memory: the chunks in flight, the
+    Every entry's outcome row goes to stx_import_summary, which spools it
+    for its phase, in file order (a chunk's rows go out when every chunk
+    before it is answered), and at the end lists the entries in file order
+    as the whole-file import did. What stays in memory: the chunks in flight, the
     refusals (for the table people read), and, to refuse a key given twice,
-    one 16-byte slot per key: a keyed SipHash of the key (libsodium
-    crypto_shorthash; two keys of a million collide with odds of about
-    1 in 10^13) and where it was first seen.
+    the phase's keys in stx_keyset (16 bytes a key, with where it was
+    first seen).
     ========================================================================= */
 
 #include <czmq.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <sodium.h>
 #include <sys/stat.h>
 
 #include "stx_cmd_import.h"
+#include "stx_import_summary.h"
 #include "stx_cli_format.h"
 #include "stx_error.h"
 #include "stx_event.h"
 #include "stx_json.h"
+#include "stx_keyset.h"
 #include "stx_store.h"
 #include "stx_wire.h"
 
@@ -62,15 +61,8 @@
 #define S_CHUNKS_MAX    (2 * S_BATCHES_OUT)
 
 //  --------------------------------------------------------------------------
-//  Keys seen: 16-byte slots, open addressing
-
-typedef struct {
-    uint64_t *slots;            //  pairs (hash, where code); hash 0 = free
-    size_t used, size;          //  size is a power of two
-    unsigned char key [crypto_shorthash_KEYBYTES];
-} s_keyset_t;
-
-//  "line N" or "section[i]" as a number, and back
+//  Where an entry is, "line N" or "section[i]", as a number for the
+//  keys seen (stx_keyset), and back
 static uint64_t
 s_where_code (const char *where)
 {
@@ -96,62 +88,6 @@ s_where_text (uint64_t code, char *out, size_t size)
         snprintf (out, size, "line %" PRIu64, code / 8);
     else
         snprintf (out, size, "%s[%" PRIu64 "]", sections [code % 8 - 1], code / 8);
-}
-
-static void
-s_keyset_init (s_keyset_t *self)
-{
-    memset (self, 0, sizeof *self);
-    crypto_shorthash_keygen (self->key);
-}
-
-static void
-s_keyset_clear (s_keyset_t *self)
-{
-    free (self->slots);
-    s_keyset_init (self);
-}
-
-static uint64_t *
-s_keyset_slot (uint64_t *slots, size_t size, uint64_t hash)
-{
-    size_t i = (size_t) hash & (size - 1);
-    while (slots [2 * i] && slots [2 * i] != hash)
-        i = (i + 1) & (size - 1);
-    return &slots [2 * i];
-}
-
-//  Remember key, seen at where. Returns true if it was seen before, with
-//  the first place in first.
-static bool
-s_keyset_seen (s_keyset_t *self, const char *key, const char *where, char *first, size_t size)
-{
-    if (self->used * 4 >= self->size * 3) {
-        size_t grown = self->size? self->size * 2: 1024;
-        uint64_t *slots = (uint64_t *) calloc (grown * 2, sizeof (uint64_t));
-        assert (slots);
-        for (size_t i = 0; i < self->size; i++)
-            if (self->slots [2 * i])
-                memcpy (s_keyset_slot (slots, grown, self->slots [2 * i]),
-                        &self->slots [2 * i], 2 * sizeof (uint64_t));
-        free (self->slots);
-        self->slots = slots;
-        self->size = grown;
-    }
-    unsigned char digest [crypto_shorthash_BYTES];
-    crypto_shorthash (digest, (const unsigned char *) key, strlen (key), self->key);
-    uint64_t hash;
-    memcpy (&hash, digest, sizeof hash);
-    hash = hash? hash: 1;
-    uint64_t *slot = s_keyset_slot (self->slots, self->size, hash);
-    if (slot [0]) {
-        s_where_text (slot [1], first, size);
-        return true;
-    }
-    slot [0] = hash;
-    slot [1] = s_where_code (where);
-    self->used++;
-    return false;
 }
 
 //  --------------------------------------------------------------------------
@@ -192,17 +128,15 @@ typedef struct {
     zsock_t *agent;
     bool compare, send;         //  this phase compares with the catalogue / sends
     int result;                 //  exit status so far
-    s_keyset_t seen;
+    stx_keyset_t *seen;         //  this phase's keys, with where first seen
     s_chunk_t *chunks [S_CHUNKS_MAX];   //  in file order, oldest first
     size_t nchunks;
     s_batch_t batches [S_BATCHES_OUT];
     size_t batches_out, errors; //  batches unanswered; Error answers among them
-    FILE *spool;                //  this phase's rows
-    size_t entries;             //  entries read (phase 2 sees them all)
-    size_t accepted, unchanged, refused, unsent;
+    int phase;                  //  0: organisations, 1: the rest
+    stx_import_summary_t *summary;
     uint64_t last_seq;          //  highest sequence acked
     bool acked;                 //  this phase got an Ack with a sequence
-    stx_table_t *table;         //  the refusals, for people
 } s_import_t;
 
 static int
@@ -274,21 +208,8 @@ s_flush (s_import_t *self, bool all)
         for (size_t i = 0; i < chunk->count; i++) {
             s_item_t *item = &chunk->items [i];
             json_t *row = s_row (self, item);
-            char *text = json_dumps (row, JSON_COMPACT | JSON_PRESERVE_ORDER);
-            assert (text);
-            fprintf (self->spool, "%zu\t%s\n", item->ordinal, text);
-            free (text);
+            stx_import_summary_add (self->summary, self->phase, item->ordinal, row);
             json_decref (row);
-            if (!item->done)
-                self->unsent++;
-            else
-            if (item->reason != STEMX__REASON__R_OK)
-                self->refused++;
-            else
-            if (item->unchanged)
-                self->unchanged++;
-            else
-                self->accepted++;
             free (item->key);
             free (item->data);
             free (item->text);
@@ -604,8 +525,10 @@ s_item_take (s_import_t *self, s_item_t *item, stx_read_t *read)
     }
     free (item->key);
     item->key = strdup (stx_entry_key (item->entry));
-    char first [48];
-    if (s_keyset_seen (&self->seen, item->key, item->where, first, sizeof first)) {
+    uint64_t code;
+    if (stx_keyset_add (self->seen, item->key, s_where_code (item->where), &code)) {
+        char first [48];
+        s_where_text (code, first, sizeof first);
         snprintf (err, sizeof err, "%s: given before, at %s (each entry once per file)",
                   item->key, first);
         s_refuse (item, STX_ERR_INVALID, err);
@@ -634,6 +557,7 @@ s_wait_applied (s_import_t *self, uint64_t seq, int timeout_ms)
 static int
 s_phase (s_import_t *self, int phase)
 {
+    self->phase = phase;
     fseek (self->file, 0, SEEK_SET);
     stx_reader_t *reader = stx_reader_new (self->file, self->options->path, self->format, 0);
     bool show = isatty (fileno (stderr)) && !self->options->json && !self->options->dry_run;
@@ -676,124 +600,9 @@ s_phase (s_import_t *self, int phase)
     if (show)
         stx_progress_end (stderr);
     stx_reader_destroy (&reader);
-    if (phase == 1)
-        self->entries = ordinal;
     if (rc != STX_ERR_NOT_FOUND)
         return s_fail (self, EXIT_REFUSED, "%s", err);
     return 0;
-}
-
-//  --------------------------------------------------------------------------
-//  The summary
-
-typedef struct {
-    FILE *file;
-    char *line;
-    size_t max;
-    size_t ordinal;
-    const char *row;            //  NULL at the end
-} s_spool_t;
-
-static void
-s_spool_next (s_spool_t *self)
-{
-    self->row = NULL;
-    if (getline (&self->line, &self->max, self->file) > 0) {
-        char *tab = strchr (self->line, '\t');
-        assert (tab);
-        self->ordinal = strtoul (self->line, NULL, 10);
-        self->row = tab + 1;
-    }
-}
-
-//  Every row of the two spools, in file order, to out as JSON (indented
-//  as the summary object around them) and the refusals to the table.
-static void
-s_merge_rows (s_import_t *self, FILE *spools [2], FILE *out)
-{
-    s_spool_t spool [2];
-    memset (spool, 0, sizeof spool);
-    for (int s = 0; s < 2; s++) {
-        spool [s].file = spools [s];
-        fseek (spools [s], 0, SEEK_SET);
-        s_spool_next (&spool [s]);
-    }
-    bool first = true;
-    while (spool [0].row || spool [1].row) {
-        int s = !spool [0].row? 1: !spool [1].row? 0
-              : spool [0].ordinal < spool [1].ordinal? 0: 1;
-        json_t *row = json_loads (spool [s].row, 0, NULL);
-        assert (row);
-        if (strcmp (json_string_value (json_object_get (row, "result")), "refused") == 0) {
-            const char *cells [] = {
-                json_string_value (json_object_get (row, "where")),
-                json_string_value (json_object_get (row, "key")),
-                json_string_value (json_object_get (row, "reason")),
-                json_string_value (json_object_get (row, "text")) };
-            stx_table_add (self->table, cells);
-        }
-        if (out) {
-            char *text = json_dumps (row, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
-            assert (text);
-            fputs (first? "\n    ": ",\n    ", out);
-            for (const char *c = text; *c; c++) {
-                fputc (*c, out);
-                if (*c == '\n')
-                    fputs ("    ", out);
-            }
-            free (text);
-            first = false;
-        }
-        json_decref (row);
-        s_spool_next (&spool [s]);
-    }
-    free (spool [0].line);
-    free (spool [1].line);
-}
-
-//  Print the summary, as json_dumps would the whole object with every
-//  row in "entries" (its last member), but a row at a time.
-static void
-s_summary (s_import_t *self, FILE *spools [2])
-{
-    const stx_import_options_t *options = self->options;
-    if (options->json) {
-        json_t *json = json_pack ("{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:[]}",
-            "file", options->path, "format", stx_format_name (self->format),
-            "dry_run", options->dry_run, "entries_read", (json_int_t) self->entries,
-            "accepted", (json_int_t) self->accepted, "unchanged", (json_int_t) self->unchanged,
-            "refused", (json_int_t) self->refused,
-            options->dry_run? "to_send": "not_sent", (json_int_t) self->unsent, "entries");
-        char *text = json_dumps (json, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
-        assert (text);
-        json_decref (json);
-        //  The dump ends in "[]\n}": the rows go between the brackets
-        size_t len = strlen (text);
-        assert (len > 4 && strcmp (text + len - 4, "[]\n}") == 0);
-        fwrite (text, 1, len - 3, stdout);
-        s_merge_rows (self, spools, stdout);
-        fputs (self->entries? "\n  ]\n}\n": "]\n}\n", stdout);
-        free (text);
-        return;
-    }
-    s_merge_rows (self, spools, NULL);
-    bool c = options->colour;
-    printf ("%s%s%s: %zu %s read (%s)\n", STX_BOLD (c), options->path, STX_RESET (c),
-            self->entries, self->entries == 1? "entry": "entries",
-            stx_format_name (self->format));
-    if (options->dry_run)
-        printf ("  to send    %zu\n", self->unsent);
-    else
-        printf ("  %saccepted   %zu%s\n", STX_GREEN (c && self->accepted), self->accepted,
-                STX_RESET (c));
-    printf ("  unchanged  %zu\n", self->unchanged);
-    printf ("  %srefused    %zu%s\n", STX_RED (c && self->refused), self->refused, STX_RESET (c));
-    if (self->unsent && !options->dry_run)
-        printf ("  not sent   %zu (still in the agent's outbox or never sent)\n", self->unsent);
-    if (self->refused) {
-        printf ("\n");
-        stx_table_print_styled (self->table, stdout, stx_terminal_width (stdout), c);
-    }
 }
 
 //  --------------------------------------------------------------------------
@@ -907,21 +716,19 @@ stx_cmd_import (const stx_import_options_t *options)
     if (result) {
         if (spools [0])
             fclose (spools [0]);
-        stx_store_destroy (&self.store);
         fclose (self.file);
         return result;
     }
-    self.table = stx_table_new (4, (const char *[]) { "WHERE", "KEY", "REASON", "TEXT" });
+    self.summary = stx_import_summary_new (spools);
     //  Without a catalogue nothing is compared or sent, but every entry
     //  is still read and reported
     self.compare = s_open_store (&self) == 0;
     self.send = self.compare && !options->dry_run;
-    s_keyset_init (&self.seen);
     for (int phase = 0; phase < 2 && result == 0; phase++) {
-        self.spool = spools [phase];
         self.acked = false;
+        self.seen = stx_keyset_new ();
         result = s_phase (&self, phase);
-        s_keyset_clear (&self.seen);
+        stx_keyset_destroy (&self.seen);
         //  The agent answers once the broker has stored them; the replica
         //  applies them a moment later
         if (self.acked && !s_wait_applied (&self, self.last_seq, options->timeout * 1000))
@@ -931,21 +738,23 @@ stx_cmd_import (const stx_import_options_t *options)
         if (self.result)
             self.compare = self.send = false;
     }
-    free (self.seen.slots);
     if (result == 0) {
-        s_summary (&self, spools);
+        stx_import_summary_print (self.summary, options->path, stx_format_name (self.format),
+                                  options->dry_run, options->json, options->colour);
         result = self.result;
-        if (result == 0 && self.refused)
-            result = s_fail (&self, EXIT_REFUSED, "%zu of %zu entries refused", self.refused,
-                             self.entries);
-        if (result == 0 && self.unsent && !options->dry_run)
+        size_t refused = stx_import_summary_count (self.summary, "refused");
+        size_t entries = refused + stx_import_summary_count (self.summary, "accepted")
+                       + stx_import_summary_count (self.summary, "unchanged")
+                       + stx_import_summary_count (self.summary, "not_sent");
+        if (result == 0 && refused)
+            result = s_fail (&self, EXIT_REFUSED, "%zu of %zu entries refused", refused, entries);
+        if (result == 0 && stx_import_summary_count (self.summary, "not_sent")
+        &&  !options->dry_run)
             result = EXIT_REFUSED;
     }
-    stx_table_destroy (&self.table);
+    stx_import_summary_destroy (&self.summary);
     zsock_destroy (&self.agent);
     stx_store_destroy (&self.store);
-    fclose (spools [0]);
-    fclose (spools [1]);
     fclose (self.file);
     return result;
 }
