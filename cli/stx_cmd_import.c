@@ -3,8 +3,8 @@
 
     DESIGN
     ------
-    The file is read once per phase, never held: phase 1 takes its
-    organisations, phase 2 everything else, so that when the agent signs
+    The file is read once per phase, never held: phase 0 takes its
+    organisations, phase 1 everything else, so that when the agent signs
     an entry its partners' pillars are in the replica. stdin, and anything
     else that cannot be read twice, is first copied to an unlinked file in
     $TMPDIR. A syntax error in JSON spoils the whole file, so JSON is read
@@ -24,11 +24,11 @@
 
     Every entry's outcome row goes to stx_import_summary, which spools it
     for its phase, in file order (a chunk's rows go out when every chunk
-    before it is answered), and at the end lists the entries in file order
-    as the whole-file import did. What stays in memory: the chunks in flight, the
-    refusals (for the table people read), and, to refuse a key given twice,
-    the phase's keys in stx_keyset (16 bytes a key, with where it was
-    first seen).
+    before it is answered), and at the end lists the entries in file
+    order, as the whole-file import did. What stays in memory: at most
+    S_CHUNKS_MAX chunks, the refusals (for the table people read), and,
+    to refuse a key given twice, the phase's keys in stx_keyset (16 bytes
+    a key, with where it was first seen).
     ========================================================================= */
 
 #include <czmq.h>
@@ -62,18 +62,20 @@
 
 //  --------------------------------------------------------------------------
 //  Where an entry is, "line N" or "section[i]", as a number for the
-//  keys seen (stx_keyset), and back
+//  keys seen (stx_keyset): N * 8, or i * 8 + the section's number + 1
+
+static const char *s_sections [] = { "organisations", "initiatives",
+                                     "infrastructure_openings", "network_moments" };
+
 static uint64_t
 s_where_code (const char *where)
 {
-    static const char *sections [] = { "organisations", "initiatives",
-                                       "infrastructure_openings", "network_moments" };
     size_t n = 0;
     if (sscanf (where, "line %zu", &n) == 1)
         return (uint64_t) n * 8;
     for (size_t s = 0; s < 4; s++) {
-        size_t len = strlen (sections [s]);
-        if (strncmp (where, sections [s], len) == 0 && sscanf (where + len, "[%zu]", &n) == 1)
+        size_t len = strlen (s_sections [s]);
+        if (strncmp (where, s_sections [s], len) == 0 && sscanf (where + len, "[%zu]", &n) == 1)
             return (uint64_t) n * 8 + s + 1;
     }
     return 0;
@@ -82,12 +84,10 @@ s_where_code (const char *where)
 static void
 s_where_text (uint64_t code, char *out, size_t size)
 {
-    static const char *sections [] = { "organisations", "initiatives",
-                                       "infrastructure_openings", "network_moments" };
     if (code % 8 == 0)
         snprintf (out, size, "line %" PRIu64, code / 8);
     else
-        snprintf (out, size, "%s[%" PRIu64 "]", sections [code % 8 - 1], code / 8);
+        snprintf (out, size, "%s[%" PRIu64 "]", s_sections [code % 8 - 1], code / 8);
 }
 
 //  --------------------------------------------------------------------------
