@@ -501,7 +501,8 @@ s_item_take (s_import_t *self, s_item_t *item, stx_read_t *read)
 {
     snprintf (item->where, sizeof item->where, "%s", read->where);
     if (!read->object) {
-        item->key = strdup (read->key);
+        item->key = read->key? read->key: strdup ("");
+        read->key = NULL;
         s_refuse (item, read->status, read->text);
         return;
     }
@@ -573,7 +574,7 @@ s_phase (s_import_t *self, int phase)
         if (phase == 1)
             mine = !mine;
         if (!mine) {
-            json_decref (read.object);
+            stx_read_free (&read);
             continue;
         }
         if (!chunk) {
@@ -649,19 +650,24 @@ s_open_input (s_import_t *self)
     return copy;
 }
 
-//  A JSON syntax error anywhere spoils the file: read it all before
-//  anything is sent.
+//  Read the file up to the end (all) or its first entry, to find what
+//  spoils it before anything is sent: a JSON syntax error anywhere, a bad
+//  CSV header row.
 static int
-s_check_json (s_import_t *self)
+s_check (s_import_t *self, bool all)
 {
     stx_reader_t *reader = stx_reader_new (self->file, self->options->path, self->format, 0);
     stx_read_t read;
     char err [PATH_MAX + STX_ERRLEN];
     stx_status_t rc;
-    while ((rc = stx_reader_next (reader, &read, err, sizeof err)) == STX_OK)
-        json_decref (read.object);
+    while ((rc = stx_reader_next (reader, &read, err, sizeof err)) == STX_OK) {
+        stx_read_free (&read);
+        if (!all)
+            break;
+    }
     stx_reader_destroy (&reader);
-    if (rc != STX_ERR_NOT_FOUND)
+    fseek (self->file, 0, SEEK_SET);
+    if (rc != STX_OK && rc != STX_ERR_NOT_FOUND)
         return s_fail (self, EXIT_REFUSED, "%s", err);
     return 0;
 }
@@ -697,20 +703,8 @@ stx_cmd_import (const stx_import_options_t *options)
         self.format = stx_format_sniff (self.file);
     FILE *spools [2] = { NULL, NULL };
     int result = 0;
-    if (self.format == STX_FORMAT_JSON)
-        result = s_check_json (&self);
-    if (result == 0 && self.format == STX_FORMAT_CSV) {
-        //  A bad header row is told before a missing catalogue, as ever
-        stx_reader_t *reader = stx_reader_new (self.file, options->path, self.format, 0);
-        stx_read_t read;
-        char err [PATH_MAX + STX_ERRLEN];
-        stx_status_t rc = stx_reader_next (reader, &read, err, sizeof err);
-        if (rc == STX_OK)
-            json_decref (read.object);
-        stx_reader_destroy (&reader);
-        if (rc != STX_OK && rc != STX_ERR_NOT_FOUND)
-            result = s_fail (&self, EXIT_REFUSED, "%s", err);
-    }
+    if (self.format != STX_FORMAT_NDJSON)
+        result = s_check (&self, self.format == STX_FORMAT_JSON);
     if (result == 0 && (!(spools [0] = s_temp_file (&self)) || !(spools [1] = s_temp_file (&self))))
         result = EXIT_REFUSED;
     if (result) {

@@ -298,6 +298,16 @@ stx_reader_destroy (stx_reader_t **self_p)
     *self_p = NULL;
 }
 
+void
+stx_read_free (stx_read_t *item)
+{
+    assert (item);
+    json_decref (item->object);
+    item->object = NULL;
+    free (item->key);
+    item->key = NULL;
+}
+
 size_t
 stx_reader_offset (stx_reader_t *self)
 {
@@ -531,18 +541,19 @@ s_csv_next (stx_reader_t *self, stx_read_t *item)
         s_refuse (item, rc, reason);
         return STX_OK;
     }
-    snprintf (item->key, sizeof item->key, "%s",
-              self->id_column < count? fields [self->id_column]: "");
     if (count != self->columns) {
         snprintf (reason, sizeof reason, "%zu fields, but the header row names %zu",
                   count, self->columns);
-        s_refuse (item, STX_ERR_MALFORMED, reason);
-        return STX_OK;
+        rc = STX_ERR_MALFORMED;
     }
-    rc = stx_csv_to_json ((const char *const *) self->header, (const char *const *) fields,
-                          count, &item->object, reason, sizeof reason);
-    if (rc != STX_OK)
+    else
+        rc = stx_csv_to_json ((const char *const *) self->header, (const char *const *) fields,
+                              count, &item->object, reason, sizeof reason);
+    if (rc != STX_OK) {
         s_refuse (item, rc, reason);
+        item->key = strdup (self->id_column < count? fields [self->id_column]: "");
+        assert (item->key);
+    }
     return STX_OK;
 }
 

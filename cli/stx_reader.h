@@ -63,7 +63,8 @@ typedef struct {
     json_t *object;             //  the entry; NULL when refused here
     stx_status_t status;        //  STX_OK, or why it is refused
     char text [STX_ERRLEN];     //  the refusal, for people
-    char key [STX_ERRLEN];      //  a refused CSV row's id cell, else ""
+    char *key;                  //  a refused CSV row's id cell, else NULL;
+                                //  caller owns it (free)
     char where [48];            //  "line 7", "initiatives[3]"
 } stx_read_t;
 
@@ -81,13 +82,18 @@ void
 
 //  Read the next entry into *item. Returns STX_OK with item->object set
 //  (caller owns it: json_decref) or, for an entry refused here, with
-//  item->object NULL and item->status and item->text saying why.
+//  item->object NULL and item->status and item->text saying why (and
+//  item->key, which the caller then owns, for a CSV row).
 //  Returns STX_ERR_NOT_FOUND at the end. A syntax error that spoils the
 //  file returns STX_ERR_MALFORMED, or STX_ERR_IO for a read error, with
 //  err holding the message for people ("FILE: line 3: ..."); the reader
 //  then stays at its end.
 stx_status_t
     stx_reader_next (stx_reader_t *self, stx_read_t *item, char *err, size_t errlen);
+
+//  Free what item holds (its object and key) and set them to NULL.
+void
+    stx_read_free (stx_read_t *item);
 
 //  How many bytes of the file the reader has consumed, for progress.
 size_t

@@ -43,12 +43,13 @@ s_read_all (const char *text, stx_format_t format, size_t chunk, char *err, size
     while ((rc = stx_reader_next (reader, &item, err, errlen)) == STX_OK) {
         json_t *row = json_pack ("{s:s}", "where", item.where);
         if (item.object)
-            json_object_set_new (row, "object", item.object);
+            json_object_set_new (row, "object", json_incref (item.object));
         else {
             json_object_set_new (row, "status", json_integer (item.status));
             json_object_set_new (row, "text", json_string (item.text));
-            json_object_set_new (row, "key", json_string (item.key));
+            json_object_set_new (row, "key", json_string (item.key? item.key: ""));
         }
+        stx_read_free (&item);
         json_array_append_new (all, row);
     }
     if (rc == STX_ERR_NOT_FOUND)
