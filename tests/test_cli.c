@@ -5,7 +5,8 @@
     loopback; the tests run in order on the same network, each driving the
     real stemx binary: import in three formats, export -> import round
     trips that change nothing, a streamed import of thousands of entries
-    (a file and stdin), CSV quoting and a malformed row, search
+    (a file and stdin) and one that a silent broker leaves unsent, CSV
+    quoting and a malformed row, search
     ranking, history with its diffs, tail following a publish, and the
     exit codes.
     ========================================================================= */
@@ -336,6 +337,47 @@ test_import_streamed (void **state)
     json_decref (summary);
     assert_int_equal (s_broker_seq (self), before);
     json_decref (entries);
+}
+
+//  A broker that does not answer: the batches in flight are reported not
+//  sent (exit 1) with how many events the agent keeps, and the agent
+//  delivers every one of them once the broker is back.
+static void
+test_import_broker_silent (void **state)
+{
+    world_t *self = (world_t *) *state;
+    json_t *entries = json_array ();
+    json_t *initiatives = s_section (self, "initiatives");
+    for (size_t i = 0; i < 600; i++) {
+        json_t *ini = json_deep_copy (json_array_get (initiatives, i % json_array_size (initiatives)));
+        char id [64];
+        snprintf (id, sizeof id, "ini:silent-%03zu", i);
+        json_object_set_new (ini, "id", json_string (id));
+        //  A title of its own, not to rank in test_search
+        snprintf (id, sizeof id, "Stil %03zu", i);
+        json_object_set_new (ini, "title", json_string (id));
+        json_array_append_new (entries, ini);
+    }
+    const char *path = stx_testnet_write_json (self, "silent.json", entries);
+    json_decref (entries);
+    long long before = s_broker_seq (self);
+    assert_int_equal (kill (self->pid [0], SIGSTOP), 0);
+    char *out = NULL, *err = NULL;
+    int rc = s_cli (self, 1, &out, &err, "import", path, "--timeout", "2", "--json", NULL);
+    assert_int_equal (kill (self->pid [0], SIGCONT), 0);
+    assert_int_equal (rc, 1);
+    json_t *summary = json_loads (out, 0, NULL);
+    assert_non_null (summary);
+    assert_int_equal (s_count (summary, "not_sent"), 600);
+    assert_int_equal (s_count (summary, "accepted"), 0);
+    json_decref (summary);
+    assert_non_null (strstr (err, "no answer from the broker within 2 s"));
+    assert_non_null (strstr (err, "keeps the 600 event(s) in its outbox"));
+    free (out);
+    free (err);
+    //  Nothing lost: they all land, and importing again changes nothing
+    stx_testnet_wait_converged (self, 2, before + 600);
+    s_import_all (self, path, 600, true);
 }
 
 static void
@@ -686,6 +728,7 @@ main (void)
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_import_export),
         cmocka_unit_test (test_import_streamed),
+        cmocka_unit_test (test_import_broker_silent),
         cmocka_unit_test (test_csv_quoting_and_malformed),
         cmocka_unit_test (test_search),
         cmocka_unit_test (test_history),
