@@ -26,6 +26,7 @@
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,7 +80,7 @@ stx_format_of_path (const char *path)
 
 typedef struct {
     FILE *file;                 //  NULL once it has given everything
-    bool failed;                //  a read error ended it
+    int error;                  //  errno of the read error that ended it, or 0
     char *data;                 //  bytes [base, size) of the file
     size_t base, size, capacity;
     size_t chunk;
@@ -127,7 +128,7 @@ s_has (s_window_t *self, size_t pos)
                             self->file);
         self->size += got;
         if (got == 0) {
-            self->failed = ferror (self->file) != 0;
+            self->error = ferror (self->file)? (errno? errno: EIO): 0;
             self->file = NULL;
         }
     }
@@ -590,9 +591,10 @@ stx_reader_next (stx_reader_t *self, stx_read_t *item, char *err, size_t errlen)
     if (rc == STX_OK)
         self->count++;
     //  A read error looks like the end to the code above: tell them apart
-    if (rc == STX_ERR_NOT_FOUND && (self->window.failed || ferror (self->file))) {
+    if (rc == STX_ERR_NOT_FOUND && (self->window.error || ferror (self->file))) {
         self->state = S_END;
-        snprintf (err, errlen, "%s: %s", self->path, strerror (errno? errno: EIO));
+        snprintf (err, errlen, "%s: %s", self->path,
+                  strerror (self->window.error? self->window.error: EIO));
         return STX_ERR_IO;
     }
     return rc;
