@@ -43,6 +43,7 @@
 #include "stx_keys.h"
 #include "stx_sign.h"
 #include "stx_cmd_report.h"
+#include "stx_cmd_import.h"
 
 #define EXIT_REFUSED 1
 #define EXIT_USAGE   2
@@ -51,7 +52,7 @@
 //  well below the broker's message limit.
 #define PUBLISH_BATCH_EVENTS 256
 #define PUBLISH_BATCH_BYTES  (512 * 1024)
-//  Largest input file publish and import read
+//  Largest input file publish reads (import streams its file)
 #define INPUT_MAX_BYTES (64 * 1024 * 1024)
 //  How often tail looks for new events
 #define TAIL_POLL_MS 200
@@ -325,14 +326,9 @@ typedef struct {
     Stemx__Reason reason;
     char *text;                 //  refusal text (local or the broker's)
     uint64_t seq, version;
-    //  import only
-    char where [48];            //  "line 7", "entry 3" or ""
     json_t *object;             //  the entry as read
     Stemx__Entry *entry;        //  converted, until packed
-    bool unchanged;             //  same as the catalogue's current version
 } pending_t;
-
-typedef void (progress_fn) (size_t sent, size_t total, void *arg);
 
 //  Send events [first, last) as one Publish and wait for the Ack.
 static int
@@ -404,14 +400,12 @@ s_reason_name (Stemx__Reason reason)
 
 //  Send every event that has packed data and is not done through the
 //  agent, in batches; each gets its answer (done, reason, text, seq,
-//  version). progress (may be NULL) is told after each batch. Returns 0,
-//  or EXIT_REFUSED when the agent cannot be reached or does not answer
-//  (the events not sent stay not done).
+//  version). Returns 0, or EXIT_REFUSED when the agent cannot be reached
+//  or does not answer (the events not sent stay not done).
 static int
-s_send_events (options_t *options, pending_t *events, size_t count,
-               progress_fn *progress, void *arg)
+s_send_events (options_t *options, pending_t *events, size_t count)
 {
-    size_t total = 0, sent = 0;
+    size_t total = 0;
     for (size_t i = 0; i < count; i++)
         total += !events [i].done && events [i].data;
     if (total == 0)
@@ -433,9 +427,6 @@ s_send_events (options_t *options, pending_t *events, size_t count,
         &&     (last == first || bytes + events [last].size <= PUBLISH_BATCH_BYTES))
             bytes += events [last++].size;
         result = s_publish_batch (agent, events, first, last, options->timeout);
-        sent += last - first;
-        if (progress)
-            progress (sent, total, arg);
         first = last;
     }
     zsock_destroy (&agent);
@@ -590,7 +581,7 @@ s_cmd_publish (options_t *options, int argc, char **argv)
             s_pack_entry (event);
     }
     json_decref (root);
-    int result = s_send_events (options, events, count, NULL, NULL);
+    int result = s_send_events (options, events, count);
     return s_report_sent (options, events, count, result);
 }
 
@@ -612,523 +603,33 @@ s_cmd_withdraw (options_t *options, int argc, char **argv)
     memcpy (event->id, ev->event_id.data, STX_EVENT_ID_SIZE);
     event->data = stx_event_pack (ev, &event->size);
     stx_event_free (&ev);
-    int result = s_send_events (options, event, 1, NULL, NULL);
+    int result = s_send_events (options, event, 1);
     return s_report_sent (options, event, 1, result);
 }
 
 //  --------------------------------------------------------------------------
-//  import FILE|-
+//  import FILE|- (cli/stx_cmd_import.c)
 
-typedef enum { FORMAT_NONE, FORMAT_JSON, FORMAT_NDJSON, FORMAT_CSV } format_t;
-
-static format_t
-s_format_named (const char *name)
+static zsock_t *
+s_import_connect (void *arg)
 {
-    if (!name)
-        return FORMAT_NONE;
-    if (strcasecmp (name, "json") == 0)
-        return FORMAT_JSON;
-    if (strcasecmp (name, "ndjson") == 0 || strcasecmp (name, "jsonl") == 0)
-        return FORMAT_NDJSON;
-    if (strcasecmp (name, "csv") == 0)
-        return FORMAT_CSV;
-    return FORMAT_NONE;
-}
-
-static const char *
-s_format_name (format_t format)
-{
-    return format == FORMAT_JSON? "json": format == FORMAT_NDJSON? "ndjson"
-         : format == FORMAT_CSV? "csv": "none";
-}
-
-//  The format a file name's extension names, or FORMAT_NONE.
-static format_t
-s_format_of_path (const char *path)
-{
-    const char *dot = strrchr (path, '.');
-    const char *slash = strrchr (path, '/');
-    if (!dot || (slash && dot < slash))
-        return FORMAT_NONE;
-    return s_format_named (dot + 1);
-}
-
-//  Guess from the content: '[' a JSON array, '{' one JSON document or
-//  NDJSON, anything else CSV.
-static format_t
-s_format_sniff (const char *text, size_t size)
-{
-    size_t pos = 0;
-    if (size >= 3 && memcmp (text, "\xEF\xBB\xBF", 3) == 0)
-        pos = 3;
-    while (pos < size && isspace ((unsigned char) text [pos]))
-        pos++;
-    if (pos < size && text [pos] == '[')
-        return FORMAT_JSON;
-    if (pos < size && text [pos] == '{') {
-        json_t *whole = json_loadb (text, size, 0, NULL);
-        json_decref (whole);
-        return whole? FORMAT_JSON: FORMAT_NDJSON;
-    }
-    return FORMAT_CSV;
-}
-
-typedef struct {
-    pending_t *items;
-    size_t count, max;
-} items_t;
-
-static pending_t *
-s_item_new (items_t *self, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
-
-static pending_t *
-s_item_new (items_t *self, const char *format, ...)
-{
-    if (self->count == self->max) {
-        self->max = self->max? self->max * 2: 64;
-        self->items = realloc (self->items, self->max * sizeof (pending_t));
-        assert (self->items);
-    }
-    pending_t *item = &self->items [self->count++];
-    memset (item, 0, sizeof *item);
-    va_list args;
-    va_start (args, format);
-    vsnprintf (item->where, sizeof item->where, format, args);
-    va_end (args);
-    return item;
-}
-
-//  A JSON array of entry objects, each with the line it starts on. A
-//  syntax error spoils the whole file (the rest cannot be trusted).
-static int
-s_parse_json_array (const char *path, const char *text, size_t size, items_t *items)
-{
-    size_t pos = 0, line = 1, counted = 0;
-    while (pos < size && text [pos] != '[')
-        pos++;
-    pos++;
-    while (true) {
-        while (pos < size && isspace ((unsigned char) text [pos]))
-            pos++;
-        for (; counted < pos; counted++)
-            line += text [counted] == '\n';
-        if (pos < size && text [pos] == ']' && items->count == 0)
-            return 0;
-        if (pos >= size || text [pos] != '{')
-            return s_fail (EXIT_REFUSED, "%s: line %zu: expected an entry object '{...}'",
-                           path, line);
-        json_error_t jerr;
-        json_t *object = json_loadb (text + pos, size - pos,
-                                     JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &jerr);
-        if (!object)
-            return s_fail (EXIT_REFUSED, "%s: line %zu: %s%s", path,
-                           line + (size_t) jerr.line - 1,
-                           json_error_code (&jerr) == json_error_invalid_utf8
-                               ? "invalid UTF-8 (entries must be UTF-8): " : "", jerr.text);
-        pending_t *item = s_item_new (items, "line %zu", line);
-        item->object = object;
-        pos += (size_t) jerr.position;
-        while (pos < size && isspace ((unsigned char) text [pos]))
-            pos++;
-        if (pos < size && text [pos] == ',') {
-            pos++;
-            continue;
-        }
-        if (pos < size && text [pos] == ']')
-            return 0;
-        for (; counted < pos; counted++)
-            line += text [counted] == '\n';
-        return s_fail (EXIT_REFUSED, "%s: line %zu: expected ',' or ']' after an entry",
-                       path, line);
-    }
-}
-
-//  One JSON document that is an object: an entry, or a catalogue in the
-//  shape of config/sample/catalogue.json (its four lists of entries).
-static int
-s_parse_json_object (const char *path, const char *text, size_t size, items_t *items)
-{
-    json_error_t jerr;
-    json_t *root = json_loadb (text, size, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root)
-        return s_fail (EXIT_REFUSED, "%s: line %d: %s", path, jerr.line, jerr.text);
-    if (json_object_get (root, "id")) {
-        pending_t *item = s_item_new (items, "line 1");
-        item->object = root;
-        return 0;
-    }
-    const char *sections [] = { "organisations", "initiatives", "infrastructure_openings",
-                                "network_moments" };
-    bool any = false;
-    for (size_t s = 0; s < 4; s++) {
-        json_t *list = json_object_get (root, sections [s]);
-        if (!json_is_array (list))
-            continue;
-        any = true;
-        size_t i;
-        json_t *object;
-        json_array_foreach (list, i, object) {
-            pending_t *item = s_item_new (items, "%s[%zu]", sections [s], i + 1);
-            item->object = json_incref (object);
-        }
-    }
-    json_decref (root);
-    if (!any)
-        return s_fail (EXIT_REFUSED, "%s: expected an entry, an array of entries, or a "
-                       "catalogue with organisations, initiatives, infrastructure_openings "
-                       "or network_moments", path);
-    return 0;
-}
-
-//  One JSON object per line; a bad line is refused on its own.
-static int
-s_parse_ndjson (const char *text, size_t size, items_t *items)
-{
-    size_t pos = 0, line = 0;
-    while (pos < size) {
-        line++;
-        const char *end = memchr (text + pos, '\n', size - pos);
-        size_t len = end? (size_t) (end - (text + pos)): size - pos;
-        size_t skip = 0;
-        while (skip < len && isspace ((unsigned char) text [pos + skip]))
-            skip++;
-        if (skip < len) {
-            pending_t *item = s_item_new (items, "line %zu", line);
-            json_error_t jerr;
-            item->object = json_loadb (text + pos, len, JSON_REJECT_DUPLICATES, &jerr);
-            if (!item->object) {
-                item->key = strdup ("");
-                char reason [STX_ERRLEN];
-                snprintf (reason, sizeof reason, "%s%s",
-                          json_error_code (&jerr) == json_error_invalid_utf8
-                              ? "invalid UTF-8: " : "", jerr.text);
-                s_refuse (item, STX_ERR_MALFORMED, reason);
-            }
-        }
-        pos += len + 1;
-    }
-    return 0;
-}
-
-//  CSV with a header row (stx_csv.h has the conventions). A malformed row
-//  is refused with its line; the other rows go on.
-static int
-s_parse_csv (const char *path, const char *text, size_t size, items_t *items)
-{
-    stx_csv_t *csv = stx_csv_new (text, size);
-    char **fields;
-    size_t count, line;
-    char err [STX_ERRLEN] = "";
-    stx_status_t rc = stx_csv_next (csv, &fields, &count, &line, err, sizeof err);
-    if (rc == STX_ERR_NOT_FOUND) {
-        stx_csv_destroy (&csv);
-        return 0;
-    }
-    if (rc != STX_OK) {
-        stx_csv_destroy (&csv);
-        return s_fail (EXIT_REFUSED, "%s: line %zu: %s", path, line, err);
-    }
-    //  The header: known columns, each once, id among them
-    const char *const *known = stx_csv_columns (STX_KIND_NONE);
-    size_t columns = count, id_column = count;
-    char **header = calloc (columns, sizeof (char *));
-    assert (header);
-    int result = 0;
-    for (size_t c = 0; c < columns && result == 0; c++) {
-        header [c] = strdup (fields [c]);
-        bool found = false;
-        for (size_t k = 0; known [k] && !found; k++)
-            found = strcmp (known [k], header [c]) == 0;
-        for (size_t d = 0; d < c && found; d++)
-            if (strcmp (header [d], header [c]) == 0)
-                result = s_fail (EXIT_REFUSED, "%s: line %zu: column '%s' is named twice",
-                                 path, line, header [c]);
-        if (!found)
-            result = s_fail (EXIT_REFUSED, "%s: line %zu: unknown column '%s' (columns are "
-                             "the entries' field names, nested ones dotted: see "
-                             "'stemx help import')", path, line, header [c]);
-        if (strcmp (header [c], "id") == 0)
-            id_column = c;
-    }
-    if (result == 0 && id_column == columns)
-        result = s_fail (EXIT_REFUSED, "%s: line %zu: no 'id' column in the header row",
-                         path, line);
-    while (result == 0) {
-        rc = stx_csv_next (csv, &fields, &count, &line, err, sizeof err);
-        if (rc == STX_ERR_NOT_FOUND)
-            break;
-        pending_t *item = s_item_new (items, "line %zu", line);
-        if (rc != STX_OK) {
-            item->key = strdup ("");
-            s_refuse (item, rc, err);
-            continue;
-        }
-        item->key = strdup (id_column < count? fields [id_column]: "");
-        if (count != columns) {
-            char reason [128];
-            snprintf (reason, sizeof reason, "%zu fields, but the header row names %zu",
-                      count, columns);
-            s_refuse (item, STX_ERR_MALFORMED, reason);
-            continue;
-        }
-        rc = stx_csv_to_json ((const char *const *) header, (const char *const *) fields,
-                              count, &item->object, err, sizeof err);
-        if (rc != STX_OK)
-            s_refuse (item, rc, err);
-    }
-    for (size_t c = 0; c < columns; c++)
-        free (header [c]);
-    free (header);
-    stx_csv_destroy (&csv);
-    return result;
-}
-
-typedef struct {
-    const char *label;
-    bool show;
-} progress_t;
-
-static void
-s_import_progress (size_t sent, size_t total, void *arg)
-{
-    progress_t *self = (progress_t *) arg;
-    if (self->show)
-        stx_progress (stderr, self->label, sent, total);
-}
-
-//  Wait until the node's catalogue has applied seq, up to timeout_ms.
-static bool
-s_wait_applied (options_t *options, uint64_t seq, int timeout_ms)
-{
-    stx_store_t *store = NULL;
-    char err [STX_ERRLEN];
-    if (stx_store_open (options->data, STX_STORE_READONLY, 0, &store, err, sizeof err))
-        return false;
-    int64_t deadline = zclock_mono () + timeout_ms;
-    bool applied = false;
-    while (!applied) {
-        stx_meta_t meta;
-        applied = stx_store_meta (store, &meta) == STX_OK && meta.seq >= seq;
-        if (applied || zclock_mono () > deadline)
-            break;
-        zclock_sleep (50);
-    }
-    stx_store_destroy (&store);
-    return applied;
-}
-
-//  Compare each entry of this phase with the catalogue's current version:
-//  partners' pillars are filled in from the catalogue first, as the agent
-//  does before signing, so both sides are in the same form. Unchanged
-//  entries are done; the others are packed for sending.
-static int
-s_import_compare (options_t *options, pending_t *items, size_t count, bool organisations)
-{
-    stx_store_t *store = NULL;
-    if (s_open_store (options, &store))
-        return EXIT_REFUSED;
-    stx_txn_t *txn = NULL;
-    stx_status_t rc = stx_store_begin (store, false, &txn);
-    for (size_t i = 0; i < count && rc == STX_OK; i++) {
-        pending_t *item = &items [i];
-        if (item->done || !item->entry
-        ||  (stx_entry_kind (item->entry) == STX_KIND_ORGANISATION) != organisations)
-            continue;
-        rc = stx_txn_fill_pillars (txn, item->entry);
-        Stemx__Event *current = NULL;
-        if (rc == STX_OK && stx_txn_get (txn, item->key, &current) == STX_OK
-        &&  current->op == STEMX__OPERATION__OP_UPSERT && current->entry) {
-            json_t *now = stx_json_from_entry (current->entry);
-            json_t *given = stx_json_from_entry (item->entry);
-            if (json_equal (now, given)) {
-                item->done = item->unchanged = true;
-                item->reason = STEMX__REASON__R_OK;
-                item->version = current->version;
-                item->seq = current->seq;
-            }
-            json_decref (now);
-            json_decref (given);
-        }
-        stx_event_free (&current);
-        if (!item->done)
-            s_pack_entry (item);
-    }
-    stx_txn_abort (&txn);
-    stx_store_destroy (&store);
-    if (rc != STX_OK)
-        return s_fail (EXIT_REFUSED, "cannot read the catalogue: %s", stx_strerror (rc));
-    return 0;
+    return s_connect_agent ((options_t *) arg, false);
 }
 
 static int
 s_cmd_import (options_t *options, int argc, char **argv)
 {
-    const char *path = argv [0];
-    format_t format = s_format_named (options->format);
-    if (options->format && format == FORMAT_NONE)
+    stx_format_t format = stx_format_named (options->format);
+    if (options->format && format == STX_FORMAT_NONE)
         return s_usage_error (s_find_command ("import"),
                               "--format takes json, ndjson or csv, not '%s'", options->format);
-    size_t size;
-    char *text = s_read_input (path, &size);
-    if (!text)
-        return EXIT_REFUSED;
-    if (format == FORMAT_NONE)
-        format = s_format_of_path (path);
-    if (format == FORMAT_NONE)
-        format = s_format_sniff (text, size);
-
-    items_t items = { NULL, 0, 0 };
-    int result;
-    if (format == FORMAT_CSV)
-        result = s_parse_csv (path, text, size, &items);
-    else
-    if (format == FORMAT_NDJSON)
-        result = s_parse_ndjson (text, size, &items);
-    else {
-        //  Editors on Windows start UTF-8 with a byte-order mark
-        size_t bom = size >= 3 && memcmp (text, "\xEF\xBB\xBF", 3) == 0? 3: 0;
-        size_t pos = bom;
-        while (pos < size && isspace ((unsigned char) text [pos]))
-            pos++;
-        result = pos < size && text [pos] == '['
-               ? s_parse_json_array (path, text + bom, size - bom, &items)
-               : s_parse_json_object (path, text + bom, size - bom, &items);
-    }
-    free (text);
-    pending_t *events = items.items;
-    size_t count = items.count;
-    if (result) {
-        s_free_events (events, count);
-        return result;
-    }
-
-    //  Convert; each key once per file
-    zhash_t *seen = zhash_new ();
-    for (size_t i = 0; i < count; i++) {
-        pending_t *item = &events [i];
-        if (item->done)
-            continue;
-        free (item->key);
-        item->key = s_object_key (item->object, i);
-        if (!s_convert (item))
-            continue;
-        const char *first = (const char *) zhash_lookup (seen, item->key);
-        if (first) {
-            char reason [STX_ERRLEN];
-            snprintf (reason, sizeof reason, "%s: given before, at %s (each entry once per file)",
-                      item->key, first);
-            s_refuse (item, STX_ERR_INVALID, reason);
-            stx_entry_free (&item->entry);
-        }
-        else
-            zhash_insert (seen, item->key, item->where);
-    }
-    zhash_destroy (&seen);
-
-    //  Organisations first, so that the other entries' partners find their
-    //  pillars in the catalogue when the agent signs them
-    progress_t progress = { "import", isatty (fileno (stderr)) && !options->json };
-    uint64_t last_seq = 0;
-    for (int phase = 0; phase < 2 && result == 0; phase++) {
-        result = s_import_compare (options, events, count, phase == 0);
-        if (result || options->dry_run)
-            continue;
-        progress.label = phase == 0? "import organisations": "import entries";
-        result = s_send_events (options, events, count, s_import_progress, &progress);
-        if (progress.show)
-            stx_progress_end (stderr);
-        bool sent = false;
-        for (size_t i = 0; i < count; i++)
-            if (events [i].data && events [i].done && events [i].reason == STEMX__REASON__R_OK
-            &&  events [i].seq > last_seq) {
-                last_seq = events [i].seq;
-                sent = true;
-            }
-        //  The agent answers once the broker has stored them; the replica
-        //  applies them a moment later
-        if (sent && !s_wait_applied (options, last_seq, options->timeout * 1000))
-            fprintf (stderr, "stemx: note: %s has not yet applied sequence %" PRIu64 "\n",
-                     options->data, last_seq);
-    }
-
-    //  Summary
-    size_t accepted = 0, unchanged = 0, refused = 0, unsent = 0;
-    json_t *list = json_array ();
-    const char *headers [] = { "WHERE", "KEY", "REASON", "TEXT" };
-    stx_table_t *table = stx_table_new (4, headers);
-    for (size_t i = 0; i < count; i++) {
-        pending_t *item = &events [i];
-        const char *result_name;
-        if (!item->done) {
-            unsent++;
-            result_name = options->dry_run? "to_send": "not_sent";
-        }
-        else
-        if (item->reason != STEMX__REASON__R_OK) {
-            refused++;
-            result_name = "refused";
-            const char *cells [] = { item->where, item->key, s_reason_name (item->reason),
-                                     item->text };
-            stx_table_add (table, cells);
-        }
-        else
-        if (item->unchanged) {
-            unchanged++;
-            result_name = "unchanged";
-        }
-        else {
-            accepted++;
-            result_name = "accepted";
-        }
-        json_t *row = json_pack ("{s:s, s:s, s:s}", "key", item->key? item->key: "",
-                                 "where", item->where, "result", result_name);
-        size_t line;
-        if (sscanf (item->where, "line %zu", &line) == 1)
-            json_object_set_new (row, "line", json_integer ((json_int_t) line));
-        if (item->done && item->reason == STEMX__REASON__R_OK) {
-            json_object_set_new (row, "seq", json_integer ((json_int_t) item->seq));
-            json_object_set_new (row, "version", json_integer ((json_int_t) item->version));
-        }
-        if (item->done && item->reason != STEMX__REASON__R_OK) {
-            json_object_set_new (row, "reason", json_string (s_reason_name (item->reason)));
-            json_object_set_new (row, "text", json_string (item->text? item->text: ""));
-        }
-        json_array_append_new (list, row);
-    }
-    if (options->json) {
-        json_t *json = json_pack ("{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:o}",
-            "file", path, "format", s_format_name (format), "dry_run", options->dry_run,
-            "entries_read", (json_int_t) count, "accepted", (json_int_t) accepted,
-            "unchanged", (json_int_t) unchanged, "refused", (json_int_t) refused,
-            options->dry_run? "to_send": "not_sent", (json_int_t) unsent, "entries", list);
-        s_print_json (json);
-        json_decref (json);
-    }
-    else {
-        json_decref (list);
-        bool c = options->colour;
-        printf ("%s%s%s: %zu %s read (%s)\n", STX_BOLD (c), path, STX_RESET (c), count,
-                count == 1? "entry": "entries", s_format_name (format));
-        if (options->dry_run)
-            printf ("  to send    %zu\n", unsent);
-        else
-            printf ("  %saccepted   %zu%s\n", STX_GREEN (c && accepted), accepted, STX_RESET (c));
-        printf ("  unchanged  %zu\n", unchanged);
-        printf ("  %srefused    %zu%s\n", STX_RED (c && refused), refused, STX_RESET (c));
-        if (unsent && !options->dry_run)
-            printf ("  not sent   %zu (still in the agent's outbox or never sent)\n", unsent);
-        if (refused) {
-            printf ("\n");
-            s_print_table (table, options);
-        }
-    }
-    stx_table_destroy (&table);
-    if (result == 0 && refused)
-        result = s_fail (EXIT_REFUSED, "%zu of %zu entries refused", refused, count);
-    if (result == 0 && unsent && !options->dry_run)
-        result = EXIT_REFUSED;
-    s_free_events (events, count);
-    return result;
+    stx_import_options_t import = {
+        .data = options->data, .path = argv [0], .format = format,
+        .timeout = options->timeout, .dry_run = options->dry_run, .json = options->json,
+        .colour = options->colour, .colour_err = s_colour_err,
+        .connect = s_import_connect, .connect_arg = options
+    };
+    return stx_cmd_import (&import);
 }
 
 //  --------------------------------------------------------------------------
@@ -1198,20 +699,20 @@ s_cmd_export (options_t *options, int argc, char **argv)
     if (argc == 1 && (kind = stx_kind_from_name (argv [0])) == STX_KIND_NONE)
         return s_usage_error (command, "unknown kind '%s' (organisation, initiative, "
                               "infrastructure or moment)", argv [0]);
-    format_t format = s_format_named (options->format);
-    if (options->format && format == FORMAT_NONE)
+    stx_format_t format = stx_format_named (options->format);
+    if (options->format && format == STX_FORMAT_NONE)
         return s_usage_error (command, "--format takes json, ndjson or csv, not '%s'",
                               options->format);
     if ((options->json || options->csv) && options->format)
         return s_usage_error (command, "give either --format or --json / --csv");
     if (options->json)
-        format = FORMAT_JSON;
+        format = STX_FORMAT_JSON;
     if (options->csv)
-        format = FORMAT_CSV;
-    if (format == FORMAT_NONE && options->out)
-        format = s_format_of_path (options->out);
-    if (format == FORMAT_NONE)
-        format = FORMAT_JSON;
+        format = STX_FORMAT_CSV;
+    if (format == STX_FORMAT_NONE && options->out)
+        format = stx_format_of_path (options->out);
+    if (format == STX_FORMAT_NONE)
+        format = STX_FORMAT_JSON;
 
     json_t *entries = s_query_entries (options, kind);
     if (!entries)
@@ -1227,10 +728,10 @@ s_cmd_export (options_t *options, int argc, char **argv)
             return s_fail (EXIT_REFUSED, "%s: %s", options->out, strerror (errno));
         }
     }
-    if (format == FORMAT_CSV)
+    if (format == STX_FORMAT_CSV)
         s_write_entries_csv (out, entries, kind);
     else
-    if (format == FORMAT_NDJSON) {
+    if (format == STX_FORMAT_NDJSON) {
         size_t i;
         json_t *entry;
         json_array_foreach (entries, i, entry) {
@@ -1252,7 +753,7 @@ s_cmd_export (options_t *options, int argc, char **argv)
             return s_fail (EXIT_REFUSED, "%s: %s", options->out, strerror (errno));
         }
         fprintf (stderr, "stemx: exported %zu entries to %s (%s)\n", count, options->out,
-                 s_format_name (format));
+                 stx_format_name (format));
     }
     else
     if (fflush (stdout) != 0)
@@ -2654,6 +2155,9 @@ static const command_t s_commands [] = {
       "counts accepted, unchanged and refused entries and lists each refusal with\n"
       "its reason; exit status 1 if any was refused. A progress bar is drawn on\n"
       "stderr when it is a terminal.\n\n"
+      "The file is read as it goes, twice (organisations, then the rest), so its\n"
+      "size is not limited by memory; stdin is first copied to a temporary file in\n"
+      "$TMPDIR (default /tmp).\n\n"
       "Examples:\n"
       "  stemx import partners.csv\n"
       "  stemx export initiative > ini.json && stemx import ini.json\n"

@@ -4,10 +4,15 @@
 
     DESIGN
     ------
-    The reader is a small hand-written state machine over a copy of the
-    whole document: a field is either quoted (anything but a lone quote,
-    up to the closing quote) or unquoted (anything but comma, quote and a
-    line end). Each record's fields are copied into one growing buffer,
+    The reader is a small hand-written state machine over a window of the
+    document: a field is either quoted (anything but a lone quote, up to
+    the closing quote) or unquoted (anything but comma, quote and a line
+    end). Positions are offsets in the whole document; the window holds
+    the bytes from base on. Over a copied buffer the window is the whole
+    document; over a FILE it is refilled on demand and, before each
+    refill, drops the bytes before the current record's start (a record
+    may need to be read again from its start, see below), so memory is
+    bounded by the longest record, not by the file. Each record's fields are copied into one growing buffer,
     NUL-separated, and handed out as pointers into it. Line numbers count
     every LF, so a record whose quoted field spans lines reports the line
     it starts on, and the next record the right one. After a malformed
@@ -31,9 +36,15 @@
 #include "stx_csv.h"
 #include "stx_validate.h"
 
+//  How much a FILE reader reads at a time
+#define S_CHUNK (64 * 1024)
+
 struct _stx_csv_t {
-    char *data;                 //  the document, NUL-terminated
-    size_t size;
+    char *data;                 //  the window, NUL-terminated
+    size_t base;                //  document offset of data [0]
+    size_t size;                //  document offset just past the window
+    size_t capacity;            //  bytes data can hold, without the NUL
+    FILE *file;                 //  where more comes from; NULL at its end
     size_t pos;                 //  next byte to read
     size_t line;                //  line of data [pos], 1-based
     char *buffer;               //  the current record's fields, NUL-separated
@@ -53,10 +64,23 @@ stx_csv_new (const char *data, size_t size)
     if (size)
         memcpy (self->data, data, size);
     self->data [size] = 0;
-    self->size = size;
+    self->size = self->capacity = size;
     self->line = 1;
     //  Excel writes a byte-order mark
     if (size >= 3 && memcmp (data, "\xEF\xBB\xBF", 3) == 0)
+        self->pos = 3;
+    return self;
+}
+
+static bool s_has (stx_csv_t *self, size_t pos);
+
+stx_csv_t *
+stx_csv_new_file (FILE *file)
+{
+    assert (file);
+    stx_csv_t *self = stx_csv_new ("", 0);
+    self->file = file;
+    if (s_has (self, 2) && memcmp (self->data, "\xEF\xBB\xBF", 3) == 0)
         self->pos = 3;
     return self;
 }
@@ -74,6 +98,39 @@ stx_csv_destroy (stx_csv_t **self_p)
     free (self->fields);
     free (self);
     *self_p = NULL;
+}
+
+//  Is there a byte at document offset pos? Reads more of the file when
+//  the window ends before it.
+static bool
+s_has (stx_csv_t *self, size_t pos)
+{
+    while (pos >= self->size && self->file) {
+        //  Keep the current record: it may be read again from its start
+        size_t drop = self->pos - self->base;
+        memmove (self->data, self->data + drop, self->size - self->pos);
+        self->base = self->pos;
+        if (self->size - self->base + S_CHUNK > self->capacity) {
+            self->capacity = self->size - self->base + S_CHUNK;
+            self->data = (char *) realloc (self->data, self->capacity + 1);
+            assert (self->data);
+        }
+        size_t used = self->size - self->base;
+        size_t got = fread (self->data + used, 1, S_CHUNK, self->file);
+        self->size += got;
+        self->data [self->size - self->base] = 0;
+        if (got == 0)
+            self->file = NULL;  //  end of file, or an error the caller sees by ferror
+    }
+    return pos < self->size;
+}
+
+//  The byte at document offset pos, which s_has said is there.
+static char
+s_at (stx_csv_t *self, size_t pos)
+{
+    assert (pos >= self->base && pos < self->size);
+    return self->data [pos - self->base];
 }
 
 static void
@@ -103,16 +160,19 @@ s_field_start (stx_csv_t *self)
 static bool
 s_line_end (stx_csv_t *self, size_t pos, size_t *len)
 {
-    if (pos < self->size && self->data [pos] == '\n') {
+    if (!s_has (self, pos))
+        return false;
+    if (s_at (self, pos) == '\n') {
         *len = 1;
         return true;
     }
-    if (pos + 1 < self->size && self->data [pos] == '\r' && self->data [pos + 1] == '\n') {
+    bool more = s_has (self, pos + 1);
+    if (more && s_at (self, pos) == '\r' && s_at (self, pos + 1) == '\n') {
         *len = 2;
         return true;
     }
     //  A CR as the last byte ends the last record too
-    if (pos + 1 == self->size && self->data [pos] == '\r') {
+    if (!more && s_at (self, pos) == '\r') {
         *len = 1;
         return true;
     }
@@ -123,9 +183,9 @@ s_line_end (stx_csv_t *self, size_t pos, size_t *len)
 static void
 s_resync (stx_csv_t *self, size_t pos, size_t line)
 {
-    while (pos < self->size && self->data [pos] != '\n')
+    while (s_has (self, pos) && s_at (self, pos) != '\n')
         pos++;
-    if (pos < self->size) {
+    if (s_has (self, pos)) {
         pos++;
         line++;
     }
@@ -145,7 +205,7 @@ stx_csv_next (stx_csv_t *self, char ***fields_p, size_t *count_p, size_t *line_p
         self->pos += len;
         self->line++;
     }
-    if (self->pos >= self->size)
+    if (!s_has (self, self->pos))
         return STX_ERR_NOT_FOUND;
 
     size_t start = self->pos, start_line = self->line;
@@ -153,19 +213,18 @@ stx_csv_next (stx_csv_t *self, char ***fields_p, size_t *count_p, size_t *line_p
     *line_p = start_line;
     self->used = 0;
     self->count = 0;
-    const char *data = self->data;
     while (true) {
         s_field_start (self);
-        if (pos < self->size && data [pos] == '"') {
+        if (s_has (self, pos) && s_at (self, pos) == '"') {
             pos++;
             while (true) {
-                if (pos >= self->size) {
+                if (!s_has (self, pos)) {
                     s_resync (self, start, start_line);
                     return stx_fail (err, errlen, STX_ERR_MALFORMED,
                                      "a quoted field is never closed");
                 }
-                if (data [pos] == '"') {
-                    if (pos + 1 < self->size && data [pos + 1] == '"') {
+                if (s_at (self, pos) == '"') {
+                    if (s_has (self, pos + 1) && s_at (self, pos + 1) == '"') {
                         s_put (self, '"');
                         pos += 2;
                         continue;
@@ -173,30 +232,30 @@ stx_csv_next (stx_csv_t *self, char ***fields_p, size_t *count_p, size_t *line_p
                     pos++;
                     break;
                 }
-                if (data [pos] == '\n')
+                if (s_at (self, pos) == '\n')
                     line++;
-                s_put (self, data [pos++]);
+                s_put (self, s_at (self, pos++));
             }
-            if (pos < self->size && data [pos] != ',' && !s_line_end (self, pos, &len)) {
+            if (s_has (self, pos) && s_at (self, pos) != ',' && !s_line_end (self, pos, &len)) {
                 s_resync (self, pos, line);
                 return stx_fail (err, errlen, STX_ERR_MALFORMED,
                                  "text after the closing quote of field %zu", self->count);
             }
         }
         else {
-            while (pos < self->size && data [pos] != ',' && !s_line_end (self, pos, &len)) {
-                if (data [pos] == '"') {
+            while (s_has (self, pos) && s_at (self, pos) != ',' && !s_line_end (self, pos, &len)) {
+                if (s_at (self, pos) == '"') {
                     s_resync (self, pos, line);
                     return stx_fail (err, errlen, STX_ERR_MALFORMED,
                                      "a quote inside unquoted field %zu "
                                      "(quote the whole field and double the quote)",
                                      self->count);
                 }
-                s_put (self, data [pos++]);
+                s_put (self, s_at (self, pos++));
             }
         }
         s_put (self, 0);
-        if (pos < self->size && data [pos] == ',') {
+        if (s_has (self, pos) && s_at (self, pos) == ',') {
             pos++;
             continue;
         }

@@ -2,8 +2,8 @@
     stx_csv - CSV (RFC 4180) reading and writing, and the catalogue's CSV
     convention for entries
 
-    The reader takes a whole document in memory and hands out one record
-    at a time with the line it starts on: fields separated by commas,
+    The reader takes a whole document in memory, or reads a FILE as it
+    goes, and hands out one record at a time with the line it starts on: fields separated by commas,
     records by CRLF or LF, a field in double quotes may hold commas, line
     breaks and doubled quotes (""). A leading UTF-8 byte-order mark is
     skipped and empty lines are ignored. A malformed record (a quote inside
@@ -48,6 +48,15 @@ typedef struct _stx_csv_t stx_csv_t;
 //  Caller owns the reader and destroys it with stx_csv_destroy.
 stx_csv_t *
     stx_csv_new (const char *data, size_t size);
+
+//  New reader over what remains of file, read as records are asked for:
+//  memory is bounded by the longest record (a quote never closed makes
+//  the rest of the file one record), not by the file. The file stays the
+//  caller's: it must outlive the reader, is not closed, and a read error
+//  looks like the end of the file (check ferror). Caller owns the reader
+//  and destroys it with stx_csv_destroy.
+stx_csv_t *
+    stx_csv_new_file (FILE *file);
 
 //  Destroy; accepts NULL and sets *self_p to NULL.
 void

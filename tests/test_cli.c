@@ -4,7 +4,9 @@
     One broker and one agent (hosting every sample organisation's key) on
     loopback; the tests run in order on the same network, each driving the
     real stemx binary: import in three formats, export -> import round
-    trips that change nothing, CSV quoting and a malformed row, search
+    trips that change nothing, a streamed import of thousands of entries
+    (a file and stdin) and one that a silent broker leaves unsent, CSV
+    quoting and a malformed row, search
     ranking, history with its diffs, tail following a publish, and the
     exit codes.
     ========================================================================= */
@@ -238,6 +240,144 @@ test_import_export (void **state)
     assert_non_null (strstr (csv, "period.start"));
     assert_non_null (strstr (csv, "capacity.participants_per_session"));
     free (csv);
+}
+
+//  Thousands of entries, more than the import's reads, chunks and
+//  batches in flight hold: a JSON array whose strings hide quotes and
+//  brackets, with changed organisations at its end (sent first all the
+//  same), then the same entries as NDJSON on stdin, which change nothing,
+//  with a key given twice and a bad line refused on their own.
+#define STREAM_ENTRIES 2400
+
+static void
+test_import_streamed (void **state)
+{
+    world_t *self = (world_t *) *state;
+    json_t *entries = json_array ();
+    json_t *initiatives = s_section (self, "initiatives");
+    for (size_t i = 0; i < STREAM_ENTRIES; i++) {
+        json_t *ini = json_deep_copy (json_array_get (initiatives, i % json_array_size (initiatives)));
+        char text [128];
+        snprintf (text, sizeof text, "ini:stream-%04zu", i);
+        json_object_set_new (ini, "id", json_string (text));
+        snprintf (text, sizeof text, "Stroom \"%zu\" ]}, [{ \\ en verder", i);
+        json_object_set_new (ini, "title", json_string (text));
+        json_array_append_new (entries, ini);
+    }
+    for (size_t i = 0; i < 2; i++) {
+        json_t *org = json_deep_copy (json_array_get (s_section (self, "organisations"), i));
+        json_object_set_new (org, "short_name", json_string (i? "Stroom B": "Stroom A"));
+        json_array_append_new (entries, org);
+    }
+    const char *path = stx_testnet_write_json (self, "stream.json", entries);
+    long long before = s_broker_seq (self);
+    json_t *summary = s_import (self, path, 0);
+    assert_int_equal (s_count (summary, "entries_read"), STREAM_ENTRIES + 2);
+    assert_int_equal (s_count (summary, "accepted"), STREAM_ENTRIES + 2);
+    //  Every entry once, in file order, with the line it starts on
+    json_t *rows = json_object_get (summary, "entries");
+    assert_int_equal (json_array_size (rows), STREAM_ENTRIES + 2);
+    json_int_t line = 0;
+    long long first_org_seq = 0, last_ini_seq = 0;
+    for (size_t i = 0; i < json_array_size (rows); i++) {
+        json_t *row = json_array_get (rows, i);
+        assert_true (json_integer_value (json_object_get (row, "line")) > line);
+        line = json_integer_value (json_object_get (row, "line"));
+        assert_string_equal (json_string_value (json_object_get (row, "key")),
+            json_string_value (json_object_get (json_array_get (entries, i), "id")));
+        long long seq = json_integer_value (json_object_get (row, "seq"));
+        if (i < STREAM_ENTRIES)
+            last_ini_seq = seq > last_ini_seq? seq: last_ini_seq;
+        else
+        if (!first_org_seq || seq < first_org_seq)
+            first_org_seq = seq;
+    }
+    //  Organisations went first, though they come last
+    assert_true (first_org_seq > before && first_org_seq < last_ini_seq);
+    json_decref (summary);
+    char *out = NULL;
+    assert_int_equal (s_cli (self, 1, &out, NULL, "show", "ini:stream-2399", "--json", NULL), 0);
+    assert_non_null (strstr (out, "Stroom \\\"2399\\\" ]}, [{ \\\\ en verder"));
+    free (out);
+
+    //  The same as NDJSON on stdin, a key twice and a bad line at the end
+    const char *ndjson = s_path (self, "stream.ndjson");
+    FILE *file = fopen (ndjson, "w");
+    assert_non_null (file);
+    size_t i;
+    json_t *entry;
+    json_array_foreach (entries, i, entry) {
+        json_dumpf (entry, file, JSON_COMPACT);
+        fputc ('\n', file);
+    }
+    json_dumpf (json_array_get (entries, 7), file, JSON_COMPACT);
+    fputs ("\n{\"id\": \"ini:broken\",\n", file);
+    fclose (file);
+    char command [16384];
+    snprintf (command, sizeof command, "exec '%s/stemx' --data '%s' import - --json < '%s'",
+              self->bin, self->node [1], ndjson);
+    const char *argv [] = { "/bin/sh", "-c", command, NULL };
+    before = s_broker_seq (self);
+    assert_int_equal (stx_proc_run (argv, &out, NULL, 120000), 1);
+    summary = json_loads (out, 0, NULL);
+    free (out);
+    assert_non_null (summary);
+    assert_string_equal (json_string_value (json_object_get (summary, "format")), "ndjson");
+    assert_int_equal (s_count (summary, "entries_read"), STREAM_ENTRIES + 4);
+    assert_int_equal (s_count (summary, "unchanged"), STREAM_ENTRIES + 2);
+    assert_int_equal (s_count (summary, "refused"), 2);
+    rows = json_object_get (summary, "entries");
+    json_t *twice = json_array_get (rows, STREAM_ENTRIES + 2);
+    assert_string_equal (json_string_value (json_object_get (twice, "result")), "refused");
+    assert_non_null (strstr (json_string_value (json_object_get (twice, "text")),
+                             "given before, at line 8"));
+    json_t *broken = json_array_get (rows, STREAM_ENTRIES + 3);
+    assert_int_equal (json_integer_value (json_object_get (broken, "line")), STREAM_ENTRIES + 4);
+    assert_string_equal (json_string_value (json_object_get (broken, "reason")), "R_MALFORMED");
+    json_decref (summary);
+    assert_int_equal (s_broker_seq (self), before);
+    json_decref (entries);
+}
+
+//  A broker that does not answer: the batches in flight are reported not
+//  sent (exit 1) with how many events the agent keeps, and the agent
+//  delivers every one of them once the broker is back.
+static void
+test_import_broker_silent (void **state)
+{
+    world_t *self = (world_t *) *state;
+    json_t *entries = json_array ();
+    json_t *initiatives = s_section (self, "initiatives");
+    for (size_t i = 0; i < 600; i++) {
+        json_t *ini = json_deep_copy (json_array_get (initiatives, i % json_array_size (initiatives)));
+        char id [64];
+        snprintf (id, sizeof id, "ini:silent-%03zu", i);
+        json_object_set_new (ini, "id", json_string (id));
+        //  A title of its own, not to rank in test_search
+        snprintf (id, sizeof id, "Stil %03zu", i);
+        json_object_set_new (ini, "title", json_string (id));
+        json_array_append_new (entries, ini);
+    }
+    const char *path = stx_testnet_write_json (self, "silent.json", entries);
+    json_decref (entries);
+    long long before = s_broker_seq (self);
+    assert_int_equal (kill (self->pid [0], SIGSTOP), 0);
+    char *out = NULL, *err = NULL;
+    int rc = s_cli (self, 1, &out, &err, "import", path, "--timeout", "2", "--json", NULL);
+    assert_int_equal (kill (self->pid [0], SIGCONT), 0);
+    assert_int_equal (rc, 1);
+    json_t *summary = json_loads (out, 0, NULL);
+    assert_non_null (summary);
+    assert_int_equal (s_count (summary, "not_sent"), 600);
+    assert_int_equal (s_count (summary, "accepted"), 0);
+    json_decref (summary);
+    assert_non_null (strstr (err, "no answer from the broker within 2 s"));
+    assert_non_null (strstr (err, "keeps the 600 event(s) in its outbox"));
+    free (out);
+    free (err);
+    //  Nothing lost: they all land, and importing again changes nothing
+    stx_testnet_wait_converged (self, 2, before + 600);
+    s_import_all (self, path, 600, true);
 }
 
 static void
@@ -587,6 +727,8 @@ main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_import_export),
+        cmocka_unit_test (test_import_streamed),
+        cmocka_unit_test (test_import_broker_silent),
         cmocka_unit_test (test_csv_quoting_and_malformed),
         cmocka_unit_test (test_search),
         cmocka_unit_test (test_history),

@@ -119,6 +119,60 @@ test_read_malformed (void **state)
     stx_csv_destroy (&csv);
 }
 
+//  A FILE reader reads exactly what the buffer reader reads, also when
+//  records (quoted line breaks, malformed rows, a BOM) straddle its 64 KiB
+//  refills: both readers go through a 1 MB document in step.
+static void
+test_read_file (void **state)
+{
+    (void) state;
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&text, &size);
+    fputs ("\xEF\xBB\xBFid,name,note\r\n", out);
+    for (int i = 0; size < 1000000; i++) {
+        fprintf (out, "org:%d,\"name \"\"%d\"\"\",\"%.*s\nline two\"\r\n", i, i, i % 300,
+                 "................................................................"
+                 "................................................................"
+                 "................................................................"
+                 "................................................................"
+                 "............................................");
+        if (i % 97 == 0)
+            fprintf (out, "org:bad%d,bad\"quote,x\n\n", i);
+        fflush (out);
+    }
+    fputs ("org:last,\"never closed\nmore,rows\n", out);
+    fclose (out);
+    FILE *file = fmemopen (text, size, "r");
+    assert_non_null (file);
+    stx_csv_t *whole = stx_csv_new (text, size);
+    stx_csv_t *streamed = stx_csv_new_file (file);
+    size_t records = 0;
+    while (true) {
+        char **wf, **sf;
+        size_t wc = 0, sc = 0, wl = 0, sl = 0;
+        char werr [256] = "", serr [256] = "";
+        stx_status_t wrc = stx_csv_next (whole, &wf, &wc, &wl, werr, sizeof werr);
+        stx_status_t src = stx_csv_next (streamed, &sf, &sc, &sl, serr, sizeof serr);
+        assert_int_equal (wrc, src);
+        if (wrc == STX_ERR_NOT_FOUND)
+            break;
+        assert_int_equal (wl, sl);
+        assert_string_equal (werr, serr);
+        if (wrc == STX_OK) {
+            assert_int_equal (wc, sc);
+            for (size_t f = 0; f < wc; f++)
+                assert_string_equal (wf [f], sf [f]);
+        }
+        records++;
+    }
+    assert_true (records > 3000);
+    stx_csv_destroy (&whole);
+    stx_csv_destroy (&streamed);
+    fclose (file);
+    free (text);
+}
+
 static void
 test_write (void **state)
 {
@@ -312,6 +366,7 @@ main (void)
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_read_rfc4180),
         cmocka_unit_test (test_read_malformed),
+        cmocka_unit_test (test_read_file),
         cmocka_unit_test (test_write),
         cmocka_unit_test (test_columns),
         cmocka_unit_test (test_entry_rows),
