@@ -22,6 +22,8 @@
 #include "stx_pool.h"
 
 #define S_THREADS_MAX   64
+#define S_PARALLEL_MIN  8       //  smaller batches run on the caller: waking the
+                                //  workers costs more than they would save
 
 struct _stx_pool_t {
     pthread_mutex_t mutex;
@@ -122,7 +124,7 @@ void
 stx_pool_run (stx_pool_t *self, stx_pool_fn *fn, void *arg, size_t count)
 {
     assert (fn);
-    if (!self || self->nthreads == 0 || count < 2) {
+    if (!self || self->nthreads == 0 || count < S_PARALLEL_MIN) {
         for (size_t index = 0; index < count; index++)
             fn (arg, index);
         return;

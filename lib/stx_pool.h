@@ -31,7 +31,9 @@ void
 
 //  Call fn (arg, index) for index 0..count-1, spread over the workers and
 //  the calling thread; returns when every call has returned. self may be
-//  NULL (all calls on the caller). Not reentrant: one batch at a time.
+//  NULL (all calls on the caller); a batch of fewer than 8 runs on the
+//  caller too (waking workers would cost more). Not reentrant: one batch
+//  at a time.
 void
     stx_pool_run (stx_pool_t *self, stx_pool_fn *fn, void *arg, size_t count);
 

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "stx_pool.h"
 
 #define COUNT 100000
@@ -27,6 +28,17 @@ s_hit (void *arg, size_t index)
     s_run_t *run = (s_run_t *) arg;
     atomic_fetch_add (&run->hits [index], 1);
     run->by [index] = pthread_self ();
+}
+
+static void
+s_wait_for_company (void *arg, size_t index)
+{
+    (void) index;
+    atomic_int *started = (atomic_int *) arg;
+    atomic_fetch_add (started, 1);
+    for (int tries = 0; tries < 10000 && atomic_load (started) < 2; tries++)
+        usleep (1000);
+    assert_true (atomic_load (started) >= 2);
 }
 
 static void
@@ -51,11 +63,11 @@ test_every_index_once (void **state)
             expected += index < count;
         assert_int_equal (atomic_load (&hits [index]), expected);
     }
-    //  More than the caller took part in the big batch
-    bool other = false;
-    for (size_t index = 0; index < COUNT && !other; index++)
-        other = !pthread_equal (by [index], by [0]);
-    assert_true (other);
+    //  More than the caller takes part: each call of this batch waits
+    //  until a second one has started, which only another thread can do
+    atomic_int started = 0;
+    stx_pool_run (pool, s_wait_for_company, &started, 8);
+    assert_int_equal (atomic_load (&started), 8);
     stx_pool_destroy (&pool);
     assert_null (pool);
     free (hits);
