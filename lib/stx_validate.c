@@ -271,6 +271,19 @@ s_unknown_field (s_ctx_t *ctx, const ProtobufCMessage *msg, const char *path)
                    (unsigned) msg->unknown_fields [0].tag);
 }
 
+//  The path of item of field under path: "path.field" or "path.field[i]".
+static void
+s_item_path (char *buf, size_t size, const char *path, const char *field, bool repeated,
+             size_t item)
+{
+    if (repeated)
+        s_format (buf, size, "%s%s%s[%zu]", path, *path? ".": "", field, item);
+    else
+        s_format (buf, size, "%s%s%s", path, *path? ".": "", field);
+}
+
+//  Paths are only formatted for a refusal and for the messages walked
+//  into: a valid event costs no formatting of its strings' paths.
 static stx_status_t
 s_walk (s_ctx_t *ctx, const ProtobufCMessage *msg, const char *path)
 {
@@ -282,32 +295,27 @@ s_walk (s_ctx_t *ctx, const ProtobufCMessage *msg, const char *path)
         const ProtobufCFieldDescriptor *field = &desc->fields [index];
         if (field->type != PROTOBUF_C_TYPE_STRING && field->type != PROTOBUF_C_TYPE_MESSAGE)
             continue;
-        char field_path [S_PATH_MAX];
-        if (*path)
-            s_format (field_path, sizeof (field_path), "%s.%s", path, field->name);
-        else
-            s_format (field_path, sizeof (field_path), "%s", field->name);
-
         size_t count = 1;
         const void *const *items = (const void *const *) (base + field->offset);
         bool repeated = field->label == PROTOBUF_C_LABEL_REPEATED;
+        char item_path [S_PATH_MAX + 24];
         if (repeated) {
             count = *(const size_t *) (base + field->quantifier_offset);
             items = *(const void *const *const *) (base + field->offset);
-            if (count > ctx->limits->max_list)
+            if (count > ctx->limits->max_list) {
+                char field_path [S_PATH_MAX];
+                s_format (field_path, sizeof (field_path), "%s%s%s", path, *path? ".": "",
+                          field->name);
                 return s_fail (ctx, STX_ERR_TOO_LARGE, field_path,
                                "%zu items, over the limit of %zu",
                                count, ctx->limits->max_list);
+            }
         }
         for (size_t item = 0; item < count; item++) {
-            char item_path [S_PATH_MAX + 24];
-            if (repeated)
-                s_format (item_path, sizeof (item_path), "%s[%zu]", field_path, item);
-            else
-                s_format (item_path, sizeof (item_path), "%s", field_path);
             if (!items [item])
                 continue;
             if (field->type == PROTOBUF_C_TYPE_MESSAGE) {
+                s_item_path (item_path, sizeof (item_path), path, field->name, repeated, item);
                 stx_status_t rc = s_walk (ctx, (const ProtobufCMessage *) items [item],
                                           item_path);
                 if (rc != STX_OK)
@@ -316,12 +324,14 @@ s_walk (s_ctx_t *ctx, const ProtobufCMessage *msg, const char *path)
             }
             const char *text = (const char *) items [item];
             size_t len = strlen (text);
-            if (!stx_utf8_valid (text, len))
+            bool utf8 = stx_utf8_valid (text, len);
+            if (utf8 && len <= ctx->limits->max_string)
+                continue;
+            s_item_path (item_path, sizeof (item_path), path, field->name, repeated, item);
+            if (!utf8)
                 return s_fail (ctx, STX_ERR_BAD_UTF8, item_path, "invalid UTF-8");
-            if (len > ctx->limits->max_string)
-                return s_fail (ctx, STX_ERR_TOO_LARGE, item_path,
-                               "%zu bytes, over the limit of %zu",
-                               len, ctx->limits->max_string);
+            return s_fail (ctx, STX_ERR_TOO_LARGE, item_path,
+                           "%zu bytes, over the limit of %zu", len, ctx->limits->max_string);
         }
     }
     return STX_OK;
