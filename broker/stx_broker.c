@@ -148,6 +148,7 @@ typedef struct {
     bool *refused;              //  settled before sequencing: refused, or a known resend
     bool *excluded;             //  left out after a storage error
     Stemx__Event **events;      //  unpacked, kept from the checks to sequencing
+    uint8_t (*ids) [STX_EVENT_ID_SIZE];     //  the results' event ids
 } s_publish_t;
 
 typedef struct {
@@ -809,10 +810,10 @@ s_publish_destroy (s_publish_t **self_p)
         stx_wire_request_free (&self->request);
         for (size_t index = 0; index < self->count; index++) {
             free (self->texts [index]);
-            free (self->results [index].event_id.data);
             stx_event_free (&self->events [index]);
         }
         free (self->events);
+        free (self->ids);
         free (self->texts);
         free (self->results);
         free (self->result_ptrs);
@@ -846,18 +847,15 @@ s_publish_result (s_publish_t *self, size_t index, Stemx__Reason reason, const c
     result->text = self->texts [index]? self->texts [index]: (char *) "";
 }
 
-//  Copy the event id into its result (results own their ids, so they never
-//  point into a freed unpacked event).
+//  Copy the event id into its result (the request holds the results' ids,
+//  so they never point into a freed unpacked event).
 static void
 s_publish_set_id (s_publish_t *publish, size_t index, const Stemx__Event *event)
 {
     Stemx__Result *result = &publish->results [index];
     if (event->event_id.len != STX_EVENT_ID_SIZE)
         return;
-    if (!result->event_id.data) {
-        result->event_id.data = (uint8_t *) malloc (STX_EVENT_ID_SIZE);
-        assert (result->event_id.data);
-    }
+    result->event_id.data = publish->ids [index];
     memcpy (result->event_id.data, event->event_id.data, STX_EVENT_ID_SIZE);
     result->event_id.len = STX_EVENT_ID_SIZE;
 }
@@ -911,7 +909,8 @@ s_batch_add (s_broker_t *self, zframe_t **routing_id_p, Stemx__Request **request
     publish->refused = (bool *) calloc (count + 1, sizeof (bool));
     publish->excluded = (bool *) calloc (count + 1, sizeof (bool));
     publish->events = (Stemx__Event **) calloc (count + 1, sizeof (Stemx__Event *));
-    assert (publish->results && publish->result_ptrs && publish->texts
+    publish->ids = calloc (count + 1, STX_EVENT_ID_SIZE);
+    assert (publish->ids && publish->results && publish->result_ptrs && publish->texts
             && publish->refused && publish->excluded && publish->events);
 
     char *key = s_peer_key (publish->routing_id);
