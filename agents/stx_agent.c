@@ -717,13 +717,15 @@ s_poller_rebuild (s_agent_t *self)
     zpoller_destroy (&self->poller);
     self->poller = zpoller_new (self->pipe, self->local, NULL);
     assert (self->poller);
+    //  zpoller answers the first ready socket in this order: replies (acks
+    //  a CLI waits for) before updates (a replica apply, with its flush)
     if (self->dealer)
         zpoller_add (self->poller, self->dealer);
-    if (self->sub)
-        zpoller_add (self->poller, self->sub);
     for (size_t index = 1; index < self->nlinks; index++)
         if (self->links [index].dealer)
             zpoller_add (self->poller, self->links [index].dealer);
+    if (self->sub)
+        zpoller_add (self->poller, self->sub);
     zpoller_set_nonstop (self->poller, true);
 }
 
