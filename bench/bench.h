@@ -130,6 +130,11 @@ int
     bench_exec (bench_run_t *run, const char *const argv [], const char *out_path,
                 double *wall_s, long *maxrss_kb);
 
+//  ru_maxrss in KiB of /bin/true started by bench_exec now: the part of
+//  every ru_maxrss figure that is stemx-bench's own pages, copied by fork.
+long
+    bench_rss_floor (const bench_opts_t *opts);
+
 //  Peak RssAnon in KiB seen for pid since it started (sampled every 50 ms).
 long
     bench_peak_rss (pid_t pid);

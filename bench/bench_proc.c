@@ -8,7 +8,11 @@
     thread that reads RssAnon from /proc/PID/status every 50 ms (the
     daemons never exit by themselves, so wait4's ru_maxrss would come too
     late, and it counts file-backed pages: LMDB's map would swamp it).
-    Short-lived commands (the CLI) also get ru_maxrss from wait4.
+    Short-lived commands (the CLI) also get ru_maxrss from wait4. That
+    figure includes what the child had between fork and exec, i.e. the
+    pages of stemx-bench itself, so bench_spawn first hands freed heap back
+    to the kernel (malloc_trim) and main reports the floor it leaves
+    (bench_rss_floor: ru_maxrss of /bin/true started the same way).
 
     Threads: the sampler owns its table under a mutex; everything else
     runs on the main thread.
@@ -18,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -240,6 +245,8 @@ bench_spawn (bench_run_t *run, const char *log, const char *const argv [])
 {
     if (run->npids == BENCH_PIDS_MAX)
         return -1;
+    //  The child's ru_maxrss counts our pages until it execs: keep them few
+    malloc_trim (0);
     pid_t pid = s_fork_exec (log, argv);
     if (pid < 0)
         return -1;
@@ -311,4 +318,17 @@ void
 bench_remove_tree (const char *path)
 {
     nftw (path, s_remove, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+long
+bench_rss_floor (const bench_opts_t *opts)
+{
+    bench_run_t run;
+    if (!bench_run_init (&run, opts))
+        return 0;
+    const char *argv [] = { "/bin/true", NULL };
+    long maxrss = 0;
+    bench_exec (&run, argv, NULL, NULL, &maxrss);
+    bench_run_end (&run);
+    return maxrss;
 }

@@ -163,6 +163,8 @@ s_queries (bench_run_t *run, long count, const char *dir)
 {
     char workload [64];
     snprintf (workload, sizeof workload, "query %ldk", count / 1000);
+    bench_result (workload, "ru_maxrss floor (/bin/true, fork copy)",
+                  bench_rss_floor (run->opts) / 1024.0, "MiB", 0, "", "ok");
     s_query (run, workload, dir, "list --org org:bench-3",
              (const char *[]) { "list", "initiative", "--org", "org:bench-3", NULL });
     s_query (run, workload, dir, "list --theme ai",

@@ -122,7 +122,8 @@ bench_work_ingest (const bench_opts_t *opts, const char *name, long count, bool 
     bench_result (workload, "peak RssAnon CLI (sampled)", anon / 1024.0, "MiB", 0, "", status);
     bench_result (workload, "CLI ru_maxrss", maxrss / 1024.0, "MiB", 0, "", status);
     if (rc != 0)
-        fprintf (stderr, "stemx-bench: %s: import exit %d; logs in %s\n", workload, rc, run.dir);
+        fprintf (stderr, "stemx-bench: %s: import %s; STEMX_BENCH_KEEP=1 keeps the logs\n",
+                 workload, rc == -2? "timed out": "failed");
     bench_count (workload, count, applied);
     bench_run_end (&run);
 }
@@ -352,7 +353,7 @@ bench_work_latency (const bench_opts_t *opts, int seconds, int rate, int replica
     }
     long next = 0, acked = 0;
     uint64_t all = BENCH_ORGS;              //  seq every replica holds
-    double start = bench_now ();
+    double start = bench_now (), last_applied = start;
     while (!bench_run_expired (&run) && (all < BENCH_ORGS + (uint64_t) count)) {
         double now = bench_now ();
         //  Steady rate: a late loop catches up with a burst
@@ -381,7 +382,7 @@ bench_work_latency (const bench_opts_t *opts, int seconds, int rate, int replica
         }
         now = bench_now ();
         for (; all < least && all < BENCH_ORGS + (uint64_t) count; all++)
-            applied [all + 1 - BENCH_ORGS] = now;
+            applied [all + 1 - BENCH_ORGS] = last_applied = now;
         bench_sleep_us (100);
     }
     //  Acks of the last events may still be on their way
@@ -412,6 +413,9 @@ bench_work_latency (const bench_opts_t *opts, int seconds, int rate, int replica
     double p999 = measured? lat [(long) (measured * 0.999)]: 0;
     double send_s = next > 0? next / (sent [next - 1] - start + 1e-9): 0;
     bench_result (workload, "send rate reached", send_s, "events/s", rate, "rate asked", status);
+    bench_result (workload, "applied on all replicas", last_applied > start
+                  ? (all - BENCH_ORGS) / (last_applied - start): 0, "events/s", rate,
+                  "rate asked", status);
     bench_result (workload, "publish->applied on all, p50", p50, "ms", 0, "", status);
     bench_result (workload, "publish->applied on all, p99", p99, "ms", 0, "", status);
     bench_result (workload, "publish->applied on all, p99.9", p999, "ms", 0, "", status);

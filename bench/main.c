@@ -31,7 +31,7 @@ bench_result (const char *workload, const char *figure, double value, const char
         json_object_set_new (row, "ratio", json_real (value / limit));
     }
     json_array_append_new (s_rows, row);
-    printf ("%-22s %-44s %12.6g %-10s", workload, figure, value, unit);
+    printf ("%-28s %-40s %12.6g %-10s", workload, figure, value, unit);
     if (limit > 0)
         printf (" %12.6g %-22s %6.3f", limit, limit_name, value / limit);
     else
@@ -63,7 +63,7 @@ s_usage (FILE *out)
         "  -b, --bin DIR          folder of the stemx programs [build]\n"
         "  -s, --source DIR       source tree, for config/ [.]\n"
         "  -j, --json FILE        also write the results as JSON to FILE\n"
-        "  -t, --timeout SEC      deadline of each workload [60 quick, 300 full]\n"
+        "  -t, --timeout SEC      deadline of each workload [20 quick, 300 full]\n"
         "  -o, --only LIST        run only these workloads (comma-separated: raw,\n"
         "                         ingest, insecure, inflight, fanout, latency,\n"
         "                         snapshot, query)\n"
@@ -160,11 +160,11 @@ main (int argc, char *argv [])
     opts.latency_s = latency_s? latency_s: opts.latency_s;
     opts.query = query? query: opts.query;
     if (opts.timeout_s <= 0)
-        opts.timeout_s = opts.quick? 60: 300;
+        opts.timeout_s = opts.quick? 20: 300;
 
     s_rows = json_array ();
     bench_sampler_start ();
-    printf ("%-22s %-44s %12s %-10s %12s %-22s %6s %s\n", "WORKLOAD", "FIGURE", "VALUE",
+    printf ("%-28s %-40s %12s %-10s %12s %-22s %6s %s\n", "WORKLOAD", "FIGURE", "VALUE",
             "UNIT", "LIMIT", "BOUND", "RATIO", "STATUS");
     //  The bounds first: every later ratio needs them
     bench_raw_limits (&opts);
