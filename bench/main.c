@@ -3,7 +3,7 @@
 
     Runs the raw limits first (every bound of the table is measured in the
     same run), then each workload in its own folder with its own
-    processes, and prints one table: workload, figure, value, unit, the
+    processes, within a time budget for the whole run, and prints one table: workload, figure, value, unit, the
     bound it is compared with, and the ratio to it. --json FILE writes the
     same rows. Exit status 0 when every workload delivered every event it
     sent (no timing is judged), 1 otherwise, 2 on a usage error.
@@ -18,6 +18,18 @@
 
 static json_t *s_rows;          //  every result, in order
 static int s_mismatches;        //  counts that did not match
+
+//  One workload of the plan
+typedef enum {
+    J_INGEST, J_INSECURE, J_INFLIGHT, J_SNAPSHOT, J_FANOUT, J_LATENCY, J_LATENCY_INSECURE
+} s_kind_t;
+
+typedef struct {
+    s_kind_t kind;
+    long n;                     //  events, or seconds for latency
+    int arg;                    //  replicas (fan-out) or rate (latency)
+    bool queries;               //  snapshot: run the query workload after
+} s_job_t;
 
 void
 bench_result (const char *workload, const char *figure, double value, const char *unit,
@@ -64,9 +76,12 @@ s_usage (FILE *out)
         "  -s, --source DIR       source tree, for config/ [.]\n"
         "  -j, --json FILE        also write the results as JSON to FILE\n"
         "  -t, --timeout SEC      deadline of each workload [20 quick, 300 full]\n"
-        "  -o, --only LIST        run only these workloads (comma-separated: raw,\n"
-        "                         ingest, insecure, inflight, fanout, latency,\n"
-        "                         snapshot, query)\n"
+        "      --budget SEC       the whole run: a workload's deadline is cut so that\n"
+        "                         each one after it keeps 3 s (20 s full) [60 quick,\n"
+        "                         600 full]\n"
+        "  -o, --only LIST        run only these workloads besides the raw limits\n"
+        "                         (comma-separated: ingest, insecure, inflight,\n"
+        "                         fanout, latency, snapshot, query)\n"
         "      --ingest N         signed ingest size (replaces both full sizes)\n"
         "      --insecure-n N     --insecure ingest size\n"
         "      --inflight N       one-in-flight events\n"
@@ -101,8 +116,8 @@ main (int argc, char *argv [])
     };
     const char *json_path = NULL, *only = NULL;
     long ingest = 0, insecure = 0, inflight = 0, fanout = 0, snapshot = 0, query = 0;
-    int latency_s = 0;
-    enum { O_INGEST = 256, O_INSECURE, O_INFLIGHT, O_FANOUT, O_LATENCY, O_SNAPSHOT, O_QUERY };
+    int latency_s = 0, budget_s = 0;
+    enum { O_BUDGET = 255, O_INGEST = 256, O_INSECURE, O_INFLIGHT, O_FANOUT, O_LATENCY, O_SNAPSHOT, O_QUERY };
     static struct option options [] = {
         { "quick", no_argument, NULL, 'q' },
         { "bin", required_argument, NULL, 'b' },
@@ -110,6 +125,7 @@ main (int argc, char *argv [])
         { "json", required_argument, NULL, 'j' },
         { "timeout", required_argument, NULL, 't' },
         { "only", required_argument, NULL, 'o' },
+        { "budget", required_argument, NULL, O_BUDGET },
         { "ingest", required_argument, NULL, O_INGEST },
         { "insecure-n", required_argument, NULL, O_INSECURE },
         { "inflight", required_argument, NULL, O_INFLIGHT },
@@ -130,6 +146,7 @@ main (int argc, char *argv [])
             case 'j': json_path = optarg; break;
             case 't': opts.timeout_s = atoi (optarg); break;
             case 'o': only = optarg; break;
+            case O_BUDGET: budget_s = atoi (optarg); break;
             case O_INGEST: ingest = atol (optarg); break;
             case O_INSECURE: insecure = atol (optarg); break;
             case O_INFLIGHT: inflight = atol (optarg); break;
@@ -161,39 +178,82 @@ main (int argc, char *argv [])
     opts.query = query? query: opts.query;
     if (opts.timeout_s <= 0)
         opts.timeout_s = opts.quick? 20: 300;
+    if (budget_s <= 0)
+        budget_s = opts.quick? 60: 600;
+    double reserve_s = opts.quick? 3: 20;
 
     s_rows = json_array ();
     bench_sampler_start ();
     printf ("%-28s %-40s %12s %-10s %12s %-22s %6s %s\n", "WORKLOAD", "FIGURE", "VALUE",
             "UNIT", "LIMIT", "BOUND", "RATIO", "STATUS");
-    //  The bounds first: every later ratio needs them
+    double budget_end = bench_now () + budget_s;
+    //  The bounds first, always: every later ratio needs them
     bench_raw_limits (&opts);
+
+    //  The plan. The --insecure workloads go last: against a broker that
+    //  rate limits them they can only run into their deadline
+    s_job_t jobs [16];
+    int njobs = 0;
     for (int i = 0; i < 2; i++)
         if (opts.ingest [i] && s_wanted (only, "ingest"))
-            bench_work_ingest (&opts, "ingest", opts.ingest [i], false);
-    if (opts.insecure && s_wanted (only, "insecure"))
-        bench_work_ingest (&opts, "ingest-insecure", opts.insecure, true);
+            jobs [njobs++] = (s_job_t) { J_INGEST, opts.ingest [i], 0, false };
     if (opts.inflight && s_wanted (only, "inflight"))
-        bench_work_inflight (&opts, opts.inflight);
-    if (opts.fanout && s_wanted (only, "fanout")) {
-        bench_work_fanout (&opts, opts.fanout, 4);
-        bench_work_fanout (&opts, opts.fanout, 16);
-    }
-    if (opts.latency_s && s_wanted (only, "latency")) {
-        bench_work_latency (&opts, opts.latency_s, 2000, 4, false);
-        bench_work_latency (&opts, opts.latency_s, 10000, 4, true);
-    }
+        jobs [njobs++] = (s_job_t) { J_INFLIGHT, opts.inflight, 0, false };
     //  The query workload runs over the replica of the snapshot workload
-    //  whose size it names, or one of its own
+    //  of its size, or over one of its own
     bool queried = false;
     for (int i = 0; i < 2; i++)
         if (opts.snapshot [i] && s_wanted (only, "snapshot")) {
             bool queries = s_wanted (only, "query") && opts.snapshot [i] == opts.query;
-            bench_snap_run (&opts, opts.snapshot [i], queries);
+            jobs [njobs++] = (s_job_t) { J_SNAPSHOT, opts.snapshot [i], 0, queries };
             queried = queried || queries;
         }
     if (!queried && opts.query && s_wanted (only, "query"))
-        bench_snap_run (&opts, opts.query, true);
+        jobs [njobs++] = (s_job_t) { J_SNAPSHOT, opts.query, 0, true };
+    if (opts.fanout && s_wanted (only, "fanout")) {
+        jobs [njobs++] = (s_job_t) { J_FANOUT, opts.fanout, 4, false };
+        jobs [njobs++] = (s_job_t) { J_FANOUT, opts.fanout, 16, false };
+    }
+    if (opts.latency_s && s_wanted (only, "latency"))
+        jobs [njobs++] = (s_job_t) { J_LATENCY, opts.latency_s, 2000, false };
+    if (opts.insecure && s_wanted (only, "insecure"))
+        jobs [njobs++] = (s_job_t) { J_INSECURE, opts.insecure, 0, false };
+    if (opts.latency_s && s_wanted (only, "latency"))
+        jobs [njobs++] = (s_job_t) { J_LATENCY_INSECURE, opts.latency_s, 10000, false };
+
+    //  Each job gets its timeout, cut so that every job after it still
+    //  has `reserve` seconds before the end of the budget
+    int timeout_s = opts.timeout_s;
+    for (int i = 0; i < njobs; i++) {
+        double left = budget_end - bench_now () - reserve_s * (njobs - 1 - i);
+        opts.timeout_s = left < timeout_s? (int) left: timeout_s;
+        if (opts.timeout_s < 1)
+            opts.timeout_s = 1;
+        s_job_t *job = &jobs [i];
+        switch (job->kind) {
+            case J_INGEST:
+                bench_work_ingest (&opts, "ingest", job->n, false);
+                break;
+            case J_INSECURE:
+                bench_work_ingest (&opts, "ingest-insecure", job->n, true);
+                break;
+            case J_INFLIGHT:
+                bench_work_inflight (&opts, job->n);
+                break;
+            case J_SNAPSHOT:
+                bench_snap_run (&opts, job->n, job->queries);
+                break;
+            case J_FANOUT:
+                bench_work_fanout (&opts, job->n, job->arg);
+                break;
+            case J_LATENCY:
+                bench_work_latency (&opts, (int) job->n, job->arg, 4, false);
+                break;
+            case J_LATENCY_INSECURE:
+                bench_work_latency (&opts, (int) job->n, job->arg, 4, true);
+                break;
+        }
+    }
     bench_sampler_stop ();
 
     if (json_path) {
