@@ -126,8 +126,7 @@ bench_gen_initiative (long index)
               s_pick (&state, s_words, S_COUNT (s_words)),
               s_pick (&state, s_formats, S_COUNT (s_formats)), place [1], index);
     snprintf (summary, sizeof summary,
-              "Een %s rond %s, %s en %s voor jongeren en leerkrachten in de regio %s, "
-              "samen met partners uit de vier helices.",
+              "Een %s rond %s, %s en %s voor jongeren en leerkrachten in %s.",
               s_pick (&state, s_formats, S_COUNT (s_formats)),
               s_pick (&state, s_words, S_COUNT (s_words)),
               s_pick (&state, s_words, S_COUNT (s_words)),
@@ -148,10 +147,9 @@ bench_gen_initiative (long index)
     json_t *od = s_some (&state, s_od, S_COUNT (s_od), 2);
     char owner_ref [32];
     snprintf (owner_ref, sizeof owner_ref, "org:bench-%d", owner);
-    return json_pack ("{s:s, s:s, s:s, s:{s:s, s:s}, s:o, s:o, s:o, s:o, s:{s:s, s:s}, "
+    return json_pack ("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:{s:s, s:s}, "
                       "s:s, s:s, s:s, s:[s]}",
-                      "id", id, "title", title, "summary", summary,
-                      "owner", "org", owner_ref, "helix_pillar", s_pillars [owner % 4],
+                      "id", id, "title", title, "summary", summary, "owner", owner_ref,
                       "partners", partners, "od_codes", od,
                       "themes", s_some (&state, s_themes, S_COUNT (s_themes), 2),
                       "target_groups", s_some (&state, s_targets, S_COUNT (s_targets), 2),

@@ -29,7 +29,7 @@
 #define S_PREFILL_TXN   10000
 #define S_QUERY_RUNS    5
 
-//  Sign and sequence one entry (JSON, taken) as org:bench-SIGNER.
+//  Sign one entry (JSON, taken) with identity and sequence it as who.
 static stx_status_t
 s_sequence (stx_txn_t *txn, json_t *json, stx_identity_t *identity,
             const stx_principal_t *who, char *err, size_t errlen)
@@ -39,6 +39,12 @@ s_sequence (stx_txn_t *txn, json_t *json, stx_identity_t *identity,
     json_decref (json);
     if (rc != STX_OK)
         return rc;
+    //  As the agent does before signing: partners get their pillars
+    rc = stx_txn_fill_pillars (txn, entry);
+    if (rc != STX_OK) {
+        stx_entry_free (&entry);
+        return rc;
+    }
     char key [64];
     snprintf (key, sizeof key, "%s", stx_entry_key (entry));
     Stemx__Event *event = stx_event_new (key, &entry);
@@ -189,6 +195,7 @@ bench_snap_run (const bench_opts_t *opts, long count, bool queries)
     double start = bench_now ();
     if (!bench_net_init (&net, &run, false) || !s_prefill (&net, count)) {
         bench_result (workload, "prefill", 0, "", 0, "", "failed");
+        bench_count (workload, count, 0);
         bench_run_end (&run);
         return;
     }
@@ -198,6 +205,7 @@ bench_snap_run (const bench_opts_t *opts, long count, bool queries)
     if (!bench_net_start_broker (&net)) {
         bench_result (workload, "broker start", 0, "", 0, "",
                       run.timed_out? "timeout": "failed");
+        bench_count (workload, count, 0);
         bench_run_end (&run);
         return;
     }

@@ -43,12 +43,14 @@ s_setup (bench_run_t *run, bench_net_t *net, bool insecure, char *dir)
     return bench_net_import (net, dir, path, NULL, NULL, NULL) == 0;
 }
 
-//  Record a workload that could not run to the end.
+//  Record a workload whose set-up failed: none of its count events
+//  arrived.
 static void
-s_failed (bench_run_t *run, const char *workload, const char *figure)
+s_failed (bench_run_t *run, const char *workload, const char *figure, long count)
 {
     bench_result (workload, figure, 0, "", 0, "", run->timed_out? "timeout": "failed");
-    fprintf (stderr, "stemx-bench: %s %s; see the logs in %s (STEMX_BENCH_KEEP=1 keeps them)\n",
+    bench_count (workload, count, 0);
+    fprintf (stderr, "stemx-bench: %s %s in %s; STEMX_BENCH_KEEP=1 keeps its folder and logs\n",
              workload, run->timed_out? "timed out": "failed", run->dir);
 }
 
@@ -101,7 +103,7 @@ bench_work_ingest (const bench_opts_t *opts, const char *name, long count, bool 
         return;
     int files = 0;
     if (!s_setup (&run, &net, insecure, dir) || !(files = s_gen_files (&run, count))) {
-        s_failed (&run, workload, "setup");
+        s_failed (&run, workload, "setup", count);
         bench_run_end (&run);
         return;
     }
@@ -212,7 +214,7 @@ bench_work_inflight (const bench_opts_t *opts, long count)
         return;
     zsock_t *sock = NULL;
     if (!s_setup (&run, &net, false, dir) || !(sock = s_connect_local (dir))) {
-        s_failed (&run, workload, "setup");
+        s_failed (&run, workload, "setup", count);
         bench_run_end (&run);
         return;
     }
@@ -280,7 +282,7 @@ bench_work_fanout (const bench_opts_t *opts, long count, int replicas)
     if (!s_setup (&run, &net, false, dir) || !s_start_replicas (&net, replicas, dirs)
     ||  bench_wait_seq (&run, dirs, replicas, BENCH_ORGS, bench_now ()) < 0
     ||  !(files = s_gen_files (&run, count))) {
-        s_failed (&run, workload, "setup");
+        s_failed (&run, workload, "setup", count);
         bench_run_end (&run);
         free (dirs);
         return;
@@ -348,7 +350,7 @@ bench_work_latency (const bench_opts_t *opts, int seconds, int rate, int replica
     for (long i = 0; ready && i < count; i++)
         ready = (events [i] = s_pack_initiative (i, &sizes [i])) != NULL;
     if (!ready) {
-        s_failed (&run, workload, "setup");
+        s_failed (&run, workload, "setup", count);
         goto done;
     }
     long next = 0, acked = 0;
