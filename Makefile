@@ -6,6 +6,8 @@
 #   make test SANITIZE=1 the same under AddressSanitizer + UBSan (in build-asan/)
 #   make test FUZZ=0     the same without the fuzz stage that follows the suite
 #   make fuzz            clang + libFuzzer: each fuzz target for FUZZ_SECONDS (in build-fuzz/)
+#   make bench           Release build in build/, then stemx-bench at full sizes (< 10 min)
+#   make bench QUICK=1   the same at QUICK sizes (about a minute); results also in BENCH_JSON
 #   make deps            only install the Debian packages (as root)
 
 SANITIZE ?=
@@ -20,9 +22,12 @@ CTEST_ARGS ?=
 FUZZ ?= 1
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 20
+QUICK ?=
+BENCH_JSON ?= build/bench.json
+BENCH_ARGS ?=
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps build test fuzz demo clean
+.PHONY: all deps build test fuzz demo bench clean
 
 all: build
 
@@ -48,6 +53,14 @@ fuzz: deps
 	    -DSTEMX_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_targets
 	cd $(FUZZ_BUILD) && ctest --output-on-failure -j 3 -L fuzz
+
+#   Only the programs the benchmark drives are built: a Release build of
+#   the whole tree is not needed for it
+bench: deps
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build build -j $(JOBS) --target stemx-bench
+	build/stemx-bench --bin build --source . --json $(BENCH_JSON) \
+	    $(if $(filter 1,$(QUICK)),--quick) $(BENCH_ARGS)
 
 demo: build
 	@./scripts/demo --bin $(BUILD) $(ARGS)

@@ -1,0 +1,441 @@
+/*  =========================================================================
+    bench_work - ingest, one event in flight, fan-out and latency
+
+    DESIGN
+    Each workload builds its own broker and agents (bench_net), imports
+    the eight organisations first (entries name them, and the agent fills
+    partners' pillars from them), then does the measured part:
+      ingest    `stemx import` of N initiatives through one agent hosting
+                the eight organisations; files of at most S_IMPORT_LINES
+                lines (the CLI reads at most 64 MiB)
+      inflight  PUBLISH requests of one event on the agent's local ROUTER,
+                each waiting for its ACK (= the broker's synced commit)
+      fan-out   ingest with extra replica agents; until the last replica
+                holds the last event
+      latency   one event per PUBLISH at a steady rate without waiting;
+                every replica's store polled read-only every ~100 us; the
+                latency of seq s is the time all replicas hold s minus the
+                time its event was sent
+    The event id of a latency event starts with its index (8 bytes,
+    big-endian) so an ACK finds its send time without a table.
+    ========================================================================= */
+
+#define _GNU_SOURCE
+#include <czmq.h>
+#include "bench.h"
+#include "stx_event.h"
+#include "stx_json.h"
+#include "stx_store.h"
+#include "stx_wire.h"
+
+#define S_IMPORT_LINES  100000
+
+//  Broker, agent "a" hosting every org, organisations imported. dir gets
+//  the agent's folder. False on failure or timeout.
+static bool
+s_setup (bench_run_t *run, bench_net_t *net, bool insecure, char *dir)
+{
+    char path [PATH_MAX];
+    snprintf (path, sizeof path, "%s/orgs.ndjson", run->dir);
+    if (!bench_net_init (net, run, insecure) || !bench_net_start_broker (net)
+    ||  bench_net_start_agent (net, "a", -1, dir) < 0 || !bench_gen_orgs (path))
+        return false;
+    return bench_net_import (net, dir, path, NULL, NULL, NULL) == 0;
+}
+
+//  Record a workload whose set-up failed: none of its count events
+//  arrived.
+static void
+s_failed (bench_run_t *run, const char *workload, const char *figure, long count)
+{
+    bench_result (workload, figure, 0, "", 0, "", run->timed_out? "timeout": "failed");
+    bench_count (workload, count, 0);
+    fprintf (stderr, "stemx-bench: %s %s in %s; STEMX_BENCH_KEEP=1 keeps its folder and logs\n",
+             workload, run->timed_out? "timed out": "failed", run->dir);
+}
+
+//  Write initiatives 0 .. count-1 into files of S_IMPORT_LINES; names get
+//  run->dir/ini-K.ndjson. Returns the number of files, 0 on failure.
+static int
+s_gen_files (bench_run_t *run, long count)
+{
+    int files = 0;
+    for (long first = 0; first < count; first += S_IMPORT_LINES, files++) {
+        char path [PATH_MAX];
+        snprintf (path, sizeof path, "%s/ini-%d.ndjson", run->dir, files);
+        long n = count - first < S_IMPORT_LINES? count - first: S_IMPORT_LINES;
+        if (!bench_gen_initiatives (path, first, n))
+            return 0;
+    }
+    return files;
+}
+
+//  Import the files s_gen_files wrote; wall time and the CLI's peaks.
+//  Returns the first non-zero exit code, or 0.
+static int
+s_import_files (bench_net_t *net, const char *dir, int files, double *wall_s,
+                long *maxrss_kb, long *anon_kb)
+{
+    *wall_s = 0, *maxrss_kb = 0, *anon_kb = 0;
+    for (int i = 0; i < files; i++) {
+        char path [PATH_MAX];
+        snprintf (path, sizeof path, "%s/ini-%d.ndjson", net->run->dir, i);
+        double wall;
+        long maxrss = 0, anon = 0;
+        int rc = bench_net_import (net, dir, path, &wall, &maxrss, &anon);
+        *wall_s += wall;
+        *maxrss_kb = maxrss > *maxrss_kb? maxrss: *maxrss_kb;
+        *anon_kb = anon > *anon_kb? anon: *anon_kb;
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+void
+bench_work_ingest (const bench_opts_t *opts, const char *name, long count, bool insecure)
+{
+    bench_run_t run;
+    bench_net_t net;
+    char dir [PATH_MAX], workload [64];
+    snprintf (workload, sizeof workload, "%s %ldk", name, count / 1000);
+    if (!bench_run_init (&run, opts))
+        return;
+    int files = 0;
+    if (!s_setup (&run, &net, insecure, dir) || !(files = s_gen_files (&run, count))) {
+        s_failed (&run, workload, "setup", count);
+        bench_run_end (&run);
+        return;
+    }
+    double wall;
+    long maxrss, anon;
+    int rc = s_import_files (&net, dir, files, &wall, &maxrss, &anon);
+    uint64_t broker_seq = bench_store_seq (net.broker);
+    long applied = (long) broker_seq - BENCH_ORGS;
+    const char *status = rc == 0? "ok": rc == -2? "timeout": "failed";
+    double bound = insecure? bench_limits.zmq_msgs_s: bench_crypto_bound (1);
+    bench_result (workload, "events/s (import wall time)", applied / wall, "events/s", bound,
+                  insecure? "zmq msg/s": "crypto 1 sign + 2 verify", status);
+    bench_result (workload, "wall time", wall, "s", 0, "", status);
+    bench_result (workload, "peak RssAnon broker", bench_peak_rss (net.broker_pid) / 1024.0,
+                  "MiB", 0, "", status);
+    bench_result (workload, "peak RssAnon agent", bench_peak_rss (run.pids [1]) / 1024.0,
+                  "MiB", 0, "", status);
+    bench_result (workload, "peak RssAnon CLI (sampled)", anon / 1024.0, "MiB", 0, "", status);
+    bench_result (workload, "CLI ru_maxrss", maxrss / 1024.0, "MiB", 0, "", status);
+    if (rc != 0)
+        fprintf (stderr, "stemx-bench: %s: import %s; STEMX_BENCH_KEEP=1 keeps the logs\n",
+                 workload, rc == -2? "timed out": "failed");
+    bench_count (workload, count, applied);
+    bench_run_end (&run);
+}
+
+//  ---------------------------------------------------------------------
+//  The agent's local API
+
+//  Initiative index as a packed unsigned event; its id starts with index.
+static uint8_t *
+s_pack_initiative (long index, size_t *size_p)
+{
+    json_t *json = bench_gen_initiative (index);
+    Stemx__Entry *entry = NULL;
+    char err [STX_ERRLEN];
+    stx_status_t rc = stx_json_to_entry (json, &entry, err, sizeof err);
+    json_decref (json);
+    if (rc != STX_OK) {
+        fprintf (stderr, "stemx-bench: generated initiative: %s\n", err);
+        return NULL;
+    }
+    char key [40];
+    snprintf (key, sizeof key, "%s", stx_entry_key (entry));
+    Stemx__Event *event = stx_event_new (key, &entry);
+    uint64_t be = __builtin_bswap64 ((uint64_t) index);
+    memcpy (event->event_id.data, &be, sizeof be);
+    uint8_t *data = stx_event_pack (event, size_p);
+    stx_event_free (&event);
+    return data;
+}
+
+static zsock_t *
+s_connect_local (const char *dir)
+{
+    zsock_t *sock = zsock_new (ZMQ_DEALER);
+    assert (sock);
+    zsock_set_sndhwm (sock, 0);
+    zsock_set_rcvhwm (sock, 0);
+    if (zsock_connect (sock, "ipc://%s/agent.sock", dir) != 0)
+        zsock_destroy (&sock);
+    return sock;
+}
+
+static int
+s_send_publish (zsock_t *sock, uint8_t *data, size_t size)
+{
+    ProtobufCBinaryData event = { size, data };
+    Stemx__Publish publish = STEMX__PUBLISH__INIT;
+    publish.n_events = 1;
+    publish.events = &event;
+    Stemx__Request request = STEMX__REQUEST__INIT;
+    request.body_case = STEMX__REQUEST__BODY_PUBLISH;
+    request.publish = &publish;
+    return stx_wire_send_request (sock, &request);
+}
+
+//  The first result of an ACK: its index (from the event id) and seq.
+//  False for anything else or a refusal.
+static bool
+s_ack_result (Stemx__Reply *reply, long *index, uint64_t *seq)
+{
+    if (reply->body_case != STEMX__REPLY__BODY_ACK || reply->ack->n_results < 1)
+        return false;
+    Stemx__Result *result = reply->ack->results [0];
+    if (result->reason != STEMX__REASON__R_OK || result->event_id.len != STX_EVENT_ID_SIZE) {
+        static bool told;
+        if (!told)
+            fprintf (stderr, "stemx-bench: refused: %s\n", result->text);
+        told = true;
+        return false;
+    }
+    uint64_t be;
+    memcpy (&be, result->event_id.data, sizeof be);
+    *index = (long) __builtin_bswap64 (be);
+    *seq = result->seq;
+    return true;
+}
+
+void
+bench_work_inflight (const bench_opts_t *opts, long count)
+{
+    bench_run_t run;
+    bench_net_t net;
+    char dir [PATH_MAX], workload [64];
+    snprintf (workload, sizeof workload, "inflight-1 %ld", count);
+    if (!bench_run_init (&run, opts))
+        return;
+    zsock_t *sock = NULL;
+    if (!s_setup (&run, &net, false, dir) || !(sock = s_connect_local (dir))) {
+        s_failed (&run, workload, "setup", count);
+        bench_run_end (&run);
+        return;
+    }
+    long acked = 0;
+    double start = bench_now ();
+    for (long i = 0; i < count && !bench_run_expired (&run); i++) {
+        size_t size;
+        uint8_t *data = s_pack_initiative (i, &size);
+        if (!data || s_send_publish (sock, data, size) != 0) {
+            free (data);
+            break;
+        }
+        free (data);
+        Stemx__Reply *reply = NULL;
+        int left_ms = (int) ((run.deadline - bench_now ()) * 1000);
+        if (stx_wire_recv_reply (sock, left_ms > 0? left_ms: 1, &reply) != STX_OK)
+            break;
+        long index;
+        uint64_t seq;
+        acked += s_ack_result (reply, &index, &seq);
+        stx_wire_reply_free (&reply);
+    }
+    double wall = bench_now () - start;
+    zsock_destroy (&sock);
+    const char *status = acked == count? "ok": run.timed_out? "timeout": "failed";
+    bench_result (workload, "acked events/s, one in flight", acked / wall, "events/s",
+                  bench_limits.fdatasync_us > 0? 1e6 / bench_limits.fdatasync_us: 0,
+                  "1/fdatasync", status);
+    bench_result (workload, "mean publish->ack", acked? wall / acked * 1000: 0, "ms", 0, "",
+                  status);
+    bench_count (workload, count, (long) bench_store_seq (net.broker) - BENCH_ORGS);
+    bench_run_end (&run);
+}
+
+//  ---------------------------------------------------------------------
+//  Replicas
+
+//  Start count replica agents r0.. (each hosting one org, as a pure
+//  replica still needs an identity); dirs get their folders.
+static bool
+s_start_replicas (bench_net_t *net, int count, char dirs [][PATH_MAX])
+{
+    for (int i = 0; i < count; i++) {
+        char name [16];
+        snprintf (name, sizeof name, "r%d", i);
+        if (bench_net_start_agent (net, name, i % BENCH_ORGS, dirs [i]) < 0)
+            return false;
+    }
+    return true;
+}
+
+void
+bench_work_fanout (const bench_opts_t *opts, long count, int replicas)
+{
+    bench_run_t run;
+    bench_net_t net;
+    char dir [PATH_MAX], workload [64];
+    char (*dirs) [PATH_MAX] = calloc (replicas, PATH_MAX);
+    snprintf (workload, sizeof workload, "fanout-%d %ldk", replicas, count / 1000);
+    if (!bench_run_init (&run, opts)) {
+        free (dirs);
+        return;
+    }
+    int files = 0;
+    if (!s_setup (&run, &net, false, dir) || !s_start_replicas (&net, replicas, dirs)
+    ||  bench_wait_seq (&run, dirs, replicas, BENCH_ORGS, bench_now ()) < 0
+    ||  !(files = s_gen_files (&run, count))) {
+        s_failed (&run, workload, "setup", count);
+        bench_run_end (&run);
+        free (dirs);
+        return;
+    }
+    double start = bench_now (), wall;
+    long maxrss, anon;
+    int rc = s_import_files (&net, dir, files, &wall, &maxrss, &anon);
+    double took = rc == 0? bench_wait_seq (&run, dirs, replicas, BENCH_ORGS + count, start): -1;
+    const char *status = took >= 0? "ok": run.timed_out? "timeout": "failed";
+    bench_result (workload, "import wall time", wall, "s", 0, "", rc == 0? "ok": status);
+    bench_result (workload, "until the last replica has all", took, "s", 0, "", status);
+    bench_result (workload, "fan-out time / ingest time", took > 0? took / wall: 0, "", 0, "",
+                  status);
+    bench_result (workload, "events/s to every replica", took > 0? count / took: 0, "events/s",
+                  bench_crypto_bound (1 + replicas), "crypto bound", status);
+    uint64_t least = UINT64_MAX;
+    for (int i = 0; i < replicas; i++) {
+        uint64_t seq = bench_store_seq (dirs [i]);
+        least = seq < least? seq: least;
+    }
+    bench_count (workload, count, (long) least - BENCH_ORGS);
+    bench_run_end (&run);
+    free (dirs);
+}
+
+//  ---------------------------------------------------------------------
+//  Latency
+
+static int
+s_compare (const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return x < y? -1: x > y;
+}
+
+void
+bench_work_latency (const bench_opts_t *opts, int seconds, int rate, int replicas,
+                    bool insecure)
+{
+    bench_run_t run;
+    bench_net_t net;
+    char dir [PATH_MAX], workload [64];
+    snprintf (workload, sizeof workload, "latency%s %d/s x%d", insecure? "-insecure": "",
+              rate, replicas);
+    long count = (long) seconds * rate;
+    char (*dirs) [PATH_MAX] = calloc (replicas, PATH_MAX);
+    uint8_t **events = calloc (count, sizeof *events);
+    size_t *sizes = calloc (count, sizeof *sizes);
+    double *sent = calloc (count, sizeof *sent);
+    uint64_t *seqs = calloc (count, sizeof *seqs);
+    double *applied = calloc (count + 1, sizeof *applied);
+    stx_store_t **stores = calloc (replicas, sizeof *stores);
+    zsock_t *sock = NULL;
+    if (!bench_run_init (&run, opts))
+        goto done;
+    bool ready = s_setup (&run, &net, insecure, dir) && s_start_replicas (&net, replicas, dirs)
+              && bench_wait_seq (&run, dirs, replicas, BENCH_ORGS, bench_now ()) >= 0
+              && (sock = s_connect_local (dir));
+    for (int i = 0; ready && i < replicas; i++) {
+        char err [STX_ERRLEN];
+        ready = stx_store_open (dirs [i], STX_STORE_READONLY, 0, &stores [i], err,
+                                sizeof err) == STX_OK;
+    }
+    //  Pack every event before the clock starts
+    for (long i = 0; ready && i < count; i++)
+        ready = (events [i] = s_pack_initiative (i, &sizes [i])) != NULL;
+    if (!ready) {
+        s_failed (&run, workload, "setup", count);
+        goto done;
+    }
+    long next = 0, acked = 0;
+    uint64_t all = BENCH_ORGS;              //  seq every replica holds
+    double start = bench_now (), last_applied = start;
+    while (!bench_run_expired (&run) && (all < BENCH_ORGS + (uint64_t) count)) {
+        double now = bench_now ();
+        //  Steady rate: a late loop catches up with a burst
+        while (next < count && now >= start + (double) next / rate) {
+            if (s_send_publish (sock, events [next], sizes [next]) != 0)
+                break;
+            sent [next++] = now;
+        }
+        while (zsock_events (sock) & ZMQ_POLLIN) {
+            Stemx__Reply *reply = NULL;
+            long index;
+            uint64_t seq;
+            if (stx_wire_recv_reply (sock, 0, &reply) != STX_OK)
+                break;
+            if (s_ack_result (reply, &index, &seq) && index >= 0 && index < count) {
+                seqs [index] = seq;
+                acked++;
+            }
+            stx_wire_reply_free (&reply);
+        }
+        uint64_t least = UINT64_MAX;
+        for (int i = 0; i < replicas; i++) {
+            stx_meta_t meta = { .seq = 0 };
+            stx_store_meta (stores [i], &meta);
+            least = meta.seq < least? meta.seq: least;
+        }
+        now = bench_now ();
+        for (; all < least && all < BENCH_ORGS + (uint64_t) count; all++)
+            applied [all + 1 - BENCH_ORGS] = last_applied = now;
+        bench_sleep_us (100);
+    }
+    //  Acks of the last events may still be on their way
+    double grace = bench_now () + 2;
+    while (acked < next && bench_now () < grace) {
+        Stemx__Reply *reply = NULL;
+        long index;
+        uint64_t seq;
+        if (stx_wire_recv_reply (sock, 100, &reply) != STX_OK)
+            continue;
+        if (s_ack_result (reply, &index, &seq) && index >= 0 && index < count) {
+            seqs [index] = seq;
+            acked++;
+        }
+        stx_wire_reply_free (&reply);
+    }
+    double *lat = calloc (count + 1, sizeof *lat);
+    long measured = 0;
+    for (long i = 0; i < count; i++) {
+        long s = (long) seqs [i] - BENCH_ORGS;
+        if (seqs [i] && s >= 1 && s <= count && applied [s] > 0)
+            lat [measured++] = (applied [s] - sent [i]) * 1000;
+    }
+    qsort (lat, measured, sizeof *lat, s_compare);
+    const char *status = measured == count? "ok": run.timed_out? "timeout": "failed";
+    double p50 = measured? lat [measured / 2]: 0;
+    double p99 = measured? lat [(long) (measured * 0.99)]: 0;
+    double p999 = measured? lat [(long) (measured * 0.999)]: 0;
+    double send_s = next > 0? next / (sent [next - 1] - start + 1e-9): 0;
+    bench_result (workload, "send rate reached", send_s, "events/s", rate, "rate asked", status);
+    bench_result (workload, "applied on all replicas", last_applied > start
+                  ? (all - BENCH_ORGS) / (last_applied - start): 0, "events/s", rate,
+                  "rate asked", status);
+    bench_result (workload, "publish->applied on all, p50", p50, "ms", 0, "", status);
+    bench_result (workload, "publish->applied on all, p99", p99, "ms", 0, "", status);
+    bench_result (workload, "publish->applied on all, p99.9", p999, "ms", 0, "", status);
+    bench_count (workload, count, (long) all - BENCH_ORGS);
+    free (lat);
+done:
+    for (int i = 0; i < replicas; i++)
+        stx_store_destroy (&stores [i]);
+    zsock_destroy (&sock);
+    if (*run.dir)
+        bench_run_end (&run);
+    for (long i = 0; i < count; i++)
+        free (events [i]);
+    free (events);
+    free (sizes);
+    free (sent);
+    free (seqs);
+    free (applied);
+    free (stores);
+    free (dirs);
+}
