@@ -129,6 +129,7 @@
 #define S_TRUST_RETRY       3000            //  re-read the trust store this often while paused
 #define S_RATE_WAIT_MIN     250             //  pause after R_RATE_LIMITED without a hint
 #define S_RATE_WAIT_MAX     60000           //  longest pause a broker's hint may ask for
+#define S_LOCAL_DRAIN       64              //  CLI requests taken in one turn at most
 #define S_FIELD_SIGNER      13              //  Event.signer, found without unpacking
 #define S_STORAGE_WAIT      1000            //  pause after R_STORAGE before sending again
 #define S_WINDOW_DEFAULT    1024            //  publish window of a broker that names none
@@ -242,6 +243,19 @@ typedef struct {
     zhashx_t *waiting;          //  event id -> s_waiter_t of the CLI requests waiting
     stx_pool_t *pool;           //  signs and verifies batches on every core
     stx_verifier_t *verifier;   //  a snapshot's signatures, in the background (or NULL)
+    //  Work gathered over one turn of the loop, so one outbox commit
+    //  covers every CLI publish that was ready, and one every ACK
+    zlistx_t *staged;           //  s_request_t of publishes not yet in the outbox
+    uint8_t **staged_datas;     //  their packed events (owned)
+    size_t *staged_sizes;
+    size_t staged_count;
+    size_t staged_max;
+    uint8_t (*acked) [STX_EVENT_ID_SIZE];   //  acked event ids, not yet settled
+    size_t acked_count;
+    size_t acked_max;
+    stx_refusal_t *refused;     //  refusals not yet settled (texts owned)
+    size_t refused_count;
+    size_t refused_max;
     int backoff;
     int silence_ms;
     int connected_ms;
@@ -1428,19 +1442,30 @@ s_on_log (s_agent_t *self, Stemx__LogRange *log)
 static void
 s_on_ack (s_agent_t *self, Stemx__Ack *ack)
 {
-    uint8_t (*ids) [STX_EVENT_ID_SIZE] = calloc (ack->n_results + 1, STX_EVENT_ID_SIZE);
-    stx_refusal_t *refused = (stx_refusal_t *) calloc (ack->n_results + 1,
-                                                       sizeof (stx_refusal_t));
-    assert (ids && refused);
-    size_t acked = 0, kept = 0, limited = 0, nrefused = 0;
+    //  Room for every result in the buffers s_settle_flush empties
+    size_t need = ack->n_results;
+    if (self->acked_count + need > self->acked_max) {
+        self->acked_max = (self->acked_count + need) * 2;
+        self->acked = realloc (self->acked, self->acked_max * STX_EVENT_ID_SIZE);
+        assert (self->acked);
+    }
+    if (self->refused_count + need > self->refused_max) {
+        self->refused_max = (self->refused_count + need) * 2;
+        self->refused = (stx_refusal_t *) realloc (self->refused,
+                                                   self->refused_max * sizeof (stx_refusal_t));
+        assert (self->refused);
+    }
+    size_t kept = 0, limited = 0;
     uint32_t hint = 0;
     const char *kept_text = NULL;
     for (size_t index = 0; index < ack->n_results; index++) {
         Stemx__Result *result = ack->results [index];
         if (result->event_id.len != STX_EVENT_ID_SIZE)
             continue;
-        if (result->reason == STEMX__REASON__R_OK)
-            memcpy (ids [acked++], result->event_id.data, STX_EVENT_ID_SIZE);
+        if (result->reason == STEMX__REASON__R_OK) {
+            memcpy (self->acked [self->acked_count++], result->event_id.data,
+                    STX_EVENT_ID_SIZE);
+        }
         else
         if (result->reason == STEMX__REASON__R_RATE_LIMITED) {
             //  Not a refusal of the event: it stays pending, is sent again
@@ -1456,20 +1481,22 @@ s_on_ack (s_agent_t *self, Stemx__Ack *ack)
                 kept_text = result->text;
         }
         else {
-            stx_refusal_t refusal = { result->event_id.data, result->reason, result->text };
-            refused [nrefused++] = refusal;
+            //  The id is copied with the text: the ACK is freed before the settle
+            const char *text = result->text? result->text: "";
+            char *copy = (char *) malloc (STX_EVENT_ID_SIZE + strlen (text) + 1);
+            assert (copy);
+            memcpy (copy, result->event_id.data, STX_EVENT_ID_SIZE);
+            strcpy (copy + STX_EVENT_ID_SIZE, text);
+            stx_refusal_t refusal = { (const uint8_t *) copy, result->reason,
+                                      copy + STX_EVENT_ID_SIZE };
+            self->refused [self->refused_count++] = refusal;
         }
         s_requests_settle (self, result);
     }
     //  The CLI hears first: the broker's ack is durable there already, and
-    //  an ack the outbox loses to a crash is only sent again
+    //  an ack the outbox loses to a crash is only sent again; the outbox is
+    //  settled once for every ACK of this turn (s_settle_flush)
     s_requests_reply (self);
-    stx_status_t status = stx_outbox_settle (self->outbox,
-                                             (const uint8_t (*) [STX_EVENT_ID_SIZE]) ids, acked,
-                                             refused, nrefused);
-    if (status != STX_OK)
-        zsys_error ("outbox: cannot record the broker's answers (they come again on a "
-                    "resend): %s", stx_strerror (status));
     if (kept)
         zsys_warning ("broker could not store %zu event%s (kept in the outbox, sent again "
                       "in %d ms): %s", kept, kept == 1? "": "s", S_STORAGE_WAIT, kept_text);
@@ -1484,15 +1511,33 @@ s_on_ack (s_agent_t *self, Stemx__Ack *ack)
             zsys_notice ("broker rate limits us: %zu event%s kept pending, sent again "
                          "in %u ms", limited, limited == 1? "": "s",
                          hint? hint: S_RATE_WAIT_MIN);
-        int64_t at = now + (hint == 0? S_RATE_WAIT_MIN: hint > S_RATE_WAIT_MAX? S_RATE_WAIT_MAX: hint);
+        uint32_t wait = hint == 0? S_RATE_WAIT_MIN: hint > S_RATE_WAIT_MAX? S_RATE_WAIT_MAX: hint;
+        int64_t at = now + wait;
         if (at > self->rewind_at)
             self->rewind_at = at;
     }
     if (kept && self->rewind_at < now + S_STORAGE_WAIT)
         self->rewind_at = now + S_STORAGE_WAIT;
     s_pump (self);
-    free (ids);
-    free (refused);
+}
+
+//  Record every ACK of this turn in the outbox, in one commit.
+static void
+s_settle_flush (s_agent_t *self)
+{
+    if (self->acked_count == 0 && self->refused_count == 0)
+        return;
+    const uint8_t (*acked) [STX_EVENT_ID_SIZE] = (const uint8_t (*) [STX_EVENT_ID_SIZE])
+                                                 self->acked;
+    stx_status_t status = stx_outbox_settle (self->outbox, acked, self->acked_count,
+                                             self->refused, self->refused_count);
+    if (status != STX_OK)
+        zsys_error ("outbox: cannot record the broker's answers (they come again on a "
+                    "resend): %s", stx_strerror (status));
+    for (size_t index = 0; index < self->refused_count; index++)
+        free ((char *) self->refused [index].id);
+    self->acked_count = 0;
+    self->refused_count = 0;
 }
 
 static void
@@ -1849,6 +1894,43 @@ s_request_refuse (s_request_t *request, size_t index, Stemx__Reason reason, cons
 //  those a hosted identity may sign (refusing the others here; nothing is
 //  signed when insecure), queue the packed bytes in the outbox (synced),
 //  then send each over its signer's link if that link is up.
+//  Durable first: the publishes staged this turn go to the outbox in one
+//  synced commit; from then on their events survive anything. Then their
+//  CLI requests wait for results and the events go out as the window
+//  allows (a link that is down sends its events when it comes up). If the
+//  outbox cannot take them, each CLI gets the error and nothing is queued.
+static void
+s_staged_flush (s_agent_t *self)
+{
+    if (zlistx_size (self->staged) == 0)
+        return;
+    stx_status_t status = STX_OK;
+    if (self->staged_count)
+        status = stx_outbox_add (self->outbox, (const uint8_t **) self->staged_datas,
+                                 self->staged_sizes, self->staged_count);
+    s_request_t *request = (s_request_t *) zlistx_detach (self->staged, NULL);
+    while (request) {
+        if (status == STX_OK) {
+            zlistx_add_end (self->requests, request);
+            s_request_wait (self, request);
+        }
+        else {
+            char text [STX_ERRLEN];
+            snprintf (text, sizeof (text), "outbox: %s", stx_strerror (status));
+            s_local_error (self, request->routing_id, STEMX__REASON__R_STORAGE, text);
+            s_request_destroy (&request);
+        }
+        request = (s_request_t *) zlistx_detach (self->staged, NULL);
+    }
+    for (size_t index = 0; index < self->staged_count; index++)
+        free (self->staged_datas [index]);
+    self->staged_count = 0;
+    if (status == STX_OK) {
+        s_pump (self);
+        s_requests_reply (self);    //  answered at once if none was queued
+    }
+}
+
 //  Signs events [i] with signers [i] (NULL: not signed), one per call.
 typedef struct {
     Stemx__Event **events;
@@ -1870,12 +1952,11 @@ s_local_publish (s_agent_t *self, zframe_t *routing_id, Stemx__Publish *publish)
     s_request_t *request = s_request_new (routing_id, count);
     Stemx__Event **events = (Stemx__Event **) calloc (count + 1, sizeof (Stemx__Event *));
     uint8_t **packed = (uint8_t **) calloc (count + 1, sizeof (uint8_t *));
-    const uint8_t **datas = (const uint8_t **) calloc (count + 1, sizeof (uint8_t *));
     size_t *sizes = (size_t *) calloc (count + 1, sizeof (size_t));
     const stx_identity_t **signers = (const stx_identity_t **) calloc (count + 1,
                                                                        sizeof (void *));
     bool *queue = (bool *) calloc (count + 1, sizeof (bool));
-    assert (events && packed && datas && sizes && signers && queue);
+    assert (events && packed && sizes && signers && queue);
     char text [STX_ERRLEN];
     bool failed = false;
     for (size_t index = 0; index < count && !failed; index++) {
@@ -1936,28 +2017,29 @@ s_local_publish (s_agent_t *self, zframe_t *routing_id, Stemx__Publish *publish)
         for (size_t index = 0; !failed && index < count; index++) {
             if (!queue [index])
                 continue;
-            packed [index] = stx_event_pack (events [index], &sizes [queued]);
-            datas [queued++] = packed [index];
+            packed [index] = stx_event_pack (events [index], &sizes [queued++]);
         }
     }
-    //  Durable first: from here on the queued events survive anything
-    if (!failed && queued) {
-        stx_status_t status = stx_outbox_add (self->outbox, datas, sizes, queued);
-        if (status != STX_OK) {
-            snprintf (text, sizeof (text), "outbox: %s", stx_strerror (status));
-            s_local_error (self, routing_id, STEMX__REASON__R_STORAGE, text);
-            failed = true;
-        }
-    }
+    //  Staged: s_staged_flush writes it to the outbox with every other
+    //  publish of this turn, and only then is it sent or answered
     if (failed)
         s_request_destroy (&request);
     else {
-        zlistx_add_end (self->requests, request);
-        s_request_wait (self, request);
-        //  Sent in outbox order as the window allows; a link that is down
-        //  sends its events when it comes up
-        s_pump (self);
-        s_requests_reply (self);    //  answered at once if none was queued
+        if (self->staged_count + queued > self->staged_max) {
+            self->staged_max = (self->staged_count + queued) * 2;
+            self->staged_datas = (uint8_t **) realloc (self->staged_datas,
+                                                       self->staged_max * sizeof (uint8_t *));
+            self->staged_sizes = (size_t *) realloc (self->staged_sizes,
+                                                     self->staged_max * sizeof (size_t));
+            assert (self->staged_datas && self->staged_sizes);
+        }
+        for (size_t index = 0, taken = 0; index < count; index++)
+            if (packed [index]) {
+                self->staged_datas [self->staged_count] = packed [index];
+                self->staged_sizes [self->staged_count++] = sizes [taken++];
+                packed [index] = NULL;
+            }
+        zlistx_add_end (self->staged, request);
     }
     for (size_t index = 0; index < count; index++) {
         stx_event_free (&events [index]);
@@ -1965,7 +2047,6 @@ s_local_publish (s_agent_t *self, zframe_t *routing_id, Stemx__Publish *publish)
     }
     free (events);
     free (packed);
-    free (datas);
     free (sizes);
     free (signers);
     free (queue);
@@ -1987,6 +2068,9 @@ s_handle_local (s_agent_t *self)
     }
     Stemx__Request *request = NULL;
     stx_status_t status = stx_wire_decode_request (zmsg_first (msg), S_LOCAL_MAX, &request);
+    //  Anything but a publish sees the publishes before it in the outbox
+    if (status != STX_OK || request->body_case != STEMX__REQUEST__BODY_PUBLISH)
+        s_staged_flush (self);
     if (status != STX_OK)
         s_local_error (self, routing_id, stx_status_reason (status),
                        status == STX_ERR_TOO_LARGE? "request too large": "undecodable request");
@@ -2379,6 +2463,15 @@ s_agent_destroy (s_agent_t **self_p)
         zlistx_destroy (&self->requests);
         zhashx_destroy (&self->waiting);
         stx_pool_destroy (&self->pool);
+        zlistx_destroy (&self->staged);
+        for (size_t index = 0; index < self->staged_count; index++)
+            free (self->staged_datas [index]);
+        free (self->staged_datas);
+        free (self->staged_sizes);
+        for (size_t index = 0; index < self->refused_count; index++)
+            free ((char *) self->refused [index].id);
+        free (self->refused);
+        free (self->acked);
         zlistx_destroy (&self->verifies);
         zpoller_destroy (&self->poller);
         zsock_destroy (&self->dealer);
@@ -2422,6 +2515,9 @@ s_agent_new (zsock_t *pipe, const stx_agent_config_t *config, stx_status_t *stat
     zhashx_set_key_destructor (self->waiting, NULL);
     self->window = S_WINDOW_DEFAULT;
     self->pool = stx_pool_new (0);
+    self->staged = zlistx_new ();
+    assert (self->staged);
+    zlistx_set_destructor (self->staged, s_request_destructor);
     zlistx_set_destructor (self->requests, s_request_destructor);
     self->verifies = zlistx_new ();
     zlistx_set_destructor (self->verifies, s_verify_destructor);
@@ -2539,8 +2635,13 @@ stx_agent_actor (zsock_t *pipe, void *args)
         if (which == self->pipe)
             s_handle_pipe (self);
         else
-        if (which == self->local)
-            s_handle_local (self);
+        if (which == self->local) {
+            //  Every publish ready now shares one outbox commit
+            for (int count = 0; count < S_LOCAL_DRAIN
+                 && (count == 0 || (zsock_events (self->local) & ZMQ_POLLIN)); count++)
+                s_handle_local (self);
+            s_staged_flush (self);
+        }
         else
         if (which && which == self->dealer) {
             //  Several replies may be ready; take them all
@@ -2570,11 +2671,14 @@ stx_agent_actor (zsock_t *pipe, void *args)
         else
         if (zpoller_terminated (self->poller))
             break;
+        s_settle_flush (self);
         if (zclock_mono () >= next_tick) {
             s_tick (self);
             next_tick = zclock_mono () + S_TICK;
         }
     }
+    s_staged_flush (self);
+    s_settle_flush (self);
     zsys_notice ("agent %s stopped at seq %" PRIu64, self->name, self->meta.seq);
     s_agent_destroy (&self);
 }
