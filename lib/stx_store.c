@@ -1330,6 +1330,9 @@ stx_txn_query (stx_txn_t *self, const stx_filter_t *filter, stx_query_fn *fn, vo
     char best [1024] = "";
     size_t best_count = SIZE_MAX;
     bool empty = false;         //  some named index key has no entries
+    //  Every indexed key the filter names, to probe candidates against
+    char probes [sizeof (fields) / sizeof (fields [0])][1024];
+    size_t nprobes = 0;
     for (size_t i = 0; i < sizeof (fields) / sizeof (fields [0]); i++) {
         if (!fields [i].value || !*fields [i].value)
             continue;
@@ -1346,6 +1349,10 @@ stx_txn_query (stx_txn_t *self, const stx_filter_t *filter, stx_query_fn *fn, vo
             empty = true;
             break;
         }
+        //  The kind is not probed: nearly every candidate has it, and the
+        //  check after loading sees it for free
+        if (strcmp (fields [i].prefix, "kind") != 0)
+            strcpy (probes [nprobes++], index_key);
         if (count < best_count) {
             best_count = count;
             strcpy (best, index_key);
@@ -1381,13 +1388,28 @@ stx_txn_query (stx_txn_t *self, const stx_filter_t *filter, stx_query_fn *fn, vo
             }
         }
     }
-    mdb_cursor_close (cursor);
 
-    //  Key order, each key once, then the real check of every field
+    //  Key order, each key once; a candidate missing from another named
+    //  index key is passed over without loading it (one B-tree probe
+    //  each), and only the rest are loaded for the real check of every field
     if (list.count)
         qsort (list.items, list.count, sizeof (char *), s_compare_keys);
     for (size_t i = 0; status == STX_OK && i < list.count; i++) {
         if (i > 0 && strcmp (list.items [i], list.items [i - 1]) == 0)
+            continue;
+        bool indexed = true;
+        for (size_t probe = 0; indexed && probe < nprobes; probe++) {
+            if (strcmp (probes [probe], best) == 0)
+                continue;
+            MDB_val key = s_str (probes [probe]), data = s_str (list.items [i]);
+            rc = mdb_cursor_get (cursor, &key, &data, MDB_GET_BOTH);
+            if (rc == MDB_NOTFOUND)
+                indexed = false;
+            else
+            if (rc)
+                status = s_status (rc, "index");
+        }
+        if (!indexed || status != STX_OK)
             continue;
         Stemx__Event *event;
         status = s_latest (self, list.items [i], &event);
@@ -1400,6 +1422,7 @@ stx_txn_query (stx_txn_t *self, const stx_filter_t *filter, stx_query_fn *fn, vo
         if (stop)
             break;
     }
+    mdb_cursor_close (cursor);
     s_keylist_destroy (&list);
     return status;
 }

@@ -1891,6 +1891,75 @@ test_id_reuse_and_replay (void **state)
     stx_store_destroy (&store);
 }
 
+//  Every live entry matching filter, by brute force: for the query test
+typedef struct {
+    const stx_filter_t *filter;
+    char *out;
+} s_brute_t;
+
+static int
+s_brute_entry (const char *key, const uint8_t *data, size_t size, void *arg)
+{
+    (void) key;
+    s_brute_t *brute = (s_brute_t *) arg;
+    Stemx__Event *event;
+    assert_int_equal (stx_event_unpack (data, size, &event), STX_OK);
+    if (event->op == STEMX__OPERATION__OP_UPSERT && stx_index_match (event->entry, brute->filter))
+        s_collect (event, brute->out);
+    stx_event_free (&event);
+    return 0;
+}
+
+//  Several indexed filters together give exactly the entries a walk of
+//  the whole catalogue finds (the query probes the other filters' index
+//  keys instead of loading every candidate of the smallest one)
+static void
+test_query_intersection (void **state)
+{
+    stx_store_t *store = s_open ((char *) *state, 0, 0);
+    const char *orgs [] = { "org:a", "org:b", "org:c" };
+    const char *pillars [] = { "government", "industry", "knowledge" };
+    const char *munis [] = { "Gent", "Genk", "Leuven", "Brugge" };
+    const char *ods [] = { "OD 1.1.1", "OD 2.1.1", "OD 3.2.1" };
+    const char *themes [] = { "digital", "energy", "health", "climate", "space" };
+    const char *statuses [] = { "running", "planned" };
+    for (int i = 0; i < 3; i++)
+        s_publish_ok (store, orgs [i], s_org (orgs [i], pillars [i], munis [i]));
+    for (int i = 0; i < 300; i++) {
+        char id [32];
+        snprintf (id, sizeof (id), "ini:n%03d", i);
+        s_publish_ok (store, id, s_ini (id, orgs [i % 3], i % 7? orgs [(i / 3) % 3]: NULL,
+                                        ods [i % 3], themes [i % 5], statuses [(i / 5) % 2],
+                                        munis [(i / 2) % 4], "2026-01-01", "", NULL));
+    }
+    size_t checked = 0, nonempty = 0;
+    for (int od = -1; od < 3; od++)
+    for (int theme = -1; theme < 5; theme += 2)
+    for (int muni = -1; muni < 4; muni += 2)
+    for (int status = -1; status < 2; status++) {
+        stx_filter_t filter = { .kind = STX_KIND_INITIATIVE };
+        filter.od = od >= 0? ods [od]: NULL;
+        filter.theme = theme >= 0? themes [theme]: NULL;
+        filter.municipality = muni >= 0? munis [muni]: NULL;
+        filter.status = status >= 0? statuses [status]: NULL;
+        filter.org = (od + theme) % 2? "org:b": NULL;
+        static char got [8192], want [8192];
+        s_query (store, &filter, got);
+        want [0] = 0;
+        s_brute_t brute = { &filter, want };
+        stx_txn_t *txn;
+        assert_int_equal (stx_store_begin (store, false, &txn), STX_OK);
+        assert_int_equal (stx_txn_entries (txn, NULL, s_brute_entry, &brute), STX_OK);
+        stx_txn_abort (&txn);
+        assert_string_equal (got, want);
+        checked++;
+        nonempty += *want != 0;
+    }
+    assert_true (checked > 100);
+    assert_true (nonempty > 20);        //  the combinations do find entries
+    stx_store_destroy (&store);
+}
+
 int
 main (void)
 {
@@ -1900,6 +1969,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_withdraw, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_update_moves_index, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_query_filters, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_query_intersection, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_query_stop, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_query_uses_index, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_replicas_converge, s_setup, s_teardown),
