@@ -109,7 +109,10 @@
 
 #define S_SNAPSHOT_COMMIT   16384           //  snapshot entries per transaction
 #define S_SNAPSHOT_CREDIT   8               //  chunks asked for at once
-#define S_DRAIN_MAX         1024            //  live events per transaction
+#define S_DRAIN_MAX         1024            //  replies taken in one turn at most
+#define S_APPLY_MAX         64              //  live events per transaction: a bounded
+                                            //  turn, so CLI requests and acks are
+                                            //  never kept waiting long
 #define S_PUBLISH_EVENTS    256             //  events per PUBLISH to the broker
 #define S_PUBLISH_BYTES     (512 * 1024)    //  bytes per PUBLISH to the broker
 #define S_EVENT_MAX         (512 * 1024)    //  largest event accepted from the CLI
@@ -1678,12 +1681,12 @@ s_handle_sub (s_agent_t *self)
     Stemx__Heartbeat *heartbeat = NULL;
     //  Take what is ready first, so the signatures of the whole drain are
     //  verified together on the pool, then apply in order in one transaction
-    zmsg_t **msgs = (zmsg_t **) calloc (S_DRAIN_MAX, sizeof (zmsg_t *));
-    Stemx__Event **events = (Stemx__Event **) calloc (S_DRAIN_MAX, sizeof (Stemx__Event *));
-    bool *ok = (bool *) calloc (S_DRAIN_MAX, sizeof (bool));
+    zmsg_t **msgs = (zmsg_t **) calloc (S_APPLY_MAX, sizeof (zmsg_t *));
+    Stemx__Event **events = (Stemx__Event **) calloc (S_APPLY_MAX, sizeof (Stemx__Event *));
+    bool *ok = (bool *) calloc (S_APPLY_MAX, sizeof (bool));
     assert (msgs && events && ok);
     size_t count = 0;
-    while (count < S_DRAIN_MAX) {
+    while (count < S_APPLY_MAX) {
         if (count > 0 && !(zsock_events (self->sub) & ZMQ_POLLIN))
             break;
         zmsg_t *msg = zmsg_recv (self->sub);

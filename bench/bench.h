@@ -237,6 +237,8 @@ void
     bench_work_latency (const bench_opts_t *opts, int seconds, int rate, int replicas,
                         bool insecure);
 void
+    bench_work_fairness (const bench_opts_t *opts, long count);
+void
     bench_snap_run (const bench_opts_t *opts, long count, bool queries);
 
 #endif

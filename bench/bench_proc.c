@@ -164,7 +164,11 @@ bench_run_init (bench_run_t *run, const bench_opts_t *opts)
     memset (run, 0, sizeof *run);
     run->opts = opts;
     //  Short: the agents' ipc socket paths must stay within 107 bytes
-    snprintf (run->dir, sizeof run->dir, "/tmp/sxb.XXXXXX");
+    //  $TMPDIR (e.g. /dev/shm, to take the disk out of a figure); kept
+    //  short, as ipc socket paths are at most 107 bytes
+    const char *base = getenv ("TMPDIR");
+    snprintf (run->dir, sizeof run->dir, "%s/sxb.XXXXXX",
+              base && *base && strlen (base) < 48? base: "/tmp");
     if (!mkdtemp (run->dir)) {
         fprintf (stderr, "stemx-bench: mkdtemp: %s\n", strerror (errno));
         return false;

@@ -6,12 +6,14 @@
     the eight organisations first (entries name them, and the agent fills
     partners' pillars from them), then does the measured part:
       ingest    `stemx import` of N initiatives through one agent hosting
-                the eight organisations; files of at most S_IMPORT_LINES
-                lines (the CLI reads at most 64 MiB)
+                the eight organisations, from one NDJSON file (the CLI
+                streams it)
       inflight  PUBLISH requests of one event on the agent's local ROUTER,
                 each waiting for its ACK (= the broker's synced commit)
       fan-out   ingest with extra replica agents; until the last replica
                 holds the last event
+      fairness  a second agent's single publishes, one every 20 ms, while
+                agent a imports: publish->ack of the other organisation
       latency   one event per PUBLISH at a steady rate without waiting;
                 every replica's store polled read-only every ~100 us; the
                 latency of seq s is the time all replicas hold s minus the
@@ -22,13 +24,13 @@
 
 #define _GNU_SOURCE
 #include <czmq.h>
+#include <sys/wait.h>
 #include "bench.h"
 #include "stx_event.h"
 #include "stx_json.h"
 #include "stx_store.h"
 #include "stx_wire.h"
 
-#define S_IMPORT_LINES  100000
 
 //  Broker, agent "a" hosting every org, organisations imported. dir gets
 //  the agent's folder. False on failure or timeout.
@@ -54,42 +56,13 @@ s_failed (bench_run_t *run, const char *workload, const char *figure, long count
              workload, run->timed_out? "timed out": "failed", run->dir);
 }
 
-//  Write initiatives 0 .. count-1 into files of S_IMPORT_LINES; names get
-//  run->dir/ini-K.ndjson. Returns the number of files, 0 on failure.
-static int
-s_gen_files (bench_run_t *run, long count)
+//  Write initiatives 0 .. count-1 into run->dir/ini.ndjson (path gets
+//  it). False on failure.
+static bool
+s_gen_file (bench_run_t *run, long count, char *path)
 {
-    int files = 0;
-    for (long first = 0; first < count; first += S_IMPORT_LINES, files++) {
-        char path [PATH_MAX];
-        snprintf (path, sizeof path, "%s/ini-%d.ndjson", run->dir, files);
-        long n = count - first < S_IMPORT_LINES? count - first: S_IMPORT_LINES;
-        if (!bench_gen_initiatives (path, first, n))
-            return 0;
-    }
-    return files;
-}
-
-//  Import the files s_gen_files wrote; wall time and the CLI's peaks.
-//  Returns the first non-zero exit code, or 0.
-static int
-s_import_files (bench_net_t *net, const char *dir, int files, double *wall_s,
-                long *maxrss_kb, long *anon_kb)
-{
-    *wall_s = 0, *maxrss_kb = 0, *anon_kb = 0;
-    for (int i = 0; i < files; i++) {
-        char path [PATH_MAX];
-        snprintf (path, sizeof path, "%s/ini-%d.ndjson", net->run->dir, i);
-        double wall;
-        long maxrss = 0, anon = 0;
-        int rc = bench_net_import (net, dir, path, &wall, &maxrss, &anon);
-        *wall_s += wall;
-        *maxrss_kb = maxrss > *maxrss_kb? maxrss: *maxrss_kb;
-        *anon_kb = anon > *anon_kb? anon: *anon_kb;
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
+    snprintf (path, PATH_MAX, "%s/ini.ndjson", run->dir);
+    return bench_gen_initiatives (path, 0, count);
 }
 
 void
@@ -101,15 +74,15 @@ bench_work_ingest (const bench_opts_t *opts, const char *name, long count, bool 
     snprintf (workload, sizeof workload, "%s %ldk", name, count / 1000);
     if (!bench_run_init (&run, opts))
         return;
-    int files = 0;
-    if (!s_setup (&run, &net, insecure, dir) || !(files = s_gen_files (&run, count))) {
+    char file [PATH_MAX];
+    if (!s_setup (&run, &net, insecure, dir) || !s_gen_file (&run, count, file)) {
         s_failed (&run, workload, "setup", count);
         bench_run_end (&run);
         return;
     }
     double wall;
     long maxrss, anon;
-    int rc = s_import_files (&net, dir, files, &wall, &maxrss, &anon);
+    int rc = bench_net_import (&net, dir, file, &wall, &maxrss, &anon);
     uint64_t broker_seq = bench_store_seq (net.broker);
     long applied = (long) broker_seq - BENCH_ORGS;
     const char *status = rc == 0? "ok": rc == -2? "timeout": "failed";
@@ -278,10 +251,10 @@ bench_work_fanout (const bench_opts_t *opts, long count, int replicas)
         free (dirs);
         return;
     }
-    int files = 0;
+    char file [PATH_MAX];
     if (!s_setup (&run, &net, false, dir) || !s_start_replicas (&net, replicas, dirs)
     ||  bench_wait_seq (&run, dirs, replicas, BENCH_ORGS, bench_now ()) < 0
-    ||  !(files = s_gen_files (&run, count))) {
+    ||  !s_gen_file (&run, count, file)) {
         s_failed (&run, workload, "setup", count);
         bench_run_end (&run);
         free (dirs);
@@ -289,7 +262,7 @@ bench_work_fanout (const bench_opts_t *opts, long count, int replicas)
     }
     double start = bench_now (), wall;
     long maxrss, anon;
-    int rc = s_import_files (&net, dir, files, &wall, &maxrss, &anon);
+    int rc = bench_net_import (&net, dir, file, &wall, &maxrss, &anon);
     double took = rc == 0? bench_wait_seq (&run, dirs, replicas, BENCH_ORGS + count, start): -1;
     const char *status = took >= 0? "ok": run.timed_out? "timeout": "failed";
     bench_result (workload, "import wall time", wall, "s", 0, "", rc == 0? "ok": status);
@@ -438,4 +411,87 @@ done:
     free (applied);
     free (stores);
     free (dirs);
+}
+
+//  ---------------------------------------------------------------------
+//  Fairness: another organisation's publish while one imports
+
+//  B is a second agent hosting one organisation (its own connection to
+//  the broker); every S_FAIR_IVL ms it publishes one event and waits for
+//  its ack, for as long as agent a's bulk import runs. The latencies of
+//  those acks are the figure: a fair broker answers them within a group
+//  or two, however long a's backlog is.
+#define S_FAIR_ORG      7
+#define S_FAIR_IVL      20
+#define S_FAIR_FIRST    100000000L      //  B's initiative indexes: apart from a's
+
+void
+bench_work_fairness (const bench_opts_t *opts, long count)
+{
+    bench_run_t run;
+    bench_net_t net;
+    char dir [PATH_MAX], dir_b [PATH_MAX], file [PATH_MAX], workload [64];
+    snprintf (workload, sizeof workload, "fairness %ldk", count / 1000);
+    if (!bench_run_init (&run, opts))
+        return;
+    zsock_t *sock = NULL;
+    if (!s_setup (&run, &net, false, dir) || !s_gen_file (&run, count, file)
+    ||  bench_net_start_agent (&net, "b", S_FAIR_ORG, dir_b) < 0
+    ||  bench_wait_seq (&run, (char (*) [PATH_MAX]) dir_b, 1, BENCH_ORGS, bench_now ()) < 0
+    ||  !(sock = s_connect_local (dir_b))) {
+        s_failed (&run, workload, "setup", count);
+        bench_run_end (&run);
+        return;
+    }
+    char prog [PATH_MAX], log [PATH_MAX + 16];
+    snprintf (prog, sizeof prog, "%s/stemx", opts->bin);
+    snprintf (log, sizeof log, "%s/import.log", run.dir);
+    const char *argv [] = { prog, "--data", dir, "import", file, "--timeout", "600", NULL };
+    double start = bench_now ();
+    pid_t pid = bench_spawn (&run, log, argv);
+    long max = 1 + (long) (opts->timeout_s * 1000 / S_FAIR_IVL);
+    double *lat = calloc (max, sizeof *lat);
+    long samples = 0, lost = 0;
+    int status = 0;
+    bool importing = pid > 0;
+    while (importing && samples + lost < max && !bench_run_expired (&run)) {
+        long index = S_FAIR_FIRST + S_FAIR_ORG + BENCH_ORGS * (samples + lost);
+        size_t size;
+        uint8_t *data = s_pack_initiative (index, &size);
+        double sent = bench_now ();
+        Stemx__Reply *reply = NULL;
+        long got = -1;
+        uint64_t seq;
+        if (data && s_send_publish (sock, data, size) == 0
+        &&  stx_wire_recv_reply (sock, 5000, &reply) == STX_OK
+        &&  s_ack_result (reply, &got, &seq) && got == index)
+            lat [samples++] = (bench_now () - sent) * 1000;
+        else
+            lost++;
+        stx_wire_reply_free (&reply);
+        free (data);
+        bench_sleep_us (S_FAIR_IVL * 1000);
+        importing = waitpid (pid, &status, WNOHANG) == 0;
+    }
+    double wall = bench_now () - start;
+    if (importing)
+        bench_wait (&run, pid, NULL);
+    qsort (lat, samples, sizeof *lat, s_compare);
+    const char *verdict = lost == 0 && samples > 0? "ok": run.timed_out? "timeout": "failed";
+    bench_result (workload, "other org's publishes during the import", samples, "acks", 0, "",
+                  verdict);
+    bench_result (workload, "other org's publish->ack, p50", samples? lat [samples / 2]: 0,
+                  "ms", 0, "", verdict);
+    bench_result (workload, "other org's publish->ack, p99",
+                  samples? lat [(long) (samples * 0.99)]: 0, "ms", 50, "target", verdict);
+    bench_result (workload, "other org's publish->ack, max", samples? lat [samples - 1]: 0,
+                  "ms", 0, "", verdict);
+    uint64_t seq = bench_store_seq (net.broker);
+    bench_result (workload, "import events/s meanwhile",
+                  wall > 0? ((long) seq - BENCH_ORGS - samples) / wall: 0, "events/s",
+                  bench_crypto_bound (1), "crypto bound", verdict);
+    bench_count (workload, count + samples, (long) seq - BENCH_ORGS);
+    free (lat);
+    zsock_destroy (&sock);
+    bench_run_end (&run);
 }

@@ -21,7 +21,8 @@ static int s_mismatches;        //  counts that did not match
 
 //  One workload of the plan
 typedef enum {
-    J_INGEST, J_INSECURE, J_INFLIGHT, J_SNAPSHOT, J_FANOUT, J_LATENCY, J_LATENCY_INSECURE
+    J_INGEST, J_INSECURE, J_INFLIGHT, J_SNAPSHOT, J_FANOUT, J_FAIRNESS, J_LATENCY,
+    J_LATENCY_INSECURE
 } s_kind_t;
 
 typedef struct {
@@ -81,7 +82,7 @@ s_usage (FILE *out)
         "                         600 full]\n"
         "  -o, --only LIST        run only these workloads besides the raw limits\n"
         "                         (comma-separated: ingest, insecure, inflight,\n"
-        "                         fanout, latency, snapshot, query)\n"
+        "                         fanout, fairness, latency, snapshot, query)\n"
         "      --ingest N         signed ingest size (replaces both full sizes)\n"
         "      --insecure-n N     --insecure ingest size\n"
         "      --inflight N       one-in-flight events\n"
@@ -214,6 +215,8 @@ main (int argc, char *argv [])
         jobs [njobs++] = (s_job_t) { J_FANOUT, opts.fanout, 4, false };
         jobs [njobs++] = (s_job_t) { J_FANOUT, opts.fanout, 16, false };
     }
+    if (opts.fanout && s_wanted (only, "fairness"))
+        jobs [njobs++] = (s_job_t) { J_FAIRNESS, opts.fanout, 0, false };
     if (opts.latency_s && s_wanted (only, "latency"))
         jobs [njobs++] = (s_job_t) { J_LATENCY, opts.latency_s, 2000, false };
     if (opts.insecure && s_wanted (only, "insecure"))
@@ -245,6 +248,9 @@ main (int argc, char *argv [])
                 break;
             case J_FANOUT:
                 bench_work_fanout (&opts, job->n, job->arg);
+                break;
+            case J_FAIRNESS:
+                bench_work_fairness (&opts, job->n);
                 break;
             case J_LATENCY:
                 bench_work_latency (&opts, (int) job->n, job->arg, 4, false);

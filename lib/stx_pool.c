@@ -8,8 +8,11 @@
     caller included, takes indexes from one atomic counter until it runs
     past count. Small batches therefore cost no wake-up latency beyond the
     caller's own work, and a slow index never holds up the rest. The
-    caller waits until every worker has left the batch (busy reaches 0)
-    before it returns, so nothing touches arg afterwards.
+    caller returns once every index is done and every worker that took
+    part has left the batch (active reaches 0), so nothing touches arg
+    afterwards. A worker that has not woken up yet is not waited for: on a
+    busy machine it may not run for a long while, and the caller has done
+    its share by then; when it wakes it reads the batch then current.
     ========================================================================= */
 
 #include <assert.h>
@@ -32,7 +35,8 @@ struct _stx_pool_t {
     pthread_t threads [S_THREADS_MAX];
     int nthreads;
     uint64_t generation;        //  batches started
-    int busy;                   //  workers still inside the current batch
+    int active;                 //  workers inside the current batch
+    atomic_size_t done;         //  indexes of the current batch done
     bool stop;
     stx_pool_fn *fn;
     void *arg;
@@ -48,6 +52,7 @@ s_work (stx_pool_t *self, stx_pool_fn *fn, void *arg, size_t count)
         if (index >= count)
             break;
         fn (arg, index);
+        atomic_fetch_add (&self->done, 1);
     }
 }
 
@@ -66,11 +71,12 @@ s_worker (void *args)
         stx_pool_fn *fn = self->fn;
         void *arg = self->arg;
         size_t count = self->count;
+        self->active++;
         pthread_mutex_unlock (&self->mutex);
         s_work (self, fn, arg, count);
         pthread_mutex_lock (&self->mutex);
-        if (--self->busy == 0)
-            pthread_cond_signal (&self->idle);
+        self->active--;
+        pthread_cond_signal (&self->idle);
     }
     pthread_mutex_unlock (&self->mutex);
     return NULL;
@@ -92,6 +98,7 @@ stx_pool_new (int threads)
     pthread_cond_init (&self->wake, NULL);
     pthread_cond_init (&self->idle, NULL);
     atomic_init (&self->next, 0);
+    atomic_init (&self->done, 0);
     for (int index = 0; index < threads; index++) {
         if (pthread_create (&self->threads [self->nthreads], NULL, s_worker, self) != 0)
             break;
@@ -134,7 +141,7 @@ stx_pool_run (stx_pool_t *self, stx_pool_fn *fn, void *arg, size_t count)
     self->arg = arg;
     self->count = count;
     atomic_store (&self->next, 0);
-    self->busy = self->nthreads;
+    atomic_store (&self->done, 0);
     self->generation++;
     pthread_cond_broadcast (&self->wake);
     pthread_mutex_unlock (&self->mutex);
@@ -142,7 +149,7 @@ stx_pool_run (stx_pool_t *self, stx_pool_fn *fn, void *arg, size_t count)
     s_work (self, fn, arg, count);
 
     pthread_mutex_lock (&self->mutex);
-    while (self->busy > 0)
+    while (atomic_load (&self->done) < count || self->active > 0)
         pthread_cond_wait (&self->idle, &self->mutex);
     pthread_mutex_unlock (&self->mutex);
 }
