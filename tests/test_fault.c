@@ -1092,10 +1092,11 @@ test_map_full (void **state)
     //  A larger map: the refused events land, new ones are accepted
     int64_t enlarged = zclock_mono ();
     assert_true (WIFEXITED (stx_testnet_stop (self, 0, SIGTERM)));
-    snprintf (self->config, sizeof self->config, "%s",
-              s_write_config (self, "broker-large.cfg",
-                              "broker\n    map_size = 64M\n    map_max = 64M\n"
-                              S_CONFIG_NO_RATE));
+    const char *large = s_write_config (self, "broker-large.cfg",
+                                        "broker\n    map_size = 64M\n    map_max = 64M\n"
+                                        S_CONFIG_NO_RATE);
+    assert_true (strlen (large) < sizeof self->config);
+    memcpy (self->config, large, strlen (large) + 1);
     stx_testnet_restart_broker (self);
     stream.allow_storage = false;
     stream.limit = stream.next + 100;
