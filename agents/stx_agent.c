@@ -110,9 +110,9 @@
 #define S_SNAPSHOT_COMMIT   16384           //  snapshot entries per transaction
 #define S_SNAPSHOT_CREDIT   8               //  chunks asked for at once
 #define S_DRAIN_MAX         1024            //  replies taken in one turn at most
-#define S_APPLY_MAX         64              //  live events per transaction: a bounded
-                                            //  turn, so CLI requests and acks are
-                                            //  never kept waiting long
+#define S_APPLY_MAX         1024            //  live events per transaction at most
+#define S_APPLY_TURN        64              //  ... but no more while a CLI request or
+                                            //  an ack waits
 #define S_PUBLISH_EVENTS    256             //  events per PUBLISH to the broker
 #define S_PUBLISH_BYTES     (512 * 1024)    //  bytes per PUBLISH to the broker
 #define S_EVENT_MAX         (512 * 1024)    //  largest event accepted from the CLI
@@ -1671,6 +1671,22 @@ s_on_heartbeat (s_agent_t *self, Stemx__Heartbeat *heartbeat)
 }
 
 //  Drain ready updates: apply in-order events in one transaction.
+//  True if a CLI request or a reply from the broker is ready.
+static bool
+s_others_waiting (s_agent_t *self)
+{
+    if (zsock_events (self->local) & ZMQ_POLLIN)
+        return true;
+    if (self->dealer && (zsock_events (self->dealer) & ZMQ_POLLIN))
+        return true;
+    for (size_t index = 1; index < self->nlinks; index++) {
+        zsock_t *dealer = self->links [index].dealer;
+        if (dealer && (zsock_events (dealer) & ZMQ_POLLIN))
+            return true;
+    }
+    return false;
+}
+
 static void
 s_handle_sub (s_agent_t *self)
 {
@@ -1688,6 +1704,11 @@ s_handle_sub (s_agent_t *self)
     size_t count = 0;
     while (count < S_APPLY_MAX) {
         if (count > 0 && !(zsock_events (self->sub) & ZMQ_POLLIN))
+            break;
+        //  Big transactions while only updates come in (each one writes
+        //  the index pages its events touch: fewer, larger ones write far
+        //  less), short turns when someone waits for an answer
+        if (count > 0 && count % S_APPLY_TURN == 0 && s_others_waiting (self))
             break;
         zmsg_t *msg = zmsg_recv (self->sub);
         if (!msg)
