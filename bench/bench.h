@@ -163,6 +163,7 @@ typedef struct {
     char broker [PATH_MAX];     //  broker's data folder
     char request [128], updates [128];
     pid_t broker_pid;
+    pid_t agent_pid;            //  the publishing agent of s_setup
 } bench_net_t;
 
 //  Make the broker's key, the org keys (org:bench-0 admin) and registry

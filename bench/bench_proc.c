@@ -247,14 +247,21 @@ s_fork_exec (const char *log, const char *const argv [])
 pid_t
 bench_spawn (bench_run_t *run, const char *log, const char *const argv [])
 {
-    if (run->npids == BENCH_PIDS_MAX)
+    //  A finished process's slot serves again (a workload may poll
+    //  `stemx status` hundreds of times); live processes keep theirs
+    int slot = 0;
+    while (slot < run->npids && run->pids [slot] != 0)
+        slot++;
+    if (slot == BENCH_PIDS_MAX)
         return -1;
     //  The child's ru_maxrss counts our pages until it execs: keep them few
     malloc_trim (0);
     pid_t pid = s_fork_exec (log, argv);
     if (pid < 0)
         return -1;
-    run->pids [run->npids++] = pid;
+    run->pids [slot] = pid;
+    if (slot == run->npids)
+        run->npids++;
     s_sample_add (pid);
     if (run->opts->verbose) {
         fprintf (stderr, "stemx-bench: [%d]", (int) pid);

@@ -210,7 +210,8 @@ bench_snap_run (const bench_opts_t *opts, long count, bool queries)
         return;
     }
     start = bench_now ();
-    bool ok = bench_net_start_agent (&net, "s", 0, dir) > 0;
+    pid_t agent = bench_net_start_agent (&net, "s", 0, dir);
+    bool ok = agent > 0;
     char dirs [1][PATH_MAX];
     snprintf (dirs [0], PATH_MAX, "%s", dir);
     double queryable = ok? bench_wait_seq (&run, dirs, 1, want, start): -1;
@@ -229,7 +230,7 @@ bench_snap_run (const bench_opts_t *opts, long count, bool queries)
     bench_result (workload, "entries/s to queryable", queryable > 0? count / queryable: 0,
                   "entries/s", bench_limits.verify_s * bench_limits.cores,
                   "verify/s on all cores", status);
-    bench_result (workload, "peak RssAnon agent", bench_peak_rss (run.pids [1]) / 1024.0,
+    bench_result (workload, "peak RssAnon agent", bench_peak_rss (agent) / 1024.0,
                   "MiB", 0, "", status);
     bench_result (workload, "peak RssAnon broker", bench_peak_rss (net.broker_pid) / 1024.0,
                   "MiB", 0, "", status);

@@ -40,7 +40,8 @@ s_setup (bench_run_t *run, bench_net_t *net, bool insecure, char *dir)
     char path [PATH_MAX];
     snprintf (path, sizeof path, "%s/orgs.ndjson", run->dir);
     if (!bench_net_init (net, run, insecure) || !bench_net_start_broker (net)
-    ||  bench_net_start_agent (net, "a", -1, dir) < 0 || !bench_gen_orgs (path))
+    ||  (net->agent_pid = bench_net_start_agent (net, "a", -1, dir)) < 0
+    ||  !bench_gen_orgs (path))
         return false;
     return bench_net_import (net, dir, path, NULL, NULL, NULL) == 0;
 }
@@ -92,7 +93,7 @@ bench_work_ingest (const bench_opts_t *opts, const char *name, long count, bool 
     bench_result (workload, "wall time", wall, "s", 0, "", status);
     bench_result (workload, "peak RssAnon broker", bench_peak_rss (net.broker_pid) / 1024.0,
                   "MiB", 0, "", status);
-    bench_result (workload, "peak RssAnon agent", bench_peak_rss (run.pids [1]) / 1024.0,
+    bench_result (workload, "peak RssAnon agent", bench_peak_rss (net.agent_pid) / 1024.0,
                   "MiB", 0, "", status);
     bench_result (workload, "peak RssAnon CLI (sampled)", anon / 1024.0, "MiB", 0, "", status);
     bench_result (workload, "CLI ru_maxrss", maxrss / 1024.0, "MiB", 0, "", status);
