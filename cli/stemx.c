@@ -35,6 +35,7 @@
 #include "stx_json.h"
 #include "stx_index.h"
 #include "stx_store.h"
+#include "stx_search.h"
 #include "stx_outbox.h"
 #include "stx_wire.h"
 #include "stx_validate.h"
@@ -1127,67 +1128,37 @@ s_add_term (const char *token, void *arg)
     return 0;
 }
 
+//  Rows of the search results, for s_print_rows and --json
 typedef struct {
-    terms_t *terms;
-    uint32_t mask;              //  out: the terms found in a text
-} title_match_t;
+    const terms_t *terms;
+    json_t *json;
+    json_t *rows;
+} search_out_t;
 
 static int
-s_title_term (const char *token, void *arg)
+s_search_row (const stx_search_hit_t *hit, void *arg)
 {
-    title_match_t *self = (title_match_t *) arg;
-    for (size_t i = 0; i < self->terms->count; i++)
-        if (strcmp (self->terms->terms [i], token) == 0)
-            self->mask |= 1u << i;
+    search_out_t *self = (search_out_t *) arg;
+    json_t *matched = json_array ();
+    char words [256] = "";
+    for (size_t t = 0; t < self->terms->count; t++)
+        if (hit->mask & (1u << t)) {
+            json_array_append_new (matched, json_string (self->terms->terms [t]));
+            size_t used = strlen (words);
+            snprintf (words + used, sizeof words - used, "%s%s", used? ", ": "",
+                      self->terms->terms [t]);
+        }
+    const char *kind_name = stx_kind_name (stx_entry_kind (hit->event->entry));
+    const char *title = stx_index_title (hit->event->entry);
+    char score [32];
+    snprintf (score, sizeof score, "%d/%zu", hit->matched, self->terms->count);
+    json_array_append_new (self->json, json_pack ("{s:s, s:s, s:s, s:i, s:i, s:o}",
+        "key", hit->key, "kind", kind_name, "title", title,
+        "terms_matched", hit->matched, "title_matches", hit->in_title,
+        "matched", matched));
+    const char *cells [] = { hit->key, kind_name, title, score, words };
+    json_array_append_new (self->rows, s_row (5, cells));
     return 0;
-}
-
-typedef struct {
-    zhash_t *hits;              //  entry key -> uint32_t mask of the terms it has
-    uint32_t bit;
-} lookup_t;
-
-static int
-s_search_hit (const char *key, void *arg)
-{
-    lookup_t *self = (lookup_t *) arg;
-    uint32_t *mask = (uint32_t *) zhash_lookup (self->hits, key);
-    if (!mask) {
-        mask = calloc (1, sizeof *mask);
-        assert (mask);
-        zhash_insert (self->hits, key, mask);
-        zhash_freefn (self->hits, key, free);
-    }
-    *mask |= self->bit;
-    return 0;
-}
-
-typedef struct {
-    char *key;
-    Stemx__Event *event;
-    int matched;                //  distinct query terms the entry has
-    int in_title;               //  of which in its title
-    uint32_t mask;
-} result_t;
-
-static int
-s_compare_results (const void *a, const void *b)
-{
-    const result_t *x = (const result_t *) a, *y = (const result_t *) b;
-    if (x->matched != y->matched)
-        return y->matched - x->matched;
-    if (x->in_title != y->in_title)
-        return y->in_title - x->in_title;
-    return strcmp (x->key, y->key);
-}
-
-static int
-s_bits (uint32_t mask)
-{
-    int count = 0;
-    for (; mask; mask &= mask - 1)
-        count++;
-    return count;
 }
 
 static int
@@ -1209,85 +1180,28 @@ s_cmd_search (options_t *options, int argc, char **argv)
             free (terms.terms [t]);
         return EXIT_REFUSED;
     }
-    //  Candidates: the entries filed under each term's word= key
-    zhash_t *hits = zhash_new ();
-    result_t *results = NULL;
+    //  Ranked through the word index: only what is printed is loaded
+    options->filter.kind = kind;
+    search_out_t out = { &terms, json_array (), json_array () };
     size_t found = 0;
     stx_txn_t *txn = NULL;
     stx_status_t rc = stx_store_begin (store, false, &txn);
-    for (size_t t = 0; t < terms.count && rc == STX_OK; t++) {
-        char index_key [STX_INDEX_TOKEN_MAX + 8];
-        snprintf (index_key, sizeof index_key, "word=%s", terms.terms [t]);
-        lookup_t lookup = { hits, 1u << t };
-        rc = stx_txn_index_lookup (txn, index_key, s_search_hit, &lookup);
-    }
-    //  Then the filters, and the ranking
-    options->filter.kind = kind;
-    if (rc == STX_OK) {
-        results = calloc (zhash_size (hits) + 1, sizeof (result_t));
-        assert (results);
-        for (uint32_t *mask = zhash_first (hits); mask && rc == STX_OK; mask = zhash_next (hits)) {
-            const char *key = zhash_cursor (hits);
-            Stemx__Event *event = NULL;
-            rc = stx_txn_get (txn, key, &event);
-            if (rc == STX_ERR_NOT_FOUND) {
-                rc = STX_OK;
-                continue;
-            }
-            if (rc != STX_OK || event->op != STEMX__OPERATION__OP_UPSERT
-            ||  !stx_index_match (event->entry, &options->filter)) {
-                stx_event_free (&event);
-                continue;
-            }
-            title_match_t title = { &terms, 0 };
-            stx_index_tokens (stx_index_title (event->entry), s_title_term, &title);
-            result_t *result = &results [found++];
-            result->key = strdup (key);
-            result->event = event;
-            result->mask = *mask;
-            result->matched = s_bits (*mask);
-            result->in_title = s_bits (*mask & title.mask);
-        }
-    }
+    if (rc == STX_OK)
+        rc = stx_search (txn, terms.terms, terms.count, &options->filter,
+                         options->limit > 0? (size_t) options->limit: 0, s_search_row, &out,
+                         &found);
     stx_txn_abort (&txn);
     stx_store_destroy (&store);
-    zhash_destroy (&hits);
     int result = 0;
     if (rc != STX_OK)
         result = s_fail (EXIT_REFUSED, "search failed: %s", stx_strerror (rc));
     else {
-        qsort (results, found, sizeof (result_t), s_compare_results);
-        size_t shown = options->limit > 0 && (size_t) options->limit < found
-                     ? (size_t) options->limit: found;
-        json_t *json = json_array ();
-        json_t *rows = json_array ();
-        for (size_t r = 0; r < shown; r++) {
-            result_t *res = &results [r];
-            json_t *matched = json_array ();
-            char words [256] = "";
-            for (size_t t = 0; t < terms.count; t++)
-                if (res->mask & (1u << t)) {
-                    json_array_append_new (matched, json_string (terms.terms [t]));
-                    size_t used = strlen (words);
-                    snprintf (words + used, sizeof words - used, "%s%s", used? ", ": "",
-                              terms.terms [t]);
-                }
-            const char *kind_name = stx_kind_name (stx_entry_kind (res->event->entry));
-            const char *title = stx_index_title (res->event->entry);
-            char score [32];
-            snprintf (score, sizeof score, "%d/%zu", res->matched, terms.count);
-            json_array_append_new (json, json_pack ("{s:s, s:s, s:s, s:i, s:i, s:o}",
-                "key", res->key, "kind", kind_name, "title", title,
-                "terms_matched", res->matched, "title_matches", res->in_title,
-                "matched", matched));
-            const char *cells [] = { res->key, kind_name, title, score, words };
-            json_array_append_new (rows, s_row (5, cells));
-        }
+        size_t shown = json_array_size (out.json);
         if (options->json)
-            s_print_json (json);
+            s_print_json (out.json);
         else {
             const char *header [] = { "KEY", "KIND", "TITLE", "SCORE", "MATCHED" };
-            s_print_rows (options, 5, header, rows);
+            s_print_rows (options, 5, header, out.rows);
             if (!options->csv) {
                 if (shown < found)
                     printf ("%zu of %zu matches (--limit 0 shows all)\n", shown, found);
@@ -1295,14 +1209,9 @@ s_cmd_search (options_t *options, int argc, char **argv)
                     printf ("%zu %s\n", found, found == 1? "match": "matches");
             }
         }
-        json_decref (json);
-        json_decref (rows);
     }
-    for (size_t r = 0; r < found; r++) {
-        free (results [r].key);
-        stx_event_free (&results [r].event);
-    }
-    free (results);
+    json_decref (out.json);
+    json_decref (out.rows);
     for (size_t t = 0; t < terms.count; t++)
         free (terms.terms [t]);
     return result;

@@ -1174,6 +1174,110 @@ stx_txn_index_lookup (stx_txn_t *self, const char *index_key, stx_index_key_fn *
 
 
 //  --------------------------------------------------------------------------
+//  Walks over the entry keys of one index key
+
+struct _stx_postings_t {
+    MDB_cursor *cursor;
+    bool done;
+    char key [512];             //  the current entry key: DUPSORT data fit
+                                //  LMDB's key size (511)
+};
+
+//  Copy the cursor's value into self->key, or end the walk on rc.
+static stx_status_t
+s_postings_at (stx_postings_t *self, int rc, const MDB_val *value)
+{
+    if (rc) {
+        self->done = true;
+        return rc == MDB_NOTFOUND? STX_OK: s_status (rc, "index");
+    }
+    assert (value->mv_size < sizeof self->key);
+    memcpy (self->key, value->mv_data, value->mv_size);
+    self->key [value->mv_size] = 0;
+    return STX_OK;
+}
+
+stx_status_t
+stx_txn_postings (stx_txn_t *self, const char *index_key, stx_postings_t **postings_p)
+{
+    assert (self);
+    assert (index_key);
+    assert (postings_p);
+    stx_postings_t *postings = (stx_postings_t *) calloc (1, sizeof *postings);
+    assert (postings);
+    int rc = mdb_cursor_open (self->txn, self->store->index, &postings->cursor);
+    if (rc) {
+        free (postings);
+        return s_status (rc, "index");
+    }
+    size_t len = strlen (index_key);
+    stx_status_t status = STX_OK;
+    if (len == 0 || len > self->store->max_key)
+        postings->done = true;
+    else {
+        MDB_val k = s_val (index_key, len), v;
+        status = s_postings_at (postings, mdb_cursor_get (postings->cursor, &k, &v,
+                                                          MDB_SET_KEY), &v);
+    }
+    if (status != STX_OK)
+        stx_postings_destroy (&postings);
+    *postings_p = postings;
+    return status;
+}
+
+const char *
+stx_postings_key (stx_postings_t *self)
+{
+    assert (self);
+    return self->done? NULL: self->key;
+}
+
+stx_status_t
+stx_postings_next (stx_postings_t *self)
+{
+    assert (self);
+    if (self->done)
+        return STX_OK;
+    MDB_val k, v;
+    return s_postings_at (self, mdb_cursor_get (self->cursor, &k, &v, MDB_NEXT_DUP), &v);
+}
+
+void
+stx_postings_destroy (stx_postings_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        mdb_cursor_close ((*self_p)->cursor);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+stx_status_t
+stx_txn_index_has (stx_txn_t *self, const char *index_key, const char *key, bool *has_p)
+{
+    assert (self);
+    assert (index_key);
+    assert (key);
+    assert (has_p);
+    *has_p = false;
+    size_t len = strlen (index_key);
+    if (len > self->store->max_key)
+        return STX_ERR_TOO_LARGE;
+    if (len == 0 || !*key)
+        return STX_OK;
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open (self->txn, self->store->index, &cursor);
+    if (rc)
+        return s_status (rc, "index");
+    MDB_val k = s_val (index_key, len), v = s_str (key);
+    rc = mdb_cursor_get (cursor, &k, &v, MDB_GET_BOTH);
+    mdb_cursor_close (cursor);
+    *has_p = rc == 0;
+    return rc == 0 || rc == MDB_NOTFOUND? STX_OK: s_status (rc, "index");
+}
+
+//  --------------------------------------------------------------------------
 //  Latest event of key
 
 stx_status_t

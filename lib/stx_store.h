@@ -297,6 +297,39 @@ stx_status_t
     stx_txn_index_lookup (stx_txn_t *self, const char *index_key, stx_index_key_fn *fn,
                           void *arg);
 
+//  A walk over the entry keys filed under one index key, in key order;
+//  several can walk side by side in one transaction (a merge of word
+//  lists) without copying a list.
+typedef struct _stx_postings_t stx_postings_t;
+
+//  Start a walk over the entry keys filed under index_key; an index key
+//  that has none (or is longer than LMDB indexes) gives an empty walk.
+//  The walk reads self's transaction and must be destroyed before it
+//  ends; caller owns *postings_p. Errors: STX_ERR_STORAGE.
+stx_status_t
+    stx_txn_postings (stx_txn_t *self, const char *index_key, stx_postings_t **postings_p);
+
+//  The entry key the walk stands on, NUL-terminated, valid until the next
+//  stx_postings_next or stx_postings_destroy; NULL once the walk is over.
+const char *
+    stx_postings_key (stx_postings_t *self);
+
+//  Step to the next entry key. Errors: STX_ERR_STORAGE (the walk is then
+//  over).
+stx_status_t
+    stx_postings_next (stx_postings_t *self);
+
+//  End a walk; accepts NULL and sets *self_p to NULL.
+void
+    stx_postings_destroy (stx_postings_t **self_p);
+
+//  Set *has_p to whether key is filed under index_key (one B-tree probe,
+//  nothing loaded). Errors: STX_ERR_TOO_LARGE (index_key is longer than
+//  LMDB indexes, so it is never filed: check the loaded entry instead),
+//  STX_ERR_STORAGE.
+stx_status_t
+    stx_txn_index_has (stx_txn_t *self, const char *index_key, const char *key, bool *has_p);
+
 //  Log retention, in bounded steps: drop the oldest events of the log
 //  while each is older than BOTH bounds - at least keep_events newer
 //  events exist, and its broker time (broker_time_ms) is before

@@ -24,6 +24,7 @@
 #include <lmdb.h>
 #include <cmocka.h>
 #include "stx_store.h"
+#include "stx_search.h"
 
 //  --------------------------------------------------------------------------
 //  Fixture: a fresh folder
@@ -1960,6 +1961,160 @@ test_query_intersection (void **state)
     stx_store_destroy (&store);
 }
 
+//  The ranked search gives what ranking every entry by brute force gives:
+//  the same entries, counts, title scores and order, whatever the limit
+//  and filter (it reads only the entries its limit needs)
+typedef struct {
+    char key [64];
+    uint32_t mask;
+    int matched, in_title;
+} s_ranked_t;
+
+typedef struct {
+    char *const *terms;
+    size_t nterms;
+    const stx_filter_t *filter;
+    s_ranked_t items [600];
+    size_t count;
+} s_ranking_t;
+
+static int
+s_title_word (const char *token, void *arg)
+{
+    s_ranking_t *ranking = (s_ranking_t *) arg;
+    s_ranked_t *item = &ranking->items [ranking->count];
+    for (size_t t = 0; t < ranking->nterms; t++)
+        if (strcmp (ranking->terms [t], token) == 0 && (item->mask & (1u << t)))
+            item->in_title |= 1 << t;
+    return 0;
+}
+
+static int
+s_rank_entry (const char *key, const uint8_t *data, size_t size, void *arg)
+{
+    s_ranking_t *ranking = (s_ranking_t *) arg;
+    Stemx__Event *event;
+    assert_int_equal (stx_event_unpack (data, size, &event), STX_OK);
+    s_ranked_t *item = &ranking->items [ranking->count];
+    memset (item, 0, sizeof *item);
+    for (size_t t = 0; t < ranking->nterms; t++) {
+        stx_filter_t word = { .kind = STX_KIND_NONE, .word = ranking->terms [t] };
+        if (stx_index_match (event->entry, &word))
+            item->mask |= 1u << t;
+    }
+    if (event->op == STEMX__OPERATION__OP_UPSERT && item->mask
+    &&  stx_index_match (event->entry, ranking->filter)) {
+        snprintf (item->key, sizeof item->key, "%s", key);
+        item->matched = __builtin_popcount (item->mask);
+        stx_index_tokens (stx_index_title (event->entry), s_title_word, ranking);
+        item->in_title = __builtin_popcount ((uint32_t) item->in_title);
+        ranking->count++;
+    }
+    stx_event_free (&event);
+    return 0;
+}
+
+static int
+s_compare_ranked (const void *a, const void *b)
+{
+    const s_ranked_t *x = (const s_ranked_t *) a, *y = (const s_ranked_t *) b;
+    if (x->matched != y->matched)
+        return y->matched - x->matched;
+    if (x->in_title != y->in_title)
+        return y->in_title - x->in_title;
+    return strcmp (x->key, y->key);
+}
+
+static int
+s_search_got (const stx_search_hit_t *hit, void *arg)
+{
+    s_ranking_t *got = (s_ranking_t *) arg;
+    assert_true (got->count < 600);
+    s_ranked_t *item = &got->items [got->count++];
+    snprintf (item->key, sizeof item->key, "%s", hit->key);
+    assert_string_equal (hit->key, hit->event->key);
+    item->mask = hit->mask;
+    item->matched = hit->matched;
+    item->in_title = hit->in_title;
+    return 0;
+}
+
+static void
+test_search_ranking (void **state)
+{
+    stx_store_t *store = s_open ((char *) *state, 0, 0);
+    const char *words [] = { "robotica", "labo", "techniek", "wiskunde", "gent" };
+    const char *munis [] = { "Gent", "Genk", "Leuven" };
+    const char *themes [] = { "digital", "energy", "health" };
+    s_publish_ok (store, "org:a", s_org ("org:a", "government", "Gent"));
+    s_publish_ok (store, "org:b", s_org ("org:b", "industry", "Genk"));
+    for (int i = 0; i < 400; i++) {
+        char id [32], title [128], summary [128];
+        snprintf (id, sizeof (id), "ini:w%03d", (i * 37) % 400);
+        snprintf (title, sizeof (title), "%s %s project",
+                  words [i % 5], i % 3? words [(i / 5) % 5]: "zomer");
+        snprintf (summary, sizeof (summary), "over %s en %s",
+                  words [(i / 7) % 5], i % 4? "water": words [(i / 3) % 5]);
+        Stemx__Entry *entry = s_ini (id, i % 2? "org:a": "org:b", NULL, "OD 1.1.1",
+                                     themes [i % 3], "running", munis [(i / 2) % 3],
+                                     i % 6? "2026-01-01": "2027-03-01", "", summary);
+        free (entry->initiative->title);
+        entry->initiative->title = strdup (title);
+        s_publish_ok (store, id, entry);
+    }
+    //  A withdrawn entry is found by neither
+    s_publish_ok (store, "ini:w007", NULL);
+    char robotica [] = "robotica", gent [] = "gent", labo [] = "labo",
+         wiskunde [] = "wiskunde", techniek [] = "techniek", zomer [] = "zomer",
+         water [] = "water", nergens [] = "nergens";
+    char *terms_sets [][3] = {
+        { robotica }, { robotica, gent }, { labo, wiskunde, techniek },
+        { zomer, water }, { nergens }
+    };
+    size_t nterms_sets [] = { 1, 2, 3, 2, 1 };
+    stx_filter_t filters [] = {
+        { .kind = STX_KIND_NONE },
+        { .kind = STX_KIND_INITIATIVE, .theme = "energy" },
+        { .kind = STX_KIND_NONE, .municipality = "Gent", .org = "org:a" },
+        { .kind = STX_KIND_NONE, .from = "2027-01-01" },
+        { .kind = STX_KIND_ORGANISATION },
+        { .kind = STX_KIND_NONE, .word = "water" },
+    };
+    size_t limits [] = { 0, 1, 5, 20, 1000 };
+    size_t checked = 0, cut = 0;
+    for (size_t t = 0; t < 5; t++)
+    for (size_t f = 0; f < sizeof (filters) / sizeof (filters [0]); f++)
+    for (size_t l = 0; l < 5; l++) {
+        static s_ranking_t want, got;
+        want.terms = got.terms = terms_sets [t];
+        want.nterms = got.nterms = nterms_sets [t];
+        want.filter = got.filter = &filters [f];
+        want.count = got.count = 0;
+        stx_txn_t *txn;
+        assert_int_equal (stx_store_begin (store, false, &txn), STX_OK);
+        assert_int_equal (stx_txn_entries (txn, NULL, s_rank_entry, &want), STX_OK);
+        size_t found = 0;
+        assert_int_equal (stx_search (txn, terms_sets [t], nterms_sets [t], &filters [f],
+                                      limits [l], s_search_got, &got, &found), STX_OK);
+        stx_txn_abort (&txn);
+        qsort (want.items, want.count, sizeof want.items [0], s_compare_ranked);
+        assert_int_equal (found, want.count);
+        size_t shown = limits [l] && limits [l] < want.count? limits [l]: want.count;
+        assert_int_equal (got.count, shown);
+        for (size_t i = 0; i < shown; i++) {
+            assert_string_equal (got.items [i].key, want.items [i].key);
+            assert_int_equal (got.items [i].mask, want.items [i].mask);
+            assert_int_equal (got.items [i].matched, want.items [i].matched);
+            assert_int_equal (got.items [i].in_title, want.items [i].in_title);
+        }
+        checked++;
+        cut += shown > 0 && shown < want.count;
+    }
+    assert_int_equal (checked, 150);
+    assert_true (cut > 20);             //  limits that cut a rank were tried
+    stx_store_destroy (&store);
+}
+
 int
 main (void)
 {
@@ -1970,6 +2125,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_update_moves_index, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_query_filters, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_query_intersection, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_search_ranking, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_query_stop, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_query_uses_index, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_replicas_converge, s_setup, s_teardown),
