@@ -670,6 +670,19 @@ s_grow (s_agent_t *self, const char *what)
     return false;
 }
 
+//  Between two parts of a snapshot: grow the map while three quarters of
+//  it are in use, so a big catalogue never runs into MDB_MAP_FULL half way
+//  (that abandons the snapshot: the parts committed so far have no
+//  position, and it starts over). Call with no replica transaction alive.
+static void
+s_grow_ahead (s_agent_t *self)
+{
+    stx_store_info_t info;
+    if (stx_store_info (self->store, &info) == STX_OK && info.map_used > info.map_size / 4 * 3
+    &&  info.map_size < self->map_max)
+        s_grow (self, "snapshot");
+}
+
 static void
 s_fetch (s_agent_t *self)
 {
@@ -1287,6 +1300,8 @@ s_on_chunk (s_agent_t *self, Stemx__SnapshotChunk *chunk)
     if (status == STX_OK && self->snapshot_entries - self->snapshot_committed
                             >= S_SNAPSHOT_COMMIT) {
         status = stx_txn_commit (&self->snapshot);
+        if (status == STX_OK)
+            s_grow_ahead (self);
         if (status == STX_OK)
             status = stx_store_begin (self->store, true, &self->snapshot);
         if (status == STX_OK)
