@@ -133,6 +133,7 @@
 #define S_RATE_WAIT_MIN     250             //  pause after R_RATE_LIMITED without a hint
 #define S_RATE_WAIT_MAX     60000           //  longest pause a broker's hint may ask for
 #define S_LOCAL_DRAIN       64              //  CLI requests taken in one turn at most
+#define S_LOCAL_REPLIES     100000          //  unread replies a CLI client may have (ROUTER sndhwm)
 #define S_FIELD_SIGNER      13              //  Event.signer, found without unpacking
 #define S_STORAGE_WAIT      1000            //  pause after R_STORAGE before sending again
 #define S_WINDOW_DEFAULT    1024            //  publish window of a broker that names none
@@ -2623,6 +2624,10 @@ s_agent_new (zsock_t *pipe, const stx_agent_config_t *config, stx_status_t *stat
     unlink (self->socket_path);
     self->local = zsock_new (ZMQ_ROUTER);
     assert (self->local);
+    //  One settle can answer thousands of publishes at once (a broker
+    //  window of ACKs), and a ROUTER drops what its pipe cannot hold: room
+    //  for S_LOCAL_REPLIES unread replies per client (a few MB at most)
+    zsock_set_sndhwm (self->local, S_LOCAL_REPLIES);
     if (zsock_bind (self->local, "%s", self->local_endpoint) == -1) {
         *status_p = stx_fail (err, errlen, STX_ERR_IO, "cannot bind %s: %s",
                               self->local_endpoint, zmq_strerror (zmq_errno ()));

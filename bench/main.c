@@ -111,8 +111,8 @@ main (int argc, char *argv [])
 {
     bench_opts_t opts = {
         .bin = "build", .src = ".",
-        .ingest = { 100000, 1000000 }, .insecure = 1000000, .inflight = 2000,
-        .fanout = 100000, .latency_s = 10, .snapshot = { 100000, 1000000 },
+        .ingest = { 100000, 1000000 }, .insecure = 200000, .inflight = 2000,
+        .fanout = 20000, .latency_s = 5, .snapshot = { 100000, 1000000 },
         .query = 1000000, .timeout_s = 0
     };
     const char *json_path = NULL, *only = NULL;
