@@ -679,9 +679,12 @@ static void
 s_grow_ahead (s_agent_t *self)
 {
     stx_store_info_t info;
+    size_t size = 0;
+    //  Not growing now is no failure: MDB_MAP_FULL still takes s_grow
     if (stx_store_info (self->store, &info) == STX_OK && info.map_used > info.map_size / 4 * 3
-    &&  info.map_size < self->map_max)
-        s_grow (self, "snapshot");
+    &&  stx_store_grow_step (self->store, self->map_max, &size) == STX_OK)
+        zsys_notice ("replica: map grown to %.1f MiB ahead of the snapshot's next part "
+                     "(agent/map_max %.1f MiB)", size / 1048576.0, self->map_max / 1048576.0);
 }
 
 static void

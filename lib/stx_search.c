@@ -10,9 +10,11 @@
     index keys by probes (MDB_GET_BOTH); only a date filter, or a value too
     long to be indexed, needs the entry itself. What passes is kept as a
     key and a mask. Then the ranks (terms matched) are walked from the
-    top: a rank wholly inside the limit is loaded once to read its titles;
-    the rank the limit cuts is loaded in key order only until enough of
-    its entries have every term in the title; lower ranks are never read.
+    top: every entry of a rank wholly inside the limit has its title read;
+    the rank the limit cuts is read in key order only until enough of its
+    entries have every term in the title; lower ranks are never read. What
+    is shown is read once more, for the caller (its event is not kept, so
+    `--limit 0` holds keys, not the catalogue).
     =========================================================================
 */
 
@@ -172,25 +174,29 @@ s_title_term (const char *token, void *arg)
     return 0;
 }
 
-//  Load a candidate: its event (caller frees), and its in_title.
+//  Read a candidate's title: how many of its terms are in it.
 static stx_status_t
-s_load (s_search_t *self, s_candidate_t *item, Stemx__Event **event_p)
+s_read_title (s_search_t *self, s_candidate_t *item)
 {
-    stx_status_t status = stx_txn_get (self->txn, self->arena + item->key, event_p);
+    Stemx__Event *event = NULL;
+    stx_status_t status = stx_txn_get (self->txn, self->arena + item->key, &event);
     if (status != STX_OK)
         return status;
     s_title_t title = { self->terms, self->nterms, 0 };
-    stx_index_tokens (stx_index_title ((*event_p)->entry), s_title_term, &title);
+    stx_index_tokens (stx_index_title (event->entry), s_title_term, &title);
     item->in_title = __builtin_popcount (item->mask & title.mask);
+    stx_event_free (&event);
     return STX_OK;
 }
 
-//  Rank order within one rank: most terms in the title, then key order
-//  (the arena holds the keys in key order)
+//  Rank order: most terms, most of them in the title (-1 until read),
+//  then key order (the arena holds the keys in key order)
 static int
-s_by_title_then_key (const void *a, const void *b)
+s_compare (const void *a, const void *b)
 {
     const s_candidate_t *x = (const s_candidate_t *) a, *y = (const s_candidate_t *) b;
+    if (x->matched != y->matched)
+        return y->matched - x->matched;
     if (x->in_title != y->in_title)
         return y->in_title - x->in_title;
     return x->key < y->key? -1: x->key > y->key;
@@ -215,30 +221,16 @@ s_rank (s_search_t *self, size_t limit, size_t *shown)
         int best = self->items [first].matched;
         size_t i = first;
         for (; i < end && status == STX_OK && (end <= want || full < room); i++) {
-            Stemx__Event *event = NULL;
-            status = s_load (self, &self->items [i], &event);
-            stx_event_free (&event);
+            status = s_read_title (self, &self->items [i]);
             full += self->items [i].in_title == best;
         }
-        if (status != STX_OK)
-            break;
-        //  Not read: after the ones that were, whatever their titles
-        for (size_t j = i; j < end; j++)
-            self->items [j].in_title = -1;
-        qsort (self->items + first, i - first, sizeof *self->items, s_by_title_then_key);
+        //  Those not read stay after them, and out of the limit
+        if (status == STX_OK)
+            qsort (self->items + first, i - first, sizeof *self->items, s_compare);
         first = end;
     }
     *shown = want;
     return status;
-}
-
-static int
-s_by_rank_then_key (const void *a, const void *b)
-{
-    const s_candidate_t *x = (const s_candidate_t *) a, *y = (const s_candidate_t *) b;
-    if (x->matched != y->matched)
-        return y->matched - x->matched;
-    return x->key < y->key? -1: x->key > y->key;    //  arena order is key order
 }
 
 stx_status_t
@@ -268,13 +260,13 @@ stx_search (stx_txn_t *txn, char *const terms [], size_t nterms,
     stx_status_t status = s_merge (&self);
     size_t shown = 0;
     if (status == STX_OK) {
-        qsort (self.items, self.count, sizeof *self.items, s_by_rank_then_key);
+        qsort (self.items, self.count, sizeof *self.items, s_compare);
         status = s_rank (&self, limit, &shown);
     }
     for (size_t i = 0; i < shown && status == STX_OK; i++) {
         s_candidate_t *item = &self.items [i];
         Stemx__Event *event = NULL;
-        status = s_load (&self, item, &event);
+        status = stx_txn_get (txn, self.arena + item->key, &event);
         if (status == STX_OK) {
             stx_search_hit_t hit = { self.arena + item->key, event, item->mask,
                                      item->matched, item->in_title };

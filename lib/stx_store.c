@@ -1137,43 +1137,6 @@ stx_txn_history (stx_txn_t *self, const char *key, stx_history_fn *fn, void *arg
 
 
 //  --------------------------------------------------------------------------
-//  Entry keys under one index key
-
-stx_status_t
-stx_txn_index_lookup (stx_txn_t *self, const char *index_key, stx_index_key_fn *fn, void *arg)
-{
-    assert (self);
-    assert (index_key);
-    assert (fn);
-    MDB_cursor *cursor;
-    int rc = mdb_cursor_open (self->txn, self->store->index, &cursor);
-    if (rc)
-        return s_status (rc, "index");
-    size_t len = strlen (index_key);
-    if (len == 0 || len > self->store->max_key) {
-        mdb_cursor_close (cursor);
-        return STX_OK;
-    }
-    MDB_val k = s_val (index_key, len), v;
-    stx_status_t status = STX_OK;
-    char key [512];
-    for (rc = mdb_cursor_get (cursor, &k, &v, MDB_SET_KEY); rc == 0;
-         rc = mdb_cursor_get (cursor, &k, &v, MDB_NEXT_DUP)) {
-        if (v.mv_size >= sizeof key)
-            continue;
-        memcpy (key, v.mv_data, v.mv_size);
-        key [v.mv_size] = 0;
-        if (fn (key, arg))
-            break;
-    }
-    if (rc && rc != MDB_NOTFOUND)
-        status = s_status (rc, "index");
-    mdb_cursor_close (cursor);
-    return status;
-}
-
-
-//  --------------------------------------------------------------------------
 //  Walks over the entry keys of one index key
 
 struct _stx_postings_t {

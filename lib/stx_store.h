@@ -287,16 +287,6 @@ typedef int (stx_history_fn) (uint64_t seq, const uint8_t *data, size_t size, vo
 stx_status_t
     stx_txn_history (stx_txn_t *self, const char *key, stx_history_fn *fn, void *arg);
 
-//  Called per entry key under an index key; return non-zero to stop.
-typedef int (stx_index_key_fn) (const char *key, void *arg);
-
-//  Call fn for every entry key filed under index_key ("<index>=<value>",
-//  see stx_index.h), in key order; tombstones are never filed. Errors:
-//  STX_ERR_STORAGE.
-stx_status_t
-    stx_txn_index_lookup (stx_txn_t *self, const char *index_key, stx_index_key_fn *fn,
-                          void *arg);
-
 //  A walk over the entry keys filed under one index key, in key order;
 //  several can walk side by side in one transaction (a merge of word
 //  lists) without copying a list.
