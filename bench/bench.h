@@ -94,6 +94,8 @@ typedef struct {
     int npids;
     double deadline;            //  bench_now () after which waits give up
     bool timed_out;             //  a wait hit the deadline
+    double reaped_cpu_s;        //  user + system CPU of the process bench_wait
+                                //  reaped last (threads included)
     const bench_opts_t *opts;
 } bench_run_t;
 
@@ -120,7 +122,7 @@ pid_t
 //  Wait for pid (started by bench_spawn) to exit, until the deadline.
 //  Returns its exit code, -1 if it did not exit normally, -2 on timeout
 //  (the caller's bench_run_end kills it). *maxrss_kb (may be NULL) gets
-//  its ru_maxrss.
+//  its ru_maxrss, run->reaped_cpu_s its CPU time.
 int
     bench_wait (bench_run_t *run, pid_t pid, long *maxrss_kb);
 
@@ -134,6 +136,11 @@ int
 //  every ru_maxrss figure that is stemx-bench's own pages, copied by fork.
 long
     bench_rss_floor (const bench_opts_t *opts);
+
+//  User + system CPU seconds pid has used so far, all its threads
+//  (/proc/PID/stat); -1 if it cannot be read.
+double
+    bench_cpu_s (pid_t pid);
 
 //  Peak RssAnon in KiB seen for pid since it started (sampled every 50 ms).
 long

@@ -85,6 +85,25 @@ s_rss_anon (pid_t pid)
     return kb;
 }
 
+double
+bench_cpu_s (pid_t pid)
+{
+    char path [64], line [1024];
+    snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return -1;
+    char *got = fgets (line, sizeof line, file);
+    fclose (file);
+    //  The command name (field 2) may hold spaces: count from its ')'
+    char *rest = got? strrchr (line, ')'): NULL;
+    unsigned long utime, stime;
+    if (!rest || sscanf (rest + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+                         &utime, &stime) != 2)
+        return -1;
+    return (double) (utime + stime) / sysconf (_SC_CLK_TCK);
+}
+
 static void *
 s_sampler_main (void *arg)
 {
@@ -290,6 +309,8 @@ bench_wait (bench_run_t *run, pid_t pid, long *maxrss_kb)
     s_forget (run, pid);
     if (maxrss_kb)
         *maxrss_kb = usage.ru_maxrss;
+    run->reaped_cpu_s = usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6
+                      + usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
     return WIFEXITED (status)? WEXITSTATUS (status): -1;
 }
 

@@ -79,9 +79,10 @@ s_prefill (bench_net_t *net, long count)
             goto done;
         who [i] = stx_key_principal (key);
     }
-    //  Room for entries, indexes, log, heads and history: about 4 KiB each
+    //  Room for entries, log, heads and history; no index, as the broker
+    //  keeps none
     size_t map = (size_t) (count + 1000) * 8192;
-    if (stx_store_open (net->broker, 0, map, &store, err, sizeof err) != STX_OK
+    if (stx_store_open (net->broker, STX_STORE_NOINDEX, map, &store, err, sizeof err) != STX_OK
     ||  stx_store_begin (store, true, &txn) != STX_OK || stx_txn_ensure_lineage (txn) != STX_OK)
         goto done;
     //  Organisation entries are an admin's to publish: org:bench-0's

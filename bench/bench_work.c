@@ -66,6 +66,25 @@ s_gen_file (bench_run_t *run, long count, char *path)
     return bench_gen_initiatives (path, 0, count);
 }
 
+//  CPU per event of each hop (user + system, all threads) and of the
+//  three together, next to the cryptography an event needs (one sign,
+//  a verify in the broker and one in the agent's replica, on one core).
+static void
+s_cpu_rows (const char *workload, long events, double cli_s, double broker_s, double agent_s,
+            bool insecure, const char *status)
+{
+    if (events <= 0)
+        return;
+    double crypto_us = insecure? 0: 1e6 / bench_limits.sign_s + 2e6 / bench_limits.verify_s;
+    bench_result (workload, "CPU per event: CLI", cli_s * 1e6 / events, "us", 0, "", status);
+    bench_result (workload, "CPU per event: broker", broker_s * 1e6 / events, "us", 0, "",
+                  status);
+    bench_result (workload, "CPU per event: agent", agent_s * 1e6 / events, "us", 0, "",
+                  status);
+    bench_result (workload, "CPU per event: all three", (cli_s + broker_s + agent_s) * 1e6 / events,
+                  "us", crypto_us, "us crypto on one core", status);
+}
+
 void
 bench_work_ingest (const bench_opts_t *opts, const char *name, long count, bool insecure)
 {
@@ -83,10 +102,19 @@ bench_work_ingest (const bench_opts_t *opts, const char *name, long count, bool 
     }
     double wall;
     long maxrss, anon;
+    double broker_cpu = bench_cpu_s (net.broker_pid), agent_cpu = bench_cpu_s (net.agent_pid);
     int rc = bench_net_import (&net, dir, file, &wall, &maxrss, &anon);
+    double cli_cpu = run.reaped_cpu_s;
     uint64_t broker_seq = bench_store_seq (net.broker);
     long applied = (long) broker_seq - BENCH_ORGS;
     const char *status = rc == 0? "ok": rc == -2? "timeout": "failed";
+    //  The agent applies its own events as the broker publishes them:
+    //  its share of the work ends when its replica has them all
+    if (rc == 0 && bench_wait_seq (&run, (char (*) [PATH_MAX]) dir, 1, broker_seq,
+                                   bench_now ()) < 0)
+        status = "timeout";
+    broker_cpu = bench_cpu_s (net.broker_pid) - broker_cpu;
+    agent_cpu = bench_cpu_s (net.agent_pid) - agent_cpu;
     double bound = insecure? bench_limits.zmq_msgs_s: bench_crypto_bound (1);
     bench_result (workload, "events/s (import wall time)", applied / wall, "events/s", bound,
                   insecure? "zmq msg/s": "crypto 1 sign + 2 verify", status);
@@ -97,6 +125,7 @@ bench_work_ingest (const bench_opts_t *opts, const char *name, long count, bool 
                   "MiB", 0, "", status);
     bench_result (workload, "peak RssAnon CLI (sampled)", anon / 1024.0, "MiB", 0, "", status);
     bench_result (workload, "CLI ru_maxrss", maxrss / 1024.0, "MiB", 0, "", status);
+    s_cpu_rows (workload, applied, cli_cpu, broker_cpu, agent_cpu, insecure, status);
     if (rc != 0)
         fprintf (stderr, "stemx-bench: %s: import %s; STEMX_BENCH_KEEP=1 keeps the logs\n",
                  workload, rc == -2? "timed out": "failed");

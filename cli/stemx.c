@@ -182,6 +182,20 @@ s_open_store (options_t *options, stx_store_t **store_p)
     return s_fail (EXIT_REFUSED, "cannot open the catalogue: %s", *err? err: stx_strerror (rc));
 }
 
+//  s_open_store for the commands that read the query index (list,
+//  search, export): a broker's store keeps none.
+static int
+s_open_indexed_store (options_t *options, stx_store_t **store_p)
+{
+    if (s_open_store (options, store_p))
+        return EXIT_REFUSED;
+    if (stx_store_indexed (*store_p))
+        return 0;
+    stx_store_destroy (store_p);
+    return s_fail (EXIT_REFUSED, "%s is a broker's store, which keeps no query index: "
+                   "query an agent's data folder", options->data);
+}
+
 static void
 s_print_json (json_t *json)
 {
@@ -654,7 +668,7 @@ static json_t *
 s_query_entries (options_t *options, stx_kind_t kind)
 {
     stx_store_t *store = NULL;
-    if (s_open_store (options, &store))
+    if (s_open_indexed_store (options, &store))
         return NULL;
     json_t *entries = json_array ();
     stx_txn_t *txn = NULL;
@@ -909,7 +923,7 @@ s_cmd_list (options_t *options, int argc, char **argv)
             "unknown kind '%s' (organisation, initiative, infrastructure or moment)", argv [0]);
     options->filter.kind = kind;
     stx_store_t *store = NULL;
-    if (s_open_store (options, &store))
+    if (s_open_indexed_store (options, &store))
         return EXIT_REFUSED;
 
     list_t list = { options, kind, json_array (), NULL };
@@ -1175,7 +1189,7 @@ s_cmd_search (options_t *options, int argc, char **argv)
         return s_usage_error (command, "nothing to search for: give words of at least 3 "
                               "letters that are not stop words (de, het, the, ...)");
     stx_store_t *store = NULL;
-    if (s_open_store (options, &store)) {
+    if (s_open_indexed_store (options, &store)) {
         for (size_t t = 0; t < terms.count; t++)
             free (terms.terms [t]);
         return EXIT_REFUSED;

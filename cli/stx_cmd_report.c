@@ -242,6 +242,12 @@ stx_cmd_report (const char *data_dir, int argc, char **argv)
         return s_fail (EXIT_FAILED, "cannot open the catalogue: %s",
                        *err? err: stx_strerror (status));
     }
+    if (!stx_store_indexed (store)) {
+        stx_store_destroy (&store);
+        stx_taxonomy_destroy (&taxonomy);
+        return s_fail (EXIT_FAILED, "%s is a broker's store, which keeps no query index: "
+                       "report on an agent's data folder", data_dir);
+    }
     stx_report_t *report = NULL;
     stx_txn_t *txn = NULL;
     status = stx_store_begin (store, false, &txn);

@@ -68,6 +68,7 @@ struct _stx_store_t {
     MDB_dbi history;            //  entry key -> seqs of its events (DUPSORT, DUPFIXED)
     size_t max_key;             //  LMDB's key size limit (511)
     bool readonly;              //  opened MDB_RDONLY
+    bool noindex;               //  keeps no query index (meta "noindex")
     size_t txns;                //  transactions begun and not yet ended
     int stale_readers;          //  reader slots cleared by mdb_reader_check at open
 };
@@ -176,6 +177,29 @@ s_envelope_ok (stx_store_t *store, const Stemx__Event *event)
 //  --------------------------------------------------------------------------
 //  Open the store
 
+//  The meta key that marks a store without query index
+#define S_NOINDEX "noindex"
+
+//  At open: learn whether the store keeps no index; with drop (a writer
+//  asking for none), empty the index and mark the store so, once. An
+//  LMDB error code.
+static int
+s_open_noindex (stx_store_t *self, MDB_txn *txn, bool drop)
+{
+    MDB_val key = { strlen (S_NOINDEX), (void *) S_NOINDEX }, data;
+    int rc = mdb_get (txn, self->meta, &key, &data);
+    if (rc == MDB_NOTFOUND && drop) {
+        data = (MDB_val) { 1, (void *) "1" };
+        rc = mdb_drop (txn, self->index, 0);
+        if (rc == 0)
+            rc = mdb_put (txn, self->meta, &key, &data, 0);
+    }
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    self->noindex = rc == 0;
+    return rc;
+}
+
 stx_status_t
 stx_store_open (const char *dir, int flags, size_t map_size, stx_store_t **self_p,
                 char *err, size_t errlen)
@@ -283,6 +307,10 @@ stx_store_open (const char *dir, int flags, size_t map_size, stx_store_t **self_
                            dbs [i].dbi);
     }
     if (rc == 0) {
+        step = "noindex";
+        rc = s_open_noindex (self, txn, !readonly && (flags & STX_STORE_NOINDEX));
+    }
+    if (rc == 0) {
         step = "mdb_txn_commit";
         rc = mdb_txn_commit (txn);
         txn = NULL;
@@ -299,6 +327,17 @@ stx_store_open (const char *dir, int flags, size_t map_size, stx_store_t **self_
     }
     *self_p = self;
     return STX_OK;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Whether the store keeps the query index
+
+bool
+stx_store_indexed (stx_store_t *self)
+{
+    assert (self);
+    return !self->noindex;
 }
 
 
@@ -659,7 +698,7 @@ s_index_one (const char *index_key, void *arg)
 static stx_status_t
 s_index_update (stx_txn_t *self, const Stemx__Event *event, bool add)
 {
-    if (event->op != STEMX__OPERATION__OP_UPSERT || !event->entry)
+    if (event->op != STEMX__OPERATION__OP_UPSERT || !event->entry || self->store->noindex)
         return STX_OK;          //  tombstones have no index keys
     s_index_ctx_t ctx = { self, s_str (event->key), add, 0 };
     stx_index_keys (event->entry, s_index_one, &ctx);
@@ -1022,7 +1061,7 @@ stx_txn_clear (stx_txn_t *self)
         if (rc)
             return s_status (rc, "mdb_drop");
     }
-    return STX_OK;
+    return store->noindex? s_meta_put (self, S_NOINDEX, "1", 1): STX_OK;
 }
 
 
@@ -1166,6 +1205,9 @@ stx_txn_postings (stx_txn_t *self, const char *index_key, stx_postings_t **posti
     assert (self);
     assert (index_key);
     assert (postings_p);
+    *postings_p = NULL;
+    if (self->store->noindex)
+        return STX_ERR_INVALID;
     stx_postings_t *postings = (stx_postings_t *) calloc (1, sizeof *postings);
     assert (postings);
     int rc = mdb_cursor_open (self->txn, self->store->index, &postings->cursor);
@@ -1224,6 +1266,8 @@ stx_txn_index_has (stx_txn_t *self, const char *index_key, const char *key, bool
     assert (key);
     assert (has_p);
     *has_p = false;
+    if (self->store->noindex)
+        return STX_ERR_INVALID;
     size_t len = strlen (index_key);
     if (len > self->store->max_key)
         return STX_ERR_TOO_LARGE;
@@ -1372,6 +1416,8 @@ stx_txn_query (stx_txn_t *self, const stx_filter_t *filter, stx_query_fn *fn, vo
     assert (filter);
     assert (fn);
     stx_store_t *store = self->store;
+    if (store->noindex)
+        return STX_ERR_INVALID;
     MDB_cursor *cursor;
     int rc = mdb_cursor_open (self->txn, store->index, &cursor);
     if (rc)

@@ -48,6 +48,9 @@ typedef struct _stx_txn_t stx_txn_t;
 #define STX_STORE_READONLY  1   //  open an existing store read-only (CLI)
 #define STX_STORE_NOSYNC    2   //  replica: commits do not fsync the meta page
                                 //  (MDB_NOMETASYNC; a replica resyncs from its cookie)
+#define STX_STORE_NOINDEX   4   //  keep no query index (the broker, which never
+                                //  queries): an existing index is dropped once, and
+                                //  the store stays without one (stx_store_indexed)
 
 //  Where a node stands.
 typedef struct {
@@ -79,6 +82,13 @@ typedef struct {
 stx_status_t
     stx_store_open (const char *dir, int flags, size_t map_size, stx_store_t **self_p,
                     char *err, size_t errlen);
+
+//  Whether the store keeps the query index. A store opened once with
+//  STX_STORE_NOINDEX (a broker's) keeps none from then on, whoever opens
+//  it: stx_txn_query, stx_txn_postings, stx_txn_index_has and stx_search
+//  give STX_ERR_INVALID there; get, history and the log work as anywhere.
+bool
+    stx_store_indexed (stx_store_t *self);
 
 //  Close the store; accepts NULL, sets *self_p to NULL. All transactions
 //  must have ended.
@@ -252,7 +262,8 @@ typedef int (stx_query_fn) (const Stemx__Event *event, void *arg);
 //  `to`; read the smallest set (an empty filter reads the four kind=
 //  keys), sort and dedupe the entry keys, then check every candidate with
 //  stx_index_match. The event passed to fn is valid only during the call.
-//  Returns STX_OK or STX_ERR_STORAGE.
+//  Returns STX_OK, STX_ERR_INVALID (a store without index,
+//  stx_store_indexed) or STX_ERR_STORAGE.
 stx_status_t
     stx_txn_query (stx_txn_t *self, const stx_filter_t *filter, stx_query_fn *fn, void *arg);
 
@@ -295,7 +306,8 @@ typedef struct _stx_postings_t stx_postings_t;
 //  Start a walk over the entry keys filed under index_key; an index key
 //  that has none (or is longer than LMDB indexes) gives an empty walk.
 //  The walk reads self's transaction and must be destroyed before it
-//  ends; caller owns *postings_p. Errors: STX_ERR_STORAGE.
+//  ends; caller owns *postings_p. Errors: STX_ERR_INVALID (a store
+//  without index: *postings_p is NULL), STX_ERR_STORAGE.
 stx_status_t
     stx_txn_postings (stx_txn_t *self, const char *index_key, stx_postings_t **postings_p);
 
@@ -316,7 +328,7 @@ void
 //  Set *has_p to whether key is filed under index_key (one B-tree probe,
 //  nothing loaded). Errors: STX_ERR_TOO_LARGE (index_key is longer than
 //  LMDB indexes, so it is never filed: check the loaded entry instead),
-//  STX_ERR_STORAGE.
+//  STX_ERR_INVALID (a store without index), STX_ERR_STORAGE.
 stx_status_t
     stx_txn_index_has (stx_txn_t *self, const char *index_key, const char *key, bool *has_p);
 

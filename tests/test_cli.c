@@ -688,6 +688,16 @@ test_exit_codes (void **state)
     const char *path = stx_testnet_write_json (self, "bad.json", bad);
     json_decref (bad);
     assert_int_equal (s_cli (self, 1, NULL, NULL, "publish", path, NULL), 1);
+    //  The broker's store keeps no query index: queries there say so,
+    //  what is read by key works
+    assert_int_equal (s_cli (self, 0, NULL, &err, "list", "organisation", NULL), 1);
+    assert_non_null (strstr (err, "keeps no query index"));
+    free (err);
+    assert_int_equal (s_cli (self, 0, NULL, &err, "search", "robotica", NULL), 1);
+    assert_non_null (strstr (err, "keeps no query index"));
+    free (err);
+    assert_int_equal (s_cli (self, 0, &out, NULL, "show", "org:vlaio", NULL), 0);
+    free (out);
     //  Success: 0, with --data before or after the command, help from the table
     assert_int_equal (s_cli (self, 1, &out, NULL, "list", "organisation", "--csv", NULL), 0);
     assert_true (strncmp (out, "key,name,pillar,kind,region\r\n", 29) == 0);

@@ -805,6 +805,70 @@ test_query_uses_index (void **state)
 }
 
 static int
+s_no_hit (const stx_search_hit_t *hit, void *arg)
+{
+    (void) hit;
+    (void) arg;
+    fail_msg ("a store without index found a search hit");
+    return 1;
+}
+
+//  A store opened with STX_STORE_NOINDEX (the broker's) drops the index
+//  it had, writes none from then on, whoever opens it, and says so: the
+//  index readers refuse, everything read by key still works.
+static void
+test_noindex (void **state)
+{
+    const char *dir = (char *) *state;
+    stx_store_t *store = s_open (dir, 0, 0);
+    s_populate (store);
+    assert_true (stx_store_indexed (store));
+    uint64_t populated = s_meta (store).seq;
+    stx_store_destroy (&store);
+    assert_true (s_raw_count (dir, "index") > 0);
+
+    store = s_open (dir, STX_STORE_NOINDEX, 0);
+    assert_false (stx_store_indexed (store));
+    s_publish_ok (store, "ini:n1", s_ini ("ini:n1", "org:a", "org:b", "OD 1.1.1", "digital",
+                                          "running", "Gent", "2026-01-01", "", "robotica"));
+    stx_store_destroy (&store);
+    assert_int_equal (s_raw_count (dir, "index"), 0);
+
+    //  A later open without the flag, or a read-only one, keeps it so
+    store = s_open (dir, 0, 0);
+    assert_false (stx_store_indexed (store));
+    s_publish_ok (store, "ini:n2", s_ini ("ini:n2", "org:a", NULL, "OD 2.1.1", "energy",
+                                          "planned", "Genk", "2026-02-01", "", NULL));
+    stx_store_destroy (&store);
+    assert_int_equal (s_raw_count (dir, "index"), 0);
+
+    store = s_open (dir, STX_STORE_READONLY, 0);
+    assert_false (stx_store_indexed (store));
+    stx_txn_t *txn = NULL;
+    assert_int_equal (stx_store_begin (store, false, &txn), STX_OK);
+    stx_filter_t filter = { .kind = STX_KIND_INITIATIVE };
+    char keys [256] = "";
+    assert_int_equal (stx_txn_query (txn, &filter, s_collect, keys), STX_ERR_INVALID);
+    stx_postings_t *postings = (stx_postings_t *) &filter;
+    assert_int_equal (stx_txn_postings (txn, "word=robotica", &postings), STX_ERR_INVALID);
+    assert_null (postings);
+    bool has = true;
+    assert_int_equal (stx_txn_index_has (txn, "od=OD 1.1.1", "ini:n1", &has), STX_ERR_INVALID);
+    assert_false (has);
+    char *terms [] = { (char *) "robotica" };
+    assert_int_equal (stx_search (txn, terms, 1, NULL, 0, s_no_hit, NULL, NULL),
+                      STX_ERR_INVALID);
+    Stemx__Event *event = NULL;
+    assert_int_equal (stx_txn_get (txn, "ini:n2", &event), STX_OK);
+    assert_int_equal (event->version, 1);
+    stx_event_free (&event);
+    stx_txn_abort (&txn);
+    assert_int_equal (s_meta (store).seq, populated + 2);
+    s_check_chain (store);
+    stx_store_destroy (&store);
+}
+
+static int
 s_stop_after_one (const Stemx__Event *event, void *arg)
 {
     (void) event;
@@ -2138,6 +2202,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_search_ranking, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_query_stop, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_query_uses_index, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_noindex, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_replicas_converge, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_apply_gap_stale, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_abort_and_reopen, s_setup, s_teardown),
