@@ -137,6 +137,7 @@
 #define S_FIELD_SIGNER      13              //  Event.signer, found without unpacking
 #define S_STORAGE_WAIT      1000            //  pause after R_STORAGE before sending again
 #define S_WINDOW_DEFAULT    1024            //  publish window of a broker that names none
+#define S_AHEAD_MAX         8192            //  acked events our replica may lag behind
 
 typedef enum {
     S_CONNECTING,
@@ -243,6 +244,8 @@ typedef struct {
     uint64_t send_from;         //  outbox position the next send starts at
     size_t inflight;            //  events sent and not yet answered (about)
     size_t window;              //  events the broker lets us have unanswered
+    uint64_t acked_seq;         //  highest seq the broker acked us (this lineage)
+    bool ahead;                 //  sending waits for our replica (S_AHEAD_MAX)
     int64_t rewind_at;          //  rate limited: send again from the oldest then (0: not)
     zhashx_t *waiting;          //  event id -> s_waiter_t of the CLI requests waiting
     stx_pool_t *pool;           //  signs and verifies batches on every core
@@ -871,6 +874,13 @@ s_pump (s_agent_t *self)
 {
     if (self->rewind_at || self->inflight >= self->window)
         return;
+    //  Our replica applies what the broker acks a moment later. Ahead of
+    //  it by more than S_AHEAD_MAX, we would only fill the SUB queues of
+    //  both sides (the memory of broker and agent, then a refetch): wait
+    //  for it, as long as it is replicating at all
+    self->ahead = self->state == S_ACTIVE && self->acked_seq > self->meta.seq + S_AHEAD_MAX;
+    if (self->ahead)
+        return;
     s_pump_t pump = { self, NULL, 0, self->window - self->inflight, 0 };
     pump.batches = s_batches_new (self, &pump.count);
     stx_status_t status = stx_outbox_pending_from (self->outbox, self->send_from, pump.room,
@@ -1235,6 +1245,7 @@ s_on_welcome (s_agent_t *self, Stemx__Welcome *welcome)
     memcpy (self->broker_lineage, welcome->lineage.data, STX_LINEAGE_SIZE);
     self->broker_lineage_known = true;
     self->broker_seq = welcome->seq;
+    self->acked_seq = 0;
     self->window = welcome->publish_window? welcome->publish_window: S_WINDOW_DEFAULT;
     if (halted)
         zsys_warning ("connected to %s: replication stays %s at seq %" PRIu64 "%s",
@@ -1487,6 +1498,8 @@ s_on_ack (s_agent_t *self, Stemx__Ack *ack)
         if (result->reason == STEMX__REASON__R_OK) {
             memcpy (self->acked [self->acked_count++], result->event_id.data,
                     STX_EVENT_ID_SIZE);
+            if (result->seq > self->acked_seq)
+                self->acked_seq = result->seq;
         }
         else
         if (result->reason == STEMX__REASON__R_RATE_LIMITED) {
@@ -1807,6 +1820,8 @@ s_handle_sub (s_agent_t *self)
                         self->meta.seq, self->broker_seq);
         s_fetch (self);
     }
+    if (self->ahead)
+        s_pump (self);          //  the replica caught up some: send on
     if (heartbeat)
         s_on_heartbeat (self, heartbeat);
     stx_wire_heartbeat_free (&heartbeat);
