@@ -22,6 +22,9 @@
 
 #include <sys/stat.h>
 #include "stx_testnet.h"
+#include "stx_event.h"
+#include "stx_json.h"
+#include "stx_wire.h"
 
 #define NODES 3                 //  broker, agent a, agent b
 
@@ -313,11 +316,71 @@ test_replicate_refuse_restart (void **state)
     json_decref (status_json);
 }
 
+//  A client that sends thousands of publishes on one socket before it
+//  reads any reply still gets every ACK: a settle answers a whole window
+//  at once, and the agent's CLI socket must hold them all (a ROUTER drops
+//  what its pipe cannot take, so a lost ACK would look like a hang).
+#define S_BURST 6000
+
+static void
+test_reply_burst (void **state)
+{
+    world_t *self = (world_t *) *state;
+    json_t *orgs = json_object_get (stx_testnet_catalogue (self), "organisations");
+    s_publish_ok (self, 1, "orgs.json", orgs);
+    json_int_t base = (json_int_t) json_array_size (orgs);
+    s_wait_converged (self, base);
+
+    zsock_t *sock = zsock_new (ZMQ_DEALER);
+    assert_non_null (sock);
+    zsock_set_sndhwm (sock, 0);
+    assert_int_equal (zsock_connect (sock, "ipc://%s/agent.sock", self->node [1]), 0);
+    for (int i = 0; i < S_BURST; i++) {
+        char id [40];
+        snprintf (id, sizeof id, "ini:burst-%d", i);
+        json_t *json = s_initiative (self, id);
+        Stemx__Entry *entry = NULL;
+        char err [STX_ERRLEN];
+        assert_int_equal (stx_json_to_entry (json, &entry, err, sizeof err), STX_OK);
+        json_decref (json);
+        Stemx__Event *event = stx_event_new (id, &entry);
+        size_t size;
+        uint8_t *data = stx_event_pack (event, &size);
+        stx_event_free (&event);
+        ProtobufCBinaryData bytes = { size, data };
+        Stemx__Publish publish = STEMX__PUBLISH__INIT;
+        publish.n_events = 1;
+        publish.events = &bytes;
+        Stemx__Request request = STEMX__REQUEST__INIT;
+        request.body_case = STEMX__REQUEST__BODY_PUBLISH;
+        request.publish = &publish;
+        assert_int_equal (stx_wire_send_request (sock, &request), 0);
+        free (data);
+    }
+    //  Every reply is sent (and queued for us) before we read one
+    s_wait_converged (self, base + S_BURST);
+    int acked = 0;
+    while (acked < S_BURST) {
+        Stemx__Reply *reply = NULL;
+        if (stx_wire_recv_reply (sock, 5000, &reply) != STX_OK)
+            break;
+        assert_int_equal (reply->body_case, STEMX__REPLY__BODY_ACK);
+        for (size_t r = 0; r < reply->ack->n_results; r++) {
+            assert_int_equal (reply->ack->results [r]->reason, STEMX__REASON__R_OK);
+            acked++;
+        }
+        stx_wire_reply_free (&reply);
+    }
+    zsock_destroy (&sock);
+    assert_int_equal (acked, S_BURST);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test_setup_teardown (test_replicate_refuse_restart, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_reply_burst, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
