@@ -260,7 +260,8 @@ stx_search (stx_txn_t *txn, char *const terms [], size_t nterms,
     stx_status_t status = s_merge (&self);
     size_t shown = 0;
     if (status == STX_OK) {
-        qsort (self.items, self.count, sizeof *self.items, s_compare);
+        if (self.count)         //  items stays NULL while nothing matched
+            qsort (self.items, self.count, sizeof *self.items, s_compare);
         status = s_rank (&self, limit, &shown);
     }
     for (size_t i = 0; i < shown && status == STX_OK; i++) {
