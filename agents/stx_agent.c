@@ -138,6 +138,7 @@
 #define S_STORAGE_WAIT      1000            //  pause after R_STORAGE before sending again
 #define S_WINDOW_DEFAULT    1024            //  publish window of a broker that names none
 #define S_AHEAD_MAX         8192            //  acked events our replica may lag behind
+#define S_AHEAD_WAIT        5000            //  ... waited for while it does not move, ms
 
 typedef enum {
     S_CONNECTING,
@@ -245,7 +246,9 @@ typedef struct {
     size_t inflight;            //  events sent and not yet answered (about)
     size_t window;              //  events the broker lets us have unanswered
     uint64_t acked_seq;         //  highest seq the broker acked us (this lineage)
-    bool ahead;                 //  sending waits for our replica (S_AHEAD_MAX)
+    bool ahead;                 //  our replica lags more than S_AHEAD_MAX
+    uint64_t ahead_seq;         //  its seq when it last moved while lagging
+    int64_t ahead_since;        //  ... and when
     int64_t rewind_at;          //  rate limited: send again from the oldest then (0: not)
     zhashx_t *waiting;          //  event id -> s_waiter_t of the CLI requests waiting
     stx_pool_t *pool;           //  signs and verifies batches on every core
@@ -867,19 +870,37 @@ s_pump_event (uint64_t seq, const uint8_t *data, size_t size, void *arg)
     return --pump->room == 0;
 }
 
+//  Whether sending waits for our replica. It applies what the broker
+//  acks a moment later; ahead of it by more than S_AHEAD_MAX we would only
+//  fill the SUB queues of both sides (the memory of broker and agent, then
+//  a refetch). A replica that is not replicating, or has not moved for
+//  S_AHEAD_WAIT (a store failure, an event it cannot apply), holds
+//  nothing back: publishing goes on as without it.
+static bool
+s_held (s_agent_t *self)
+{
+    bool was = self->ahead;
+    self->ahead = self->state == S_ACTIVE && self->store_failed == STX_OK
+               && self->acked_seq > self->meta.seq + S_AHEAD_MAX;
+    if (!self->ahead)
+        return false;
+    int64_t now = zclock_mono ();
+    if (!was || self->meta.seq != self->ahead_seq) {
+        self->ahead_seq = self->meta.seq;
+        self->ahead_since = now;
+    }
+    return now - self->ahead_since < S_AHEAD_WAIT;
+}
+
 //  Send pending outbox events, in their order from send_from on, while
-//  the publish window has room and no rate-limit hint holds us back.
+//  the publish window has room, no rate-limit hint holds us back and our
+//  replica is not too far behind (s_held).
 static void
 s_pump (s_agent_t *self)
 {
     if (self->rewind_at || self->inflight >= self->window)
         return;
-    //  Our replica applies what the broker acks a moment later. Ahead of
-    //  it by more than S_AHEAD_MAX, we would only fill the SUB queues of
-    //  both sides (the memory of broker and agent, then a refetch): wait
-    //  for it, as long as it is replicating at all
-    self->ahead = self->state == S_ACTIVE && self->acked_seq > self->meta.seq + S_AHEAD_MAX;
-    if (self->ahead)
+    if (s_held (self))
         return;
     s_pump_t pump = { self, NULL, 0, self->window - self->inflight, 0 };
     pump.batches = s_batches_new (self, &pump.count);
@@ -1470,6 +1491,8 @@ s_on_log (s_agent_t *self, Stemx__LogRange *log)
     //  Ask for more only when this range moved us on; else the timers retry
     if (self->state == S_ACTIVE && self->meta.seq > before && self->meta.seq < self->broker_seq)
         s_fetch (self);
+    if (self->ahead)
+        s_pump (self);          //  the replica caught up some: send on
 }
 
 static void

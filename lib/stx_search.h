@@ -41,7 +41,8 @@ typedef int (stx_search_fn) (const stx_search_hit_t *hit, void *arg);
 //  too is a filter), and call fn for the first limit of them (0 = all).
 //  *found_p (may be NULL) gets how many match in all. Errors:
 //  STX_ERR_STORAGE, STX_ERR_MALFORMED (an undecodable entry),
-//  STX_ERR_INVALID (a store without index, stx_store_indexed).
+//  STX_ERR_INVALID (a store without index, stx_store_indexed; with no
+//  terms nothing is read, so nothing is found and STX_OK).
 stx_status_t
     stx_search (stx_txn_t *txn, char *const terms [], size_t nterms,
                 const stx_filter_t *filter, size_t limit, stx_search_fn *fn, void *arg,
