@@ -783,14 +783,8 @@ s_batch_send (s_batch_t *batch)
 {
     if (batch->count == 0)
         return;
-    Stemx__Publish publish = STEMX__PUBLISH__INIT;
-    publish.n_events = batch->count;
-    publish.events = batch->items;
-    Stemx__Request request = STEMX__REQUEST__INIT;
-    request.body_case = STEMX__REQUEST__BODY_PUBLISH;
-    request.publish = &publish;
     if (batch->dealer)
-        stx_wire_send_request (batch->dealer, &request);
+        stx_wire_send_publish (batch->dealer, batch->items, batch->count);
     for (size_t index = 0; index < batch->count; index++)
         free (batch->items [index].data);
     batch->sent += batch->count;

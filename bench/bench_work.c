@@ -175,13 +175,7 @@ static int
 s_send_publish (zsock_t *sock, uint8_t *data, size_t size)
 {
     ProtobufCBinaryData event = { size, data };
-    Stemx__Publish publish = STEMX__PUBLISH__INIT;
-    publish.n_events = 1;
-    publish.events = &event;
-    Stemx__Request request = STEMX__REQUEST__INIT;
-    request.body_case = STEMX__REQUEST__BODY_PUBLISH;
-    request.publish = &publish;
-    return stx_wire_send_request (sock, &request);
+    return stx_wire_send_publish (sock, &event, 1);
 }
 
 //  The first result of an ACK: its index (from the event id) and seq.

@@ -168,32 +168,23 @@ s_fail (int code, const char *format, ...)
     return code;
 }
 
+//  Open the node's catalogue read-only; flags STX_STORE_QUERY for the
+//  commands that read the query index (a broker's store keeps none).
+//  Returns 0, or EXIT_REFUSED with the reason printed.
 static int
-s_open_store (options_t *options, stx_store_t **store_p)
+s_open_store (options_t *options, int flags, stx_store_t **store_p)
 {
     char err [STX_ERRLEN] = "";
-    stx_status_t rc = stx_store_open (options->data, STX_STORE_READONLY, 0, store_p,
+    stx_status_t rc = stx_store_open (options->data, STX_STORE_READONLY | flags, 0, store_p,
                                       err, sizeof err);
     if (rc == STX_OK)
         return 0;
     if (rc == STX_ERR_NOT_FOUND)
         return s_fail (EXIT_REFUSED, "%s holds no stemx catalogue (is --data right?)",
                        options->data);
+    if (rc == STX_ERR_INVALID)
+        return s_fail (EXIT_REFUSED, "%s", err);
     return s_fail (EXIT_REFUSED, "cannot open the catalogue: %s", *err? err: stx_strerror (rc));
-}
-
-//  s_open_store for the commands that read the query index (list,
-//  search, export): a broker's store keeps none.
-static int
-s_open_indexed_store (options_t *options, stx_store_t **store_p)
-{
-    if (s_open_store (options, store_p))
-        return EXIT_REFUSED;
-    if (stx_store_indexed (*store_p))
-        return 0;
-    stx_store_destroy (store_p);
-    return s_fail (EXIT_REFUSED, "%s is a broker's store, which keeps no query index: "
-                   "query an agent's data folder", options->data);
 }
 
 static void
@@ -355,13 +346,7 @@ s_publish_batch (zsock_t *agent, pending_t *events, size_t first, size_t last, i
         datas [i].data = events [first + i].data;
         datas [i].len = events [first + i].size;
     }
-    Stemx__Publish publish = STEMX__PUBLISH__INIT;
-    publish.n_events = count;
-    publish.events = datas;
-    Stemx__Request request = STEMX__REQUEST__INIT;
-    request.body_case = STEMX__REQUEST__BODY_PUBLISH;
-    request.publish = &publish;
-    if (stx_wire_send_request (agent, &request) != 0)
+    if (stx_wire_send_publish (agent, datas, count) != 0)
         return s_fail (EXIT_REFUSED, "cannot send to the agent: %s", zmq_strerror (errno));
 
     Stemx__Reply *reply = NULL;
@@ -668,7 +653,7 @@ static json_t *
 s_query_entries (options_t *options, stx_kind_t kind)
 {
     stx_store_t *store = NULL;
-    if (s_open_indexed_store (options, &store))
+    if (s_open_store (options, STX_STORE_QUERY, &store))
         return NULL;
     json_t *entries = json_array ();
     stx_txn_t *txn = NULL;
@@ -923,7 +908,7 @@ s_cmd_list (options_t *options, int argc, char **argv)
             "unknown kind '%s' (organisation, initiative, infrastructure or moment)", argv [0]);
     options->filter.kind = kind;
     stx_store_t *store = NULL;
-    if (s_open_indexed_store (options, &store))
+    if (s_open_store (options, STX_STORE_QUERY, &store))
         return EXIT_REFUSED;
 
     list_t list = { options, kind, json_array (), NULL };
@@ -1061,7 +1046,7 @@ static int
 s_get_event (options_t *options, const char *key, Stemx__Event **event_p)
 {
     stx_store_t *store = NULL;
-    if (s_open_store (options, &store))
+    if (s_open_store (options, 0, &store))
         return EXIT_REFUSED;
     stx_txn_t *txn = NULL;
     stx_status_t rc = stx_store_begin (store, false, &txn);
@@ -1189,7 +1174,7 @@ s_cmd_search (options_t *options, int argc, char **argv)
         return s_usage_error (command, "nothing to search for: give words of at least 3 "
                               "letters that are not stop words (de, het, the, ...)");
     stx_store_t *store = NULL;
-    if (s_open_indexed_store (options, &store)) {
+    if (s_open_store (options, STX_STORE_QUERY, &store)) {
         for (size_t t = 0; t < terms.count; t++)
             free (terms.terms [t]);
         return EXIT_REFUSED;
@@ -1422,7 +1407,7 @@ s_cmd_history (options_t *options, int argc, char **argv)
 {
     const char *key = argv [0];
     stx_store_t *store = NULL;
-    if (s_open_store (options, &store))
+    if (s_open_store (options, 0, &store))
         return EXIT_REFUSED;
     history_t history = { json_array (), NULL, true, STX_OK };
     stx_meta_t meta;
@@ -1586,7 +1571,7 @@ s_cmd_tail (options_t *options, int argc, char **argv)
     &&  (options->filter.kind = stx_kind_from_name (options->kind)) == STX_KIND_NONE)
         return s_usage_error (s_find_command ("tail"), "unknown kind '%s'", options->kind);
     stx_store_t *store = NULL;
-    if (s_open_store (options, &store))
+    if (s_open_store (options, 0, &store))
         return EXIT_REFUSED;
     struct sigaction action;
     memset (&action, 0, sizeof action);
@@ -1720,7 +1705,7 @@ static int
 s_cmd_status (options_t *options, int argc, char **argv)
 {
     stx_store_t *store = NULL;
-    if (s_open_store (options, &store))
+    if (s_open_store (options, 0, &store))
         return EXIT_REFUSED;
     stx_meta_t meta;
     stx_status_t rc = stx_store_meta (store, &meta);

@@ -366,13 +366,7 @@ s_send_batch (s_import_t *self, s_chunk_t *chunk, size_t first, size_t last)
             datas [count].data = chunk->items [i].data;
             datas [count++].len = chunk->items [i].size;
         }
-    Stemx__Publish publish = STEMX__PUBLISH__INIT;
-    publish.n_events = count;
-    publish.events = datas;
-    Stemx__Request request = STEMX__REQUEST__INIT;
-    request.body_case = STEMX__REQUEST__BODY_PUBLISH;
-    request.publish = &publish;
-    if (stx_wire_send_request (self->agent, &request) != 0) {
+    if (stx_wire_send_publish (self->agent, datas, count) != 0) {
         s_fail (self, EXIT_REFUSED, "cannot send to the agent: %s", zmq_strerror (errno));
         self->send = false;
         return;

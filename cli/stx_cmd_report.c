@@ -233,20 +233,17 @@ stx_cmd_report (const char *data_dir, int argc, char **argv)
         return s_fail (EXIT_FAILED, "cannot load the taxonomy: %s", err);
 
     stx_store_t *store = NULL;
-    status = stx_store_open (data_dir, STX_STORE_READONLY, 0, &store, err, sizeof (err));
+    status = stx_store_open (data_dir, STX_STORE_READONLY | STX_STORE_QUERY, 0, &store, err,
+                             sizeof (err));
     if (status != STX_OK) {
         stx_taxonomy_destroy (&taxonomy);
         if (status == STX_ERR_NOT_FOUND)
             return s_fail (EXIT_FAILED, "%s holds no stemx catalogue (is --data right?)",
                            data_dir);
+        if (status == STX_ERR_INVALID)
+            return s_fail (EXIT_FAILED, "%s", err);
         return s_fail (EXIT_FAILED, "cannot open the catalogue: %s",
                        *err? err: stx_strerror (status));
-    }
-    if (!stx_store_indexed (store)) {
-        stx_store_destroy (&store);
-        stx_taxonomy_destroy (&taxonomy);
-        return s_fail (EXIT_FAILED, "%s is a broker's store, which keeps no query index: "
-                       "report on an agent's data folder", data_dir);
     }
     stx_report_t *report = NULL;
     stx_txn_t *txn = NULL;

@@ -41,7 +41,7 @@ typedef int (stx_search_fn) (const stx_search_hit_t *hit, void *arg);
 //  too is a filter), and call fn for the first limit of them (0 = all).
 //  *found_p (may be NULL) gets how many match in all. Errors:
 //  STX_ERR_STORAGE, STX_ERR_MALFORMED (an undecodable entry),
-//  STX_ERR_INVALID (a store without index, stx_store_indexed; with no
+//  STX_ERR_INVALID (a store without index, STX_STORE_NOINDEX; with no
 //  terms nothing is read, so nothing is found and STX_OK).
 stx_status_t
     stx_search (stx_txn_t *txn, char *const terms [], size_t nterms,

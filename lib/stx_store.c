@@ -325,19 +325,14 @@ stx_store_open (const char *dir, int flags, size_t map_size, stx_store_t **self_
                               rc == EACCES || rc == ENOENT? STX_ERR_IO: STX_ERR_STORAGE;
         return stx_fail (err, errlen, status, "%s: %s: %s", path, step, mdb_strerror (rc));
     }
+    if (self->noindex && (flags & STX_STORE_QUERY)) {
+        mdb_env_close (self->env);
+        free (self);
+        return stx_fail (err, errlen, STX_ERR_INVALID, "%s is a broker's store, which keeps "
+                         "no query index: use an agent's data folder", dir);
+    }
     *self_p = self;
     return STX_OK;
-}
-
-
-//  --------------------------------------------------------------------------
-//  Whether the store keeps the query index
-
-bool
-stx_store_indexed (stx_store_t *self)
-{
-    assert (self);
-    return !self->noindex;
 }
 
 

@@ -50,7 +50,11 @@ typedef struct _stx_txn_t stx_txn_t;
                                 //  (MDB_NOMETASYNC; a replica resyncs from its cookie)
 #define STX_STORE_NOINDEX   4   //  keep no query index (the broker, which never
                                 //  queries): an existing index is dropped once, and
-                                //  the store stays without one (stx_store_indexed)
+                                //  the store stays without one, whoever opens it:
+                                //  stx_txn_query, stx_txn_postings, stx_txn_index_has
+                                //  and stx_search give STX_ERR_INVALID there
+#define STX_STORE_QUERY     8   //  the caller reads the query index (list, search,
+                                //  report): refuse a store without one
 
 //  Where a node stands.
 typedef struct {
@@ -77,18 +81,12 @@ typedef struct {
 //  never shrinks back at a restart). Clears stale reader slots
 //  (mdb_reader_check; stx_store_info tells how many, for the caller to
 //  log). Caller owns *self_p. Errors: STX_ERR_NOT_FOUND
-//  (read-only and no store there), STX_ERR_IO, STX_ERR_STORAGE; err says
+//  (read-only and no store there), STX_ERR_INVALID (STX_STORE_QUERY and a
+//  store without index, a broker's), STX_ERR_IO, STX_ERR_STORAGE; err says
 //  which path and why.
 stx_status_t
     stx_store_open (const char *dir, int flags, size_t map_size, stx_store_t **self_p,
                     char *err, size_t errlen);
-
-//  Whether the store keeps the query index. A store opened once with
-//  STX_STORE_NOINDEX (a broker's) keeps none from then on, whoever opens
-//  it: stx_txn_query, stx_txn_postings, stx_txn_index_has and stx_search
-//  give STX_ERR_INVALID there; get, history and the log work as anywhere.
-bool
-    stx_store_indexed (stx_store_t *self);
 
 //  Close the store; accepts NULL, sets *self_p to NULL. All transactions
 //  must have ended.
@@ -263,7 +261,7 @@ typedef int (stx_query_fn) (const Stemx__Event *event, void *arg);
 //  keys), sort and dedupe the entry keys, then check every candidate with
 //  stx_index_match. The event passed to fn is valid only during the call.
 //  Returns STX_OK, STX_ERR_INVALID (a store without index,
-//  stx_store_indexed) or STX_ERR_STORAGE.
+//  STX_STORE_NOINDEX) or STX_ERR_STORAGE.
 stx_status_t
     stx_txn_query (stx_txn_t *self, const stx_filter_t *filter, stx_query_fn *fn, void *arg);
 

@@ -39,6 +39,18 @@ stx_wire_send_request (zsock_t *sock, const Stemx__Request *request)
 }
 
 int
+stx_wire_send_publish (zsock_t *sock, ProtobufCBinaryData *events, size_t count)
+{
+    Stemx__Publish publish = STEMX__PUBLISH__INIT;
+    publish.n_events = count;
+    publish.events = events;
+    Stemx__Request request = STEMX__REQUEST__INIT;
+    request.body_case = STEMX__REQUEST__BODY_PUBLISH;
+    request.publish = &publish;
+    return stx_wire_send_request (sock, &request);
+}
+
+int
 stx_wire_send_reply (zsock_t *sock, zframe_t *routing_id, const Stemx__Reply *reply)
 {
     assert (sock);

@@ -23,6 +23,11 @@
 int
     stx_wire_send_request (zsock_t *sock, const Stemx__Request *request);
 
+//  Send a Publish request of count packed events (not consumed) on a
+//  DEALER, as stx_wire_send_request. Returns 0 or -1.
+int
+    stx_wire_send_publish (zsock_t *sock, ProtobufCBinaryData *events, size_t count);
+
 //  Send reply on a ROUTER to the peer routing_id (not consumed; may be
 //  NULL on a DEALER). Returns 0 or -1.
 int

@@ -696,6 +696,9 @@ test_exit_codes (void **state)
     assert_int_equal (s_cli (self, 0, NULL, &err, "search", "robotica", NULL), 1);
     assert_non_null (strstr (err, "keeps no query index"));
     free (err);
+    assert_int_equal (s_cli (self, 0, NULL, &err, "report", "operational", NULL), 1);
+    assert_non_null (strstr (err, "keeps no query index"));
+    free (err);
     assert_int_equal (s_cli (self, 0, &out, NULL, "show", "org:vlaio", NULL), 0);
     free (out);
     //  Success: 0, with --data before or after the command, help from the table

@@ -348,13 +348,7 @@ test_reply_burst (void **state)
         uint8_t *data = stx_event_pack (event, &size);
         stx_event_free (&event);
         ProtobufCBinaryData bytes = { size, data };
-        Stemx__Publish publish = STEMX__PUBLISH__INIT;
-        publish.n_events = 1;
-        publish.events = &bytes;
-        Stemx__Request request = STEMX__REQUEST__INIT;
-        request.body_case = STEMX__REQUEST__BODY_PUBLISH;
-        request.publish = &publish;
-        assert_int_equal (stx_wire_send_request (sock, &request), 0);
+        assert_int_equal (stx_wire_send_publish (sock, &bytes, 1), 0);
         free (data);
     }
     //  Every reply is sent (and queued for us) before we read one

@@ -130,13 +130,7 @@ s_publish_raw (zsock_t *dealer, const Stemx__Event *event, char *text, size_t si
     size_t packed_size;
     uint8_t *packed = stx_event_pack (event, &packed_size);
     ProtobufCBinaryData data = { packed_size, packed };
-    Stemx__Publish publish = STEMX__PUBLISH__INIT;
-    publish.n_events = 1;
-    publish.events = &data;
-    Stemx__Request request = STEMX__REQUEST__INIT;
-    request.body_case = STEMX__REQUEST__BODY_PUBLISH;
-    request.publish = &publish;
-    assert_int_equal (stx_wire_send_request (dealer, &request), 0);
+    assert_int_equal (stx_wire_send_publish (dealer, &data, 1), 0);
     free (packed);
     Stemx__Reply *reply = NULL;
     assert_int_equal (stx_wire_recv_reply (dealer, REPLY_MS, &reply), STX_OK);
@@ -796,13 +790,7 @@ test_fetch_flood (void **state)
             datas [i].data = stx_event_pack (event, &datas [i].len);
             stx_event_free (&event);
         }
-        Stemx__Publish publish = STEMX__PUBLISH__INIT;
-        publish.n_events = 100;
-        publish.events = datas;
-        Stemx__Request request = STEMX__REQUEST__INIT;
-        request.body_case = STEMX__REQUEST__BODY_PUBLISH;
-        request.publish = &publish;
-        assert_int_equal (stx_wire_send_request (dealer, &request), 0);
+        assert_int_equal (stx_wire_send_publish (dealer, datas, 100), 0);
         for (int i = 0; i < 100; i++)
             free (datas [i].data);
         Stemx__Reply *reply = NULL;

@@ -113,16 +113,11 @@ test_publish_round_trip (void **state)
     fixture_t *self = (fixture_t *) *state;
     uint8_t one [3] = { 1, 2, 3 }, two [1] = { 9 };
     ProtobufCBinaryData events [2] = { { 3, one }, { 1, two } };
-    Stemx__Publish publish = STEMX__PUBLISH__INIT;
-    publish.n_events = 2;
-    publish.events = events;
-    Stemx__Request request = STEMX__REQUEST__INIT;
-    request.body_case = STEMX__REQUEST__BODY_PUBLISH;
-    request.publish = &publish;
-    assert_int_equal (stx_wire_send_request (self->dealer, &request), 0);
+    assert_int_equal (stx_wire_send_publish (self->dealer, events, 2), 0);
     zmsg_t *msg = s_router_recv (self);
     Stemx__Request *decoded = NULL;
     assert_int_equal (stx_wire_decode_request (zmsg_last (msg), 1024, &decoded), STX_OK);
+    assert_int_equal (decoded->body_case, STEMX__REQUEST__BODY_PUBLISH);
     assert_int_equal (decoded->publish->n_events, 2);
     assert_memory_equal (decoded->publish->events [0].data, one, 3);
     assert_int_equal (decoded->publish->events [1].len, 1);
