@@ -37,6 +37,13 @@
     transaction usable for the other events of its batch. A storage error
     after the first write leaves it half done: the caller must abort.
 
+    Index changes are not put as an event is applied: the write
+    transaction collects them (stx_index_batch) and puts them sorted
+    before it reads the index and when it commits, or once it holds
+    S_PENDING_MAX of them. An index put in key order lands next to the
+    previous one, where a random one walks the B-tree and dirties a page
+    of its own.
+
     Threads: the environment is opened MDB_NOTLS, so reader slots belong
     to transactions, not threads, and a read transaction may be held
     across loop iterations. LMDB allows one write transaction at a time.
@@ -52,10 +59,15 @@
 #include <lmdb.h>
 #include <sodium.h>
 #include <czmq.h>
+#include "stx_index_batch.h"
 #include "stx_sign.h"
 #include "stx_store.h"
 
 #define STX_MAP_SIZE_DEFAULT (1024UL * 1024 * 1024)
+
+//  Index changes a write transaction holds before it puts them: a batch of
+//  live events or a snapshot part of about 2000 entries, in a few MiB
+#define S_PENDING_MAX       (64 * 1024)
 
 struct _stx_store_t {
     MDB_env *env;               //  the environment
@@ -71,6 +83,8 @@ struct _stx_store_t {
     bool noindex;               //  keeps no query index (meta "noindex")
     size_t txns;                //  transactions begun and not yet ended
     int stale_readers;          //  reader slots cleared by mdb_reader_check at open
+    stx_index_batch_t *pending; //  index changes of the write transaction, not
+                                //  yet in LMDB (one write transaction at a time)
 };
 
 struct _stx_txn_t {
@@ -78,6 +92,9 @@ struct _stx_txn_t {
     MDB_txn *txn;               //  LMDB transaction
     bool write;                 //  a write transaction
 };
+
+static stx_status_t
+    s_index_flush (stx_txn_t *self);
 
 //  --------------------------------------------------------------------------
 //  Translate an LMDB return code; unexpected ones are logged once here.
@@ -346,6 +363,7 @@ stx_store_destroy (stx_store_t **self_p)
     if (*self_p) {
         stx_store_t *self = *self_p;
         mdb_env_close (self->env);
+        stx_index_batch_destroy (&self->pending);
         free (self);
         *self_p = NULL;
     }
@@ -427,6 +445,11 @@ stx_txn_commit (stx_txn_t **txn_p)
     assert (txn_p);
     stx_txn_t *self = *txn_p;
     assert (self);
+    stx_status_t status = s_index_flush (self);
+    if (status != STX_OK) {
+        stx_txn_abort (txn_p);
+        return status;
+    }
     int rc = 0;
     if (self->write)
         rc = mdb_txn_commit (self->txn);
@@ -448,6 +471,8 @@ stx_txn_abort (stx_txn_t **txn_p)
 {
     assert (txn_p);
     if (*txn_p) {
+        if ((*txn_p)->write && (*txn_p)->store->pending)
+            stx_index_batch_clear ((*txn_p)->store->pending);
         mdb_txn_abort ((*txn_p)->txn);
         assert ((*txn_p)->store->txns > 0);
         (*txn_p)->store->txns--;
@@ -657,11 +682,57 @@ stx_txn_ensure_lineage (stx_txn_t *self)
 //  --------------------------------------------------------------------------
 //  Index maintenance: add or remove the index keys of one entry
 
+//  Put (add) or delete one pair of the index at the cursor. An LMDB code.
+static int
+s_index_put (const void *index_key, size_t index_size, const void *entry_key,
+             size_t entry_size, bool add, void *arg)
+{
+    MDB_cursor *cursor = (MDB_cursor *) arg;
+    MDB_val key = s_val (index_key, index_size), data = s_val (entry_key, entry_size);
+    int rc;
+    if (add) {
+        //  Appending after the key's last entry key is the common case (a
+        //  snapshot arrives in key order); LMDB says KEYEXIST when it is not
+        rc = mdb_cursor_put (cursor, &key, &data, MDB_APPENDDUP | MDB_NODUPDATA);
+        if (rc == MDB_KEYEXIST)
+            rc = mdb_cursor_put (cursor, &key, &data, MDB_NODUPDATA);
+        if (rc == MDB_KEYEXIST)
+            rc = 0;
+    }
+    else {
+        rc = mdb_cursor_get (cursor, &key, &data, MDB_GET_BOTH);
+        if (rc == 0)
+            rc = mdb_cursor_del (cursor, 0);
+        else
+        if (rc == MDB_NOTFOUND)
+            rc = 0;
+    }
+    return rc;
+}
+
+//  Put the write transaction's pending index changes, in key order. After
+//  a failure the transaction must be aborted (some changes are in).
+static stx_status_t
+s_index_flush (stx_txn_t *self)
+{
+    stx_store_t *store = self->store;
+    if (!self->write || !store->pending || stx_index_batch_count (store->pending) == 0)
+        return STX_OK;
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open (self->txn, store->index, &cursor);
+    if (rc) {
+        stx_index_batch_clear (store->pending);
+        return s_status (rc, "index");
+    }
+    rc = stx_index_batch_drain (store->pending, s_index_put, cursor);
+    mdb_cursor_close (cursor);
+    return s_status (rc, "index");
+}
+
 typedef struct {
     stx_txn_t *txn;
     MDB_val key;                //  entry key, the DUPSORT data
     bool add;
-    int rc;
 } s_index_ctx_t;
 
 static int
@@ -669,25 +740,16 @@ s_index_one (const char *index_key, void *arg)
 {
     s_index_ctx_t *ctx = (s_index_ctx_t *) arg;
     stx_store_t *store = ctx->txn->store;
-    MDB_val key = s_str (index_key);
+    size_t size = strlen (index_key);
     //  Keys over LMDB's limit cannot be stored; no node stores them, and
     //  stx_index_match still checks the value, so queries stay right.
-    if (key.mv_size > store->max_key)
+    if (size > store->max_key)
         return 0;
-    MDB_val data = ctx->key;
-    int rc;
-    if (ctx->add) {
-        rc = mdb_put (ctx->txn->txn, store->index, &key, &data, MDB_NODUPDATA);
-        if (rc == MDB_KEYEXIST)
-            rc = 0;
-    }
-    else {
-        rc = mdb_del (ctx->txn->txn, store->index, &key, &data);
-        if (rc == MDB_NOTFOUND)
-            rc = 0;
-    }
-    ctx->rc = rc;
-    return rc;
+    if (!store->pending)
+        store->pending = stx_index_batch_new ();
+    stx_index_batch_add (store->pending, index_key, size, ctx->key.mv_data,
+                         ctx->key.mv_size, ctx->add);
+    return 0;
 }
 
 static stx_status_t
@@ -695,9 +757,12 @@ s_index_update (stx_txn_t *self, const Stemx__Event *event, bool add)
 {
     if (event->op != STEMX__OPERATION__OP_UPSERT || !event->entry || self->store->noindex)
         return STX_OK;          //  tombstones have no index keys
-    s_index_ctx_t ctx = { self, s_str (event->key), add, 0 };
+    assert (self->write);
+    s_index_ctx_t ctx = { self, s_str (event->key), add };
     stx_index_keys (event->entry, s_index_one, &ctx);
-    return s_status (ctx.rc, "index");
+    if (stx_index_batch_count (self->store->pending) >= S_PENDING_MAX)
+        return s_index_flush (self);
+    return STX_OK;
 }
 
 
@@ -1049,6 +1114,8 @@ stx_txn_clear (stx_txn_t *self)
 {
     assert (self);
     stx_store_t *store = self->store;
+    if (store->pending)
+        stx_index_batch_clear (store->pending);
     MDB_dbi dbis [] = { store->entries, store->index, store->log, store->ids, store->meta,
                         store->heads, store->history };
     for (size_t i = 0; i < sizeof (dbis) / sizeof (dbis [0]); i++) {
@@ -1203,6 +1270,9 @@ stx_txn_postings (stx_txn_t *self, const char *index_key, stx_postings_t **posti
     *postings_p = NULL;
     if (self->store->noindex)
         return STX_ERR_INVALID;
+    stx_status_t status = s_index_flush (self);
+    if (status != STX_OK)
+        return status;
     stx_postings_t *postings = (stx_postings_t *) calloc (1, sizeof *postings);
     assert (postings);
     int rc = mdb_cursor_open (self->txn, self->store->index, &postings->cursor);
@@ -1211,7 +1281,6 @@ stx_txn_postings (stx_txn_t *self, const char *index_key, stx_postings_t **posti
         return s_status (rc, "index");
     }
     size_t len = strlen (index_key);
-    stx_status_t status = STX_OK;
     if (len == 0 || len > self->store->max_key)
         postings->done = true;
     else {
@@ -1268,6 +1337,9 @@ stx_txn_index_has (stx_txn_t *self, const char *index_key, const char *key, bool
         return STX_ERR_TOO_LARGE;
     if (len == 0 || !*key)
         return STX_OK;
+    stx_status_t status = s_index_flush (self);
+    if (status != STX_OK)
+        return status;
     MDB_cursor *cursor;
     int rc = mdb_cursor_open (self->txn, self->store->index, &cursor);
     if (rc)
@@ -1413,6 +1485,9 @@ stx_txn_query (stx_txn_t *self, const stx_filter_t *filter, stx_query_fn *fn, vo
     stx_store_t *store = self->store;
     if (store->noindex)
         return STX_ERR_INVALID;
+    stx_status_t flushed = s_index_flush (self);
+    if (flushed != STX_OK)
+        return flushed;
     MDB_cursor *cursor;
     int rc = mdb_cursor_open (self->txn, store->index, &cursor);
     if (rc)

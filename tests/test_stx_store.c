@@ -1073,6 +1073,100 @@ test_replicas_converge (void **state)
     s_assert_same_index (dir_a, dir_b);
 }
 
+//  --------------------------------------------------------------------------
+//  A replica applying many events in one transaction builds the index a
+//  one-event-per-transaction node builds: its index changes wait in the
+//  transaction and are put sorted (mid-way too, past the pending limit),
+//  updates and withdrawals of the same transaction included, and a query
+//  inside the transaction sees every change before it.
+
+static int
+s_count_one (const Stemx__Event *event, void *arg)
+{
+    (void) event;
+    (*(size_t *) arg)++;
+    return 0;
+}
+
+static size_t
+s_txn_count (stx_txn_t *txn, const stx_filter_t *filter)
+{
+    size_t count = 0;
+    assert_int_equal (stx_txn_query (txn, filter, s_count_one, &count), STX_OK);
+    return count;
+}
+
+static void
+test_batched_index (void **state)
+{
+    char dir_a [512], dir_b [512];
+    s_subdir (state, "a", dir_a, sizeof (dir_a));
+    s_subdir (state, "b", dir_b, sizeof (dir_b));
+    stx_store_t *a = s_open (dir_a, STX_STORE_NOSYNC, 0);
+    stx_store_t *b = s_open (dir_b, STX_STORE_NOSYNC, 0);
+    static const char *themes [] = { "digital", "energy", "health", "space" };
+    static const char *munis [] = { "Gent", "Genk", "Leuven", "Brugge", "Aalst" };
+    s_publish_ok (a, "org:a", s_org ("org:a", "government", "Gent"));
+    s_publish_ok (a, "org:b", s_org ("org:b", "industry", "Genk"));
+    //  A dozen index changes per initiative: 6000 of them pass the
+    //  pending limit, then updates move keys and withdrawals drop them
+    const size_t count = 6000;
+    char id [32], od [32], summary [128];
+    for (size_t i = 0; i < count; i++) {
+        snprintf (id, sizeof id, "ini:%05zu", (i * 7919) % count);
+        snprintf (od, sizeof od, "OD %zu.%zu.1", i % 5 + 1, i % 3 + 1);
+        snprintf (summary, sizeof summary, "robotica lab%zu maker%zu stage%zu klas%zu",
+                  i % 97, i % 13, i % 31, i % 7);
+        s_publish_ok (a, id, s_ini (id, "org:a", i % 2? "org:b": NULL, od, themes [i % 4],
+                                    "running", munis [i % 5], "2026-01-01", "", summary));
+    }
+    for (size_t i = 0; i < count; i += 5) {
+        snprintf (id, sizeof id, "ini:%05zu", i);
+        s_publish_ok (a, id, s_ini (id, "org:b", NULL, "OD 9.1.1", "energy", "completed",
+                                    "Aalst", "2027-02-01", "", "anders"));
+    }
+    for (size_t i = 0; i < count; i += 20) {
+        snprintf (id, sizeof id, "ini:%05zu", i);
+        stx_sequenced_t out;
+        assert_int_equal (s_publish (a, id, NULL, 0, &out, NULL), STX_OK);
+    }
+    stx_meta_t meta = s_meta (a);
+    assert_int_equal (meta.seq, 2 + count + count / 5 + count / 20);
+
+    stx_txn_t *read, *txn;
+    assert_int_equal (stx_store_begin (a, false, &read), STX_OK);
+    assert_int_equal (stx_store_begin (b, true, &txn), STX_OK);
+    stx_filter_t moved = { .od = "OD 9.1.1" };
+    stx_filter_t aalst = { .kind = STX_KIND_INITIATIVE, .municipality = "Aalst" };
+    for (uint64_t seq = 1; seq <= meta.seq; seq++) {
+        const uint8_t *data;
+        size_t size;
+        assert_int_equal (stx_txn_log_get (read, seq, &data, &size), STX_OK);
+        assert_int_equal (stx_txn_apply (txn, data, size), STX_OK);
+        //  Halfway through the updates: the transaction sees its own changes
+        if (seq == 2 + count + count / 10)
+            assert_int_equal (s_txn_count (txn, &moved), count / 10);
+    }
+    //  Every fifth moved to OD 9.1.1 and Aalst, every twentieth withdrawn
+    assert_int_equal (s_txn_count (txn, &moved), count / 5 - count / 20);
+    assert_int_equal (s_txn_count (txn, &aalst), s_txn_count (read, &aalst));
+    assert_int_equal (s_txn_count (txn, &aalst), count / 5 + count / 5 - count / 20);
+    assert_int_equal (stx_txn_commit (&txn), STX_OK);
+    stx_txn_abort (&read);
+
+    //  An aborted transaction leaves none of its pending changes behind
+    assert_int_equal (stx_store_begin (b, true, &txn), STX_OK);
+    assert_int_equal (stx_txn_clear (txn), STX_OK);
+    stx_txn_abort (&txn);
+    stx_meta_t meta_b = s_meta (b);
+    assert_int_equal (meta_b.seq, meta.seq);
+    assert_memory_equal (meta_b.head, meta.head, STX_HEAD_SIZE);
+    assert_int_equal (meta_b.entries, meta.entries);
+    stx_store_destroy (&a);
+    stx_store_destroy (&b);
+    s_assert_same_index (dir_a, dir_b);
+}
+
 static void
 test_apply_gap_stale (void **state)
 {
@@ -2220,6 +2314,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_query_uses_index, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_noindex, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_replicas_converge, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_batched_index, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_apply_gap_stale, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_abort_and_reopen, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_readonly_other_process, s_setup, s_teardown),
