@@ -102,13 +102,6 @@ stx_index_batch_count (stx_index_batch_t *self)
     return self->count;
 }
 
-size_t
-stx_index_batch_bytes (stx_index_batch_t *self)
-{
-    assert (self);
-    return self->arena_max + self->max * sizeof (s_change_t);
-}
-
 //  LMDB's default comparison: bytes, then the shorter first
 static int
 s_compare_bytes (const uint8_t *a, size_t a_size, const uint8_t *b, size_t b_size)

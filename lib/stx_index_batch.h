@@ -45,10 +45,6 @@ void
 size_t
     stx_index_batch_count (stx_index_batch_t *self);
 
-//  Bytes the batch holds, for a caller that bounds its memory.
-size_t
-    stx_index_batch_bytes (stx_index_batch_t *self);
-
 //  Call fn for the last change of every pair, sorted by index key, then
 //  entry key, both compared as bytes (memcmp, shorter first on a common
 //  prefix: LMDB's default order). The batch is empty afterwards, also when

@@ -91,6 +91,7 @@ struct _stx_txn_t {
     stx_store_t *store;         //  the store it belongs to
     MDB_txn *txn;               //  LMDB transaction
     bool write;                 //  a write transaction
+    bool broken;                //  an index flush failed half way: commit refuses
 };
 
 static stx_status_t
@@ -445,7 +446,7 @@ stx_txn_commit (stx_txn_t **txn_p)
     assert (txn_p);
     stx_txn_t *self = *txn_p;
     assert (self);
-    stx_status_t status = s_index_flush (self);
+    stx_status_t status = self->broken? STX_ERR_STORAGE: s_index_flush (self);
     if (status != STX_OK) {
         stx_txn_abort (txn_p);
         return status;
@@ -711,7 +712,8 @@ s_index_put (const void *index_key, size_t index_size, const void *entry_key,
 }
 
 //  Put the write transaction's pending index changes, in key order. After
-//  a failure the transaction must be aborted (some changes are in).
+//  a failure the transaction is marked broken: its commit refuses (a query
+//  inside it may fail this way, and its caller need not know to abort).
 static stx_status_t
 s_index_flush (stx_txn_t *self)
 {
@@ -722,10 +724,13 @@ s_index_flush (stx_txn_t *self)
     int rc = mdb_cursor_open (self->txn, store->index, &cursor);
     if (rc) {
         stx_index_batch_clear (store->pending);
+        self->broken = true;
         return s_status (rc, "index");
     }
     rc = stx_index_batch_drain (store->pending, s_index_put, cursor);
     mdb_cursor_close (cursor);
+    //  Some changes are in and the rest is gone: never commit this
+    self->broken = rc != 0;
     return s_status (rc, "index");
 }
 
