@@ -101,6 +101,7 @@
 #include "stx_outbox.h"
 #include "stx_pool.h"
 #include "stx_verifier.h"
+#include "stx_parties.h"
 #include "stx_daemon.h"
 #include "stx_wire.h"
 #include "stx_keys.h"
@@ -109,6 +110,7 @@
 
 #define S_SNAPSHOT_COMMIT   16384           //  snapshot entries per transaction
 #define S_SNAPSHOT_CREDIT   8               //  chunks asked for at once
+#define S_OWN_PILLARS_MAX   4096            //  organisations remembered as signed
 #define S_DRAIN_MAX         1024            //  replies taken in one turn at most
 #define S_APPLY_MAX         1024            //  live events per transaction at most
 #define S_APPLY_TURN        64              //  ... but no more while a CLI request or
@@ -283,6 +285,9 @@ typedef struct {
     int64_t last_trust_read;    //  S_PAUSED: when the trust store was last read
     bool broker_lineage_known;  //  broker_lineage came from a WELCOME
     zlistx_t *verifies;         //  s_verify_t waiting for a PONG
+    zhash_t *own_pillars;       //  org id -> helix pillar of the organisations this
+                                //  agent signed, for entries naming one its replica
+                                //  does not hold yet (at most S_OWN_PILLARS_MAX)
     //  Storage
     size_t map_max;             //  the replica's map grows up to this
     int64_t keep_events;        //  retention bounds of the own log (negative: keep all)
@@ -1098,6 +1103,23 @@ s_halt (s_agent_t *self, const Stemx__Event *event, const char *reason)
     self->fetching = false;
 }
 
+//  The rule the broker applied before sequencing (stx_parties): checked
+//  again before the apply, so a broker that skipped it is caught. A
+//  breach halts replication (state changes) and gives STX_ERR_INVALID; a
+//  storage error is returned as it is.
+static stx_status_t
+s_parties_ok (s_agent_t *self, stx_txn_t *txn, const Stemx__Event *event)
+{
+    char text [STX_ERRLEN];
+    stx_status_t status = stx_parties_check (txn, event, event->broker_time_ms,
+                                             self->trust, false, text, sizeof (text));
+    if (status == STX_ERR_INVALID || status == STX_ERR_BAD_DATES) {
+        s_halt (self, event, text);
+        status = STX_ERR_INVALID;
+    }
+    return status;
+}
+
 //  Verifies a batch of events on the pool: ok[i] says whether events[i]
 //  (NULL: skipped, false) verified against the trust store as it is. A
 //  false is not a verdict yet: s_verified decides (it may reload the
@@ -1431,11 +1453,16 @@ s_on_log (s_agent_t *self, Stemx__LogRange *log)
                 if (!verified)
                     break;      //  halted or paused; what was applied before it is kept
             }
-            stx_status_t rc = event
-                            ? stx_txn_apply_event (txn, event, log->events [index].data,
-                                                   log->events [index].len)
-                            : stx_txn_apply (txn, log->events [index].data,
-                                             log->events [index].len);
+            stx_status_t rc = event? s_parties_ok (self, txn, event): STX_OK;
+            if (rc == STX_ERR_INVALID) {
+                stx_event_free (&event);
+                break;          //  halted; what was applied before it is kept
+            }
+            if (rc == STX_OK)
+                rc = event? stx_txn_apply_event (txn, event, log->events [index].data,
+                                                 log->events [index].len)
+                          : stx_txn_apply (txn, log->events [index].data,
+                                           log->events [index].len);
             if (rc == STX_ERR_REPLAY && event) {
                 s_halt (self, event, "replayed event id: the replica holds this event id "
                         "already (an old event re-sequenced)");
@@ -1797,10 +1824,15 @@ s_handle_sub (s_agent_t *self)
                 if (!txn)
                     status = stx_store_begin (self->store, true, &txn);
                 if (status == STX_OK)
+                    status = s_parties_ok (self, txn, event);
+                if (status == STX_OK)
                     status = stx_txn_apply_event (txn, event, zframe_data (body),
                                                   zframe_size (body));
                 if (status == STX_OK)
                     next++;
+                else
+                if (status == STX_ERR_INVALID && self->state == S_HALTED)
+                    status = STX_OK;    //  s_parties_ok halted; keep what came before
                 else
                 if (status == STX_ERR_REPLAY) {
                     //  Keep what came before it; halt (state changes)
@@ -2020,6 +2052,36 @@ s_sign_one (void *arg, size_t index)
         stx_sign_event (batch->events [index], batch->signers [index]);
 }
 
+//  The pillar of an organisation the replica does not hold (yet): one this
+//  agent signed (an import's organisations, or one earlier in the same
+//  publish), else the pillar its key declares in the trust store. The
+//  broker refuses a party without its pillar.
+static const char *
+s_own_pillar (const char *org, void *arg)
+{
+    s_agent_t *self = (s_agent_t *) arg;
+    const char *pillar = (const char *) zhash_lookup (self->own_pillars, org);
+    return pillar? pillar: stx_parties_registered (self->trust, org);
+}
+
+static void
+s_own_pillar_note (s_agent_t *self, const Stemx__Entry *entry)
+{
+    if (!entry || entry->kind_case != STEMX__ENTRY__KIND_ORGANISATION || !entry->organisation
+    ||  !entry->organisation->id || !*entry->organisation->id
+    ||  !entry->organisation->helix_pillar || !*entry->organisation->helix_pillar)
+        return;
+    if (zhash_size (self->own_pillars) >= S_OWN_PILLARS_MAX
+    &&  !zhash_lookup (self->own_pillars, entry->organisation->id)) {
+        zhash_destroy (&self->own_pillars);     //  bounded: start over
+        self->own_pillars = zhash_new ();
+        assert (self->own_pillars);
+        zhash_autofree (self->own_pillars);
+    }
+    zhash_update (self->own_pillars, entry->organisation->id,
+                  entry->organisation->helix_pillar);
+}
+
 static void
 s_local_publish (s_agent_t *self, zframe_t *routing_id, Stemx__Publish *publish)
 {
@@ -2066,6 +2128,10 @@ s_local_publish (s_agent_t *self, zframe_t *routing_id, Stemx__Publish *publish)
             int link = -1;
             if (event->op == STEMX__OPERATION__OP_UPSERT)
                 status = stx_txn_fill_pillars (txn, event->entry);
+            if (status == STX_OK && event->op == STEMX__OPERATION__OP_UPSERT) {
+                stx_parties_fill (event->entry, s_own_pillar, self);
+                s_own_pillar_note (self, event->entry);
+            }
             if (status != STX_OK) {
                 reason = STEMX__REASON__R_STORAGE;
                 snprintf (text, sizeof (text), "replica: %s", stx_strerror (status));
@@ -2548,6 +2614,7 @@ s_agent_destroy (s_agent_t **self_p)
         free (self->refused);
         free (self->acked);
         zlistx_destroy (&self->verifies);
+        zhash_destroy (&self->own_pillars);
         zpoller_destroy (&self->poller);
         zsock_destroy (&self->dealer);
         zsock_destroy (&self->sub);
@@ -2595,6 +2662,9 @@ s_agent_new (zsock_t *pipe, const stx_agent_config_t *config, stx_status_t *stat
     zlistx_set_destructor (self->staged, s_request_destructor);
     zlistx_set_destructor (self->requests, s_request_destructor);
     self->verifies = zlistx_new ();
+    self->own_pillars = zhash_new ();
+    assert (self->own_pillars);
+    zhash_autofree (self->own_pillars);
     zlistx_set_destructor (self->verifies, s_verify_destructor);
     self->keep_events = config->keep_events;
     self->keep_days = config->keep_days;

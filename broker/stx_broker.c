@@ -79,6 +79,7 @@
 #include <unistd.h>
 #include "stx_broker.h"
 #include "stx_store.h"
+#include "stx_parties.h"
 #include "stx_taxonomy.h"
 #include "stx_daemon.h"
 #include "stx_wire.h"
@@ -1109,8 +1110,18 @@ s_batch_attempt (s_broker_t *self, bool *excluded_one, char *err, size_t errlen)
             stx_sequenced_t out = { 0, 0, false };
             char text [STX_ERRLEN] = "";
             stx_principal_t principal = { publish->org, publish->pillar, publish->roles };
-            status = stx_txn_sequence (txn, event, publish->secure? &principal: NULL,
-                                       &out, text, sizeof (text));
+            //  A new event names known organisations with their own pillars
+            //  (a resend gets its first answer, whatever changed since)
+            status = STX_OK;
+            if (event->event_id.len == STX_EVENT_ID_SIZE
+            &&  stx_txn_lookup_id (txn, event, publish->secure? publish->org: NULL, &out, text,
+                                   sizeof (text))
+                == STX_ERR_NOT_FOUND)
+                status = stx_parties_check (txn, event, (int64_t) zclock_time (),
+                                            self->registry, true, text, sizeof (text));
+            if (status == STX_OK)
+                status = stx_txn_sequence (txn, event, publish->secure? &principal: NULL,
+                                           &out, text, sizeof (text));
             if (status == STX_ERR_DUPLICATE)
                 out.duplicate = true, status = STX_OK;
             if (status == STX_OK)

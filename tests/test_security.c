@@ -21,6 +21,7 @@
 #include "stx_json.h"
 #include "stx_keys.h"
 #include "stx_sign.h"
+#include "stx_parties.h"
 #include "stx_store.h"
 #include "stx_wire.h"
 #include "stx_testproc.h"
@@ -100,8 +101,18 @@ s_identity (world_t *self, const char *org)
     return identity;
 }
 
-//  An upsert of the JSON entry text, signed by signer (NULL = unsigned).
-//  Caller frees.
+//  The pillars the test registers (s_setup, test_trust_pause), which a raw
+//  client fills in as an agent does: the broker refuses a party without
+static const char *
+s_pillar_of (const char *org, void *arg)
+{
+    (void) arg;
+    return strcmp (org, "org:vdab") == 0 || strcmp (org, "org:vlaio") == 0
+         ? "government": "industry";
+}
+
+//  An upsert of the JSON entry text, its parties' pillars filled in, signed
+//  by signer (NULL = unsigned). Caller frees.
 static Stemx__Event *
 s_event (const char *text, stx_identity_t *signer)
 {
@@ -112,6 +123,7 @@ s_event (const char *text, stx_identity_t *signer)
     if (stx_json_to_entry (json, &entry, err, sizeof err))
         fail_msg ("%s", err);
     json_decref (json);
+    stx_parties_fill (entry, s_pillar_of, NULL);
     char key [128];
     snprintf (key, sizeof key, "%s", stx_entry_key (entry));
     Stemx__Event *event = stx_event_new (key, &entry);
@@ -354,6 +366,148 @@ test_signatures (void **state)
     zsock_destroy (&dealer);
     stx_identity_destroy (&agoria);
     stx_identity_destroy (&vdab);
+}
+
+//  ---------------------------------------------------------------------
+//  What the reports count holds whoever publishes: every party is a known
+//  organisation with its own pillar, the client time is plausible, and a
+//  replica catches a broker that let a false pillar through
+
+//  An upsert of text signed by signer, with parties' pillars as given
+static Stemx__Event *
+s_event_as_is (const char *text, stx_identity_t *signer)
+{
+    json_t *json = json_loads (text, 0, NULL);
+    assert_non_null (json);
+    Stemx__Entry *entry = NULL;
+    char err [STX_ERRLEN];
+    if (stx_json_to_entry (json, &entry, err, sizeof err))
+        fail_msg ("%s", err);
+    json_decref (json);
+    char key [128];
+    snprintf (key, sizeof key, "%s", stx_entry_key (entry));
+    Stemx__Event *event = stx_event_new (key, &entry);
+    stx_sign_event (event, signer);
+    return event;
+}
+
+static void
+s_expect_as_is (zsock_t *dealer, stx_identity_t *signer, const char *text,
+                Stemx__Reason expected, const char *mention)
+{
+    Stemx__Event *event = s_event_as_is (text, signer);
+    s_expect_raw (dealer, event, expected, mention);
+    stx_event_free (&event);
+}
+
+static void
+test_integrity (void **state)
+{
+    world_t *self = (world_t *) *state;
+    stx_identity_t *agoria = s_identity (self, "org:agoria");
+    zsock_t *dealer = s_socket (self, ZMQ_DEALER, stx_identity_cert (agoria), self->request);
+
+    //  Pillars against the registry (no organisation entry yet): agoria's
+    //  key says industry, vdab's government
+    s_expect_as_is (dealer, agoria, S_INI ("ini:p1", "{\"org\": \"org:agoria\", "
+                                           "\"helix_pillar\": \"knowledge\"}", ""),
+                    STEMX__REASON__R_INVALID, "owner.helix_pillar: knowledge, but org:agoria "
+                    "is industry");
+    s_expect_as_is (dealer, agoria, S_INI ("ini:p2", "org:agoria", ""),
+                    STEMX__REASON__R_INVALID, "owner.helix_pillar: missing");
+    s_expect_as_is (dealer, agoria,
+                    S_INI ("ini:p3", "{\"org\": \"org:agoria\", \"helix_pillar\": \"industry\"}",
+                           ", \"partners\": [{\"org\": \"org:vdab\", \"helix_pillar\": "
+                           "\"government\"}, \"org:vlaio\"]"),
+                    STEMX__REASON__R_INVALID, "partners[1].helix_pillar: missing");
+    s_expect_as_is (dealer, agoria,
+                    S_INI ("ini:p4", "{\"org\": \"org:agoria\", \"helix_pillar\": \"industry\"}",
+                           ", \"partners\": [{\"org\": \"org:nobody\", \"helix_pillar\": "
+                           "\"industry\"}]"),
+                    STEMX__REASON__R_INVALID, "partners[0].org: org:nobody is not a known "
+                    "organisation");
+    //  An entry key that is no organisation is no party either
+    Stemx__Event *good = s_event (S_INI ("ini:p5", "org:agoria", ""), agoria);
+    s_expect_raw (dealer, good, STEMX__REASON__R_OK, NULL);
+    stx_event_free (&good);
+    s_expect_as_is (dealer, agoria,
+                    S_INI ("ini:p6", "{\"org\": \"org:agoria\", \"helix_pillar\": \"industry\"}",
+                           ", \"partners\": [{\"org\": \"ini:p5\", \"helix_pillar\": "
+                           "\"industry\"}]"),
+                    STEMX__REASON__R_INVALID, "partners[0].org: ini:p5 is not an organisation");
+
+    //  Client times before 2000 or a day ahead of the broker's clock
+    int64_t times [] = { -5, 1000000000000000LL, 0 };
+    for (size_t i = 0; i < sizeof times / sizeof times [0]; i++) {
+        Stemx__Event *event = s_event (S_INI ("ini:t", "org:agoria", ""), NULL);
+        event->client_time_ms = times [i];
+        stx_sign_event (event, agoria);
+        s_expect_raw (dealer, event, STEMX__REASON__R_BAD_DATES, "client_time_ms");
+        stx_event_free (&event);
+    }
+
+    //  Once an organisation entry exists, its pillar counts, not the key's
+    char *err = NULL;
+    assert_int_equal (s_publish (self, 2, S_ORG ("org:agoria", "knowledge"), &err), 0);
+    free (err);
+    stx_testnet_wait_converged (self, 3, 2);
+    s_expect_as_is (dealer, agoria, S_INI ("ini:p7", "{\"org\": \"org:agoria\", "
+                                           "\"helix_pillar\": \"industry\"}", ""),
+                    STEMX__REASON__R_INVALID, "owner.helix_pillar: industry, but org:agoria "
+                    "is knowledge");
+    //  The agent fills in the catalogue's pillar before it signs
+    assert_int_equal (s_publish (self, 2, S_INI ("ini:p8", "org:agoria", ""), &err), 0);
+    free (err);
+    stx_testnet_wait_converged (self, 3, 3);
+    char *out = NULL;
+    assert_int_equal (stx_testnet_cli (self, 1, &out, NULL, "list", "initiative", "--helix",
+                                       "knowledge", NULL), 0);
+    assert_non_null (strstr (out, "ini:p8"));
+    free (out);
+    //  ...and one publish may name an organisation it creates (its replica
+    //  does not hold it yet)
+    const char *both = "[" S_ORG ("org:newlab", "civil_society") ", "
+                       S_INI ("ini:p9", "org:agoria", ", \"partners\": [\"org:newlab\"]") "]";
+    assert_int_equal (s_publish (self, 2, both, &err), 0);
+    free (err);
+    stx_testnet_wait_converged (self, 3, 5);
+
+    //  A broker that lets a false pillar through: the replicas halt on it
+    assert_true (WIFEXITED (stx_testnet_stop (self, 0, SIGTERM)));
+    stx_store_t *store = NULL;
+    char text [STX_ERRLEN];
+    assert_int_equal (stx_store_open (self->node [0], 0, 0, &store, text, sizeof text), STX_OK);
+    Stemx__Event *forged = s_event_as_is (S_INI ("ini:false", "{\"org\": \"org:agoria\", "
+                                                 "\"helix_pillar\": \"government\"}", ""),
+                                          agoria);
+    stx_txn_t *txn = NULL;
+    stx_sequenced_t seq;
+    assert_int_equal (stx_store_begin (store, true, &txn), STX_OK);
+    assert_int_equal (stx_txn_sequence (txn, forged, NULL, &seq, text, sizeof text), STX_OK);
+    assert_int_equal (stx_txn_commit (&txn), STX_OK);
+    stx_event_free (&forged);
+    stx_store_destroy (&store);
+    stx_testnet_restart_broker (self);
+    for (int node = 1; node <= 2; node++) {
+        int64_t deadline = zclock_mono () + 30000;
+        json_t *status = NULL;
+        const char *error = NULL;
+        while (zclock_mono () < deadline) {
+            json_decref (status);
+            status = stx_testnet_status (self, node);
+            error = json_string_value (json_object_get (status, "error"));
+            if (error && *error)
+                break;
+            zclock_sleep (100);
+        }
+        if (!error || !strstr (error, "ini:false")
+        ||  !strstr (error, "owner.helix_pillar: government, but org:agoria is knowledge"))
+            fail_msg ("node %d: no halt for the false pillar (%s)", node, error? error: "");
+        assert_int_equal (json_integer_value (json_object_get (status, "seq")), 5);
+        json_decref (status);
+    }
+    zsock_destroy (&dealer);
+    stx_identity_destroy (&agoria);
 }
 
 //  ---------------------------------------------------------------------
@@ -1149,6 +1303,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_unregistered_key, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_ownership, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_signatures, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_integrity, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_forgery_past_broker, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_revocation, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_hostile_input, s_setup, s_teardown),
