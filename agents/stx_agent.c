@@ -53,7 +53,11 @@
     events sent when it comes up, reconnect with backoff after a silence),
     so the broker authenticates every event's publisher as its
     organisation. The first identity publishes over the replication
-    DEALER.
+    DEALER. The broker keeps each DEALER's order, not an order across
+    them, so events go out on one link at a time: the next link's
+    events leave once the broker has answered those in flight (s_pump),
+    and one publish that names an organisation and then an initiative
+    partnering it, signed by two identities, arrives in that order.
 
     A CLI publish arrives unsigned. In one read transaction of the
     replica, each event gets its partners' helix pillars filled in
@@ -246,6 +250,7 @@ typedef struct {
     int64_t last_progress;      //  last ACK from the broker
     uint64_t send_from;         //  outbox position the next send starts at
     size_t inflight;            //  events sent and not yet answered (about)
+    size_t inflight_link;       //  the link they went out on
     size_t window;              //  events the broker lets us have unanswered
     uint64_t acked_seq;         //  highest seq the broker acked us (this lineage)
     bool ahead;                 //  our replica lags more than S_AHEAD_MAX
@@ -850,6 +855,7 @@ typedef struct {
     size_t count;
     size_t room;                //  events that may still be sent
     uint64_t last;              //  outbox position of the last one taken
+    int link;                   //  the link events are taken for (-1: any)
 } s_pump_t;
 
 static int
@@ -863,7 +869,14 @@ s_pump_event (uint64_t seq, const uint8_t *data, size_t size, void *arg)
                         &signer.len) == STX_OK)
         index = s_link_of_signer (pump->agent, &signer);
     //  An event of a link that is down is passed over: that link's
-    //  coming up starts sending over from the oldest
+    //  coming up starts sending over from the oldest. One of another link
+    //  than the events in flight waits for their answers, so the broker
+    //  sequences the outbox in its order
+    if (pump->batches [index].dealer) {
+        if (pump->link >= 0 && (size_t) pump->link != index)
+            return 1;
+        pump->link = (int) index;
+    }
     s_batch_add (&pump->batches [index], data, size);
     pump->last = seq;
     return --pump->room == 0;
@@ -901,13 +914,16 @@ s_pump (s_agent_t *self)
         return;
     if (s_held (self))
         return;
-    s_pump_t pump = { self, NULL, 0, self->window - self->inflight, 0 };
+    s_pump_t pump = { self, NULL, 0, self->window - self->inflight, 0,
+                      self->inflight? (int) self->inflight_link: -1 };
     pump.batches = s_batches_new (self, &pump.count);
     stx_status_t status = stx_outbox_pending_from (self->outbox, self->send_from, pump.room,
                                                    s_pump_event, &pump);
     if (status != STX_OK)
         zsys_error ("cannot read the outbox: %s", stx_strerror (status));
     self->inflight += s_batches_send_destroy (&pump.batches, pump.count);
+    if (pump.link >= 0)
+        self->inflight_link = (size_t) pump.link;
     if (pump.last)
         self->send_from = pump.last + 1;
 }
