@@ -1652,6 +1652,9 @@ s_on_error (s_agent_t *self, Stemx__Error *error)
         s_refresh_meta (self);
     }
     else
+    if (error->reason == STEMX__REASON__R_NO_SESSION)
+        s_connect (self);       //  the broker restarted or forgot us: its WELCOME rewinds
+    else
         self->fetching = false;
 }
 
@@ -1718,6 +1721,12 @@ s_link_handle (s_agent_t *self, size_t index)
             break;
         case STEMX__REPLY__BODY_ERROR:
             zsys_warning ("broker error to %s: %s", link->org, reply->error->text);
+            if (reply->error->reason == STEMX__REASON__R_NO_SESSION) {
+                //  Not let in on this connection (yet): HELLO again, and
+                //  only its WELCOME sends the pending events
+                link->up = false;
+                s_send_hello (self, link->dealer);
+            }
             break;
         default:
             zsys_warning ("unexpected %s from the broker to %s", stx_wire_reply_name (reply),
@@ -1725,7 +1734,7 @@ s_link_handle (s_agent_t *self, size_t index)
             break;
     }
     stx_wire_reply_free (&reply);
-    if (!was_up) {
+    if (link->up && !was_up) {
         zsys_notice ("publishing as %s to %s", link->org, self->broker_endpoint);
         s_rewind (self);
     }

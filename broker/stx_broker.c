@@ -366,12 +366,37 @@ s_peer_destructor (void **item)
     s_peer_destroy ((s_peer_t **) item);
 }
 
+//  Forget the peer heard from least recently, to make room for a new one:
+//  it is told R_NO_SESSION on its next request and says HELLO again.
+static void
+s_peer_evict (s_broker_t *self)
+{
+    const char *oldest = NULL;
+    int64_t seen = INT64_MAX;
+    for (s_peer_t *peer = (s_peer_t *) zhashx_first (self->peers); peer;
+         peer = (s_peer_t *) zhashx_next (self->peers))
+        if (peer->last_seen < seen) {
+            seen = peer->last_seen;
+            oldest = (const char *) zhashx_cursor (self->peers);
+        }
+    if (oldest) {
+        char *key = strdup (oldest);
+        assert (key);
+        zhashx_delete (self->peers, key);
+        free (key);
+    }
+}
+
+//  The session of the peer at routing_id, marked as heard from now; a
+//  HELLO (create) opens it. NULL for a peer that has not said HELLO.
 static s_peer_t *
-s_peer_touch (s_broker_t *self, zframe_t *routing_id)
+s_peer_touch (s_broker_t *self, zframe_t *routing_id, bool create)
 {
     char *key = s_peer_key (routing_id);
     s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->peers, key);
-    if (!peer && zhashx_size (self->peers) < S_PEER_MAX) {
+    if (!peer && create) {
+        if (zhashx_size (self->peers) >= S_PEER_MAX)
+            s_peer_evict (self);
         peer = (s_peer_t *) zmalloc (sizeof (s_peer_t));
         assert (peer);
         zhashx_insert (self->peers, key, peer);
@@ -652,11 +677,10 @@ s_handle_hello (s_broker_t *self, zframe_t *routing_id, Stemx__Hello *hello, con
         s_send_error (self, routing_id, STEMX__REASON__R_INVALID, text);
         return;
     }
-    s_peer_t *peer = s_peer_touch (self, routing_id);
-    if (peer) {
-        free (peer->node);
-        peer->node = strdup (node);
-    }
+    s_peer_t *peer = s_peer_touch (self, routing_id, true);
+    free (peer->node);
+    peer->node = strdup (node);
+    assert (peer->node);
     const stx_meta_t *meta = &self->meta;
     bool refresh = hello->lineage.len != STX_LINEAGE_SIZE
                 || memcmp (hello->lineage.data, meta->lineage, STX_LINEAGE_SIZE) != 0
@@ -1407,10 +1431,23 @@ s_handle_message (s_broker_t *self, zmsg_t *msg)
         zframe_destroy (&routing_id);
         return;
     }
-    s_peer_touch (self, routing_id);
     if (self->verbose)
         zsys_debug ("%s from %s", stx_wire_request_name (request),
                     s_peer_name (self, routing_id, who, sizeof (who)));
+    //  HELLO comes first on every connection: it names the node stamped
+    //  into its events, and a peer that never said it holds no state here
+    if (request->body_case != STEMX__REQUEST__BODY_HELLO
+    &&  !s_peer_touch (self, routing_id, false)) {
+        char text [160];
+        snprintf (text, sizeof (text), "%s: say HELLO first on this connection (the broker "
+                  "holds no session for it), then repeat", stx_wire_request_name (request));
+        s_warn (self, "refused request from %s: %s",
+                s_peer_name (self, routing_id, who, sizeof (who)), text);
+        s_send_error (self, routing_id, STEMX__REASON__R_NO_SESSION, text);
+        stx_wire_request_free (&request);
+        zframe_destroy (&routing_id);
+        return;
+    }
 
     //  Roles: PUBLISH needs publisher or admin; any registered role reads
     //  (a publishing agent is a replica too)

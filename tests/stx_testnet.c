@@ -54,6 +54,13 @@ s_mkdir (const char *path)
     assert_true (mkdir (path, 0700) == 0 || errno == EEXIST);
 }
 
+void
+stx_testnet_filter (void)
+{
+    if (getenv ("STX_TEST_FILTER"))
+        cmocka_set_test_filter (getenv ("STX_TEST_FILTER"));
+}
+
 stx_testnet_t *
 stx_testnet_new (void)
 {

@@ -37,6 +37,11 @@ typedef struct {
     char via_updates [STX_TESTNET_NODES][256];  //  of the broker ("" = broker)
 } stx_testnet_t;
 
+//  Run only the tests whose names match the glob in STX_TEST_FILTER, if
+//  the environment sets it (e.g. STX_TEST_FILTER=test_integrity).
+void
+    stx_testnet_filter (void);
+
 //  New test network in a fresh temporary folder, with the broker's key
 //  made. Caller destroys it.
 stx_testnet_t *

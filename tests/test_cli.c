@@ -748,5 +748,6 @@ main (void)
         cmocka_unit_test (test_tail),
         cmocka_unit_test (test_exit_codes),
     };
+    stx_testnet_filter ();
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }

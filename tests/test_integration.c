@@ -376,5 +376,6 @@ main (void)
         cmocka_unit_test_setup_teardown (test_replicate_refuse_restart, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_reply_burst, s_setup, s_teardown),
     };
+    stx_testnet_filter ();
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

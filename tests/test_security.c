@@ -190,6 +190,16 @@ s_hello_answered (zsock_t *dealer, int timeout_ms)
     return welcomed;
 }
 
+//  A DEALER as identity that has said HELLO and been welcomed: the broker
+//  answers nothing else first (R_NO_SESSION).
+static zsock_t *
+s_session (world_t *self, stx_identity_t *identity)
+{
+    zsock_t *dealer = s_socket (self, ZMQ_DEALER, stx_identity_cert (identity), self->request);
+    assert_true (s_hello_answered (dealer, REPLY_MS));
+    return dealer;
+}
+
 //  True if sub receives anything within timeout_ms.
 static bool
 s_receives (zsock_t *sub, int timeout_ms)
@@ -291,7 +301,7 @@ test_ownership (void **state)
 
     //  A raw client with Agoria's key, signing properly
     stx_identity_t *agoria = s_identity (self, "org:agoria");
-    zsock_t *dealer = s_socket (self, ZMQ_DEALER, stx_identity_cert (agoria), self->request);
+    zsock_t *dealer = s_session (self, agoria);
     Stemx__Entry *none = NULL;
     Stemx__Event *withdraw = stx_event_new ("ini:x", &none);
     stx_sign_event (withdraw, agoria);
@@ -344,7 +354,7 @@ test_signatures (void **state)
     world_t *self = (world_t *) *state;
     stx_identity_t *agoria = s_identity (self, "org:agoria");
     stx_identity_t *vdab = s_identity (self, "org:vdab");
-    zsock_t *dealer = s_socket (self, ZMQ_DEALER, stx_identity_cert (agoria), self->request);
+    zsock_t *dealer = s_session (self, agoria);
 
     Stemx__Event *unsigned_event = s_event (S_INI ("ini:a", "org:agoria", ""), NULL);
     s_expect_raw (dealer, unsigned_event, STEMX__REASON__R_BAD_SIGNATURE, NULL);
@@ -407,7 +417,7 @@ test_integrity (void **state)
 {
     world_t *self = (world_t *) *state;
     stx_identity_t *agoria = s_identity (self, "org:agoria");
-    zsock_t *dealer = s_socket (self, ZMQ_DEALER, stx_identity_cert (agoria), self->request);
+    zsock_t *dealer = s_session (self, agoria);
 
     //  Pillars against the registry (no organisation entry yet): agoria's
     //  key says industry, vdab's government
@@ -690,7 +700,7 @@ test_hostile_input (void **state)
     pid_t publisher = stx_proc_start (log, argv);
 
     stx_identity_t *agoria = s_identity (self, "org:agoria");
-    zsock_t *dealer = s_socket (self, ZMQ_DEALER, stx_identity_cert (agoria), self->request);
+    zsock_t *dealer = s_session (self, agoria);
 
     //  Malformed protobuf
     zmsg_t *msg = zmsg_new ();
@@ -811,7 +821,7 @@ test_rate_limit (void **state)
 {
     world_t *self = (world_t *) *state;
     stx_identity_t *agoria = s_identity (self, "org:agoria");
-    zsock_t *dealer = s_socket (self, ZMQ_DEALER, stx_identity_cert (agoria), self->request);
+    zsock_t *dealer = s_session (self, agoria);
     int accepted = 0, limited = 0;
     Stemx__Event *first = NULL;
     for (int i = 0; i < 8; i++) {
@@ -892,9 +902,8 @@ test_id_reuse (void **state)
     world_t *self = (world_t *) *state;
     stx_identity_t *agoria = s_identity (self, "org:agoria");
     stx_identity_t *vdab = s_identity (self, "org:vdab");
-    zsock_t *agoria_dealer = s_socket (self, ZMQ_DEALER, stx_identity_cert (agoria),
-                                       self->request);
-    zsock_t *vdab_dealer = s_socket (self, ZMQ_DEALER, stx_identity_cert (vdab), self->request);
+    zsock_t *agoria_dealer = s_session (self, agoria);
+    zsock_t *vdab_dealer = s_session (self, vdab);
     Stemx__Event *theirs = s_event (S_INI ("ini:a1", "org:agoria", ""), agoria);
     s_expect_raw (agoria_dealer, theirs, STEMX__REASON__R_OK, NULL);
     //  VDAB signs an event of its own that carries Agoria's event id
@@ -939,7 +948,7 @@ test_fetch_flood (void **state)
     //  A log of ~4.5 MB: 1100 events of ~4 KB, so one FETCH {1, 0} is
     //  answered with a range of several MB
     stx_identity_t *agoria = s_identity (self, "org:agoria");
-    zsock_t *dealer = s_socket (self, ZMQ_DEALER, stx_identity_cert (agoria), self->request);
+    zsock_t *dealer = s_session (self, agoria);
     char summary [4001];
     memset (summary, 's', 4000);
     summary [4000] = 0;
@@ -982,6 +991,7 @@ test_fetch_flood (void **state)
     zsock_set_curve_serverkey (reader, zcert_public_txt (broker));
     zcert_destroy (&broker);
     assert_int_equal (zsock_connect (reader, "%s", self->request), 0);
+    assert_true (s_hello_answered (reader, REPLY_MS));
     for (int i = 0; i < 200; i++) {
         Stemx__Fetch fetch = STEMX__FETCH__INIT;
         fetch.from = 1;
@@ -1132,7 +1142,25 @@ test_hello_names (void **state)
     stx_identity_t *agoria = s_identity (self, "org:agoria");
     zsock_t *dealer = s_socket (self, ZMQ_DEALER, stx_identity_cert (agoria), self->request);
     Stemx__Reason reason = STEMX__REASON__R_OK;
+    //  HELLO comes first: before it, a PUBLISH or a PING gets R_NO_SESSION,
+    //  and so it does after a HELLO the broker refused
+    Stemx__Event *early = s_event (S_INI ("ini:early", "org:agoria", ""), agoria);
+    s_expect_raw (dealer, early, STEMX__REASON__R_NO_SESSION, "say HELLO first");
+    Stemx__Ping ping = STEMX__PING__INIT;
+    Stemx__Request request = STEMX__REQUEST__INIT;
+    request.body_case = STEMX__REQUEST__BODY_PING;
+    request.ping = &ping;
+    assert_int_equal (stx_wire_send_request (dealer, &request), 0);
+    Stemx__Reply *reply = NULL;
+    assert_int_equal (stx_wire_recv_reply (dealer, REPLY_MS, &reply), STX_OK);
+    assert_int_equal (reply->body_case, STEMX__REPLY__BODY_ERROR);
+    assert_int_equal (reply->error->reason, STEMX__REASON__R_NO_SESSION);
+    stx_wire_reply_free (&reply);
+    assert_int_equal (s_hello_named (dealer, "bad\nname", &reason), STEMX__REPLY__BODY_ERROR);
+    s_expect_raw (dealer, early, STEMX__REASON__R_NO_SESSION, "say HELLO first");
     assert_int_equal (s_hello_named (dealer, "agoria-raw", &reason), STEMX__REPLY__BODY_WELCOME);
+    s_expect_raw (dealer, early, STEMX__REASON__R_OK, NULL);
+    stx_event_free (&early);
     char long_name [200];
     memset (long_name, 'n', sizeof long_name - 1);
     long_name [sizeof long_name - 1] = 0;
@@ -1157,7 +1185,7 @@ test_hello_names (void **state)
     Stemx__Event *event = s_event (S_INI ("ini:named", "org:agoria", ""), agoria);
     s_expect_raw (dealer, event, STEMX__REASON__R_OK, NULL);
     stx_event_free (&event);
-    stx_testnet_wait_converged (self, 3, 1);
+    stx_testnet_wait_converged (self, 3, 2);
     char *out = NULL;
     assert_int_equal (stx_testnet_cli (self, 1, &out, NULL, "show", "ini:named", "--json", NULL), 0);
     json_t *shown = json_loads (out, 0, NULL);
@@ -1180,7 +1208,7 @@ test_trust_pause (void **state)
     stx_testnet_key (self, "org:newco", "industry", "publisher, reader");
     s_reload_broker (self);
     stx_identity_t *newco = s_identity (self, "org:newco");
-    zsock_t *dealer = s_socket (self, ZMQ_DEALER, stx_identity_cert (newco), self->request);
+    zsock_t *dealer = s_session (self, newco);
     Stemx__Event *event = s_event (S_INI ("ini:new", "org:newco", ""), newco);
     s_expect_raw (dealer, event, STEMX__REASON__R_OK, NULL);
     stx_event_free (&event);
@@ -1279,15 +1307,15 @@ test_snapshot_sessions (void **state)
     stx_identity_t *vdab = s_identity (self, "org:vdab");
     zsock_t *held [2];
     for (int i = 0; i < 2; i++) {
-        held [i] = s_socket (self, ZMQ_DEALER, stx_identity_cert (agoria), self->request);
+        held [i] = s_session (self, agoria);
         s_send_snapshot (held [i], false, 0);       //  open, and take nothing
     }
     assert_true (s_hello_answered (held [1], REPLY_MS));
     //  A third session of the same organisation is busy; another's is not
-    zsock_t *third = s_socket (self, ZMQ_DEALER, stx_identity_cert (agoria), self->request);
+    zsock_t *third = s_session (self, agoria);
     s_send_snapshot (third, false, 4);
     assert_int_equal (s_reply_kind (third, REPLY_MS), STEMX__REPLY__BODY_ERROR);
-    zsock_t *other = s_socket (self, ZMQ_DEALER, stx_identity_cert (vdab), self->request);
+    zsock_t *other = s_session (self, vdab);
     s_send_snapshot (other, false, 4);
     assert_int_equal (s_reply_kind (other, REPLY_MS), STEMX__REPLY__BODY_SNAPSHOT_END);
 
@@ -1329,8 +1357,6 @@ main (void)
         cmocka_unit_test_setup_teardown (test_trust_pause, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_snapshot_sessions, s_setup_sessions, s_teardown),
     };
-    //  STX_TEST_FILTER=test_integrity runs one test (a glob) while working on it
-    if (getenv ("STX_TEST_FILTER"))
-        cmocka_set_test_filter (getenv ("STX_TEST_FILTER"));
+    stx_testnet_filter ();
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
