@@ -54,10 +54,11 @@
     so the broker authenticates every event's publisher as its
     organisation. The first identity publishes over the replication
     DEALER. The broker keeps each DEALER's order, not an order across
-    them, so events go out on one link at a time: the next link's
-    events leave once the broker has answered those in flight (s_pump),
-    and one publish that names an organisation and then an initiative
-    partnering it, signed by two identities, arrives in that order.
+    them, so an event that depends on one in flight on another link (the
+    same key, or a party whose organisation entry is in flight) waits for
+    the broker's answer to it (stx_flight): one publish that records an
+    organisation and then an initiative partnering it, signed by two
+    identities, is sequenced in that order.
 
     A CLI publish arrives unsigned. In one read transaction of the
     replica, each event gets its partners' helix pillars filled in
@@ -106,6 +107,7 @@
 #include "stx_pool.h"
 #include "stx_verifier.h"
 #include "stx_parties.h"
+#include "stx_flight.h"
 #include "stx_daemon.h"
 #include "stx_wire.h"
 #include "stx_keys.h"
@@ -115,6 +117,7 @@
 #define S_SNAPSHOT_COMMIT   16384           //  snapshot entries per transaction
 #define S_SNAPSHOT_CREDIT   8               //  chunks asked for at once
 #define S_OWN_PILLARS_MAX   4096            //  organisations remembered as signed
+#define S_VERSIONS_MAX      (256 * 1024)    //  keys remembered with a version in flight
 #define S_DRAIN_MAX         1024            //  replies taken in one turn at most
 #define S_APPLY_MAX         1024            //  live events per transaction at most
 #define S_APPLY_TURN        64              //  ... but no more while a CLI request or
@@ -250,7 +253,7 @@ typedef struct {
     int64_t last_progress;      //  last ACK from the broker
     uint64_t send_from;         //  outbox position the next send starts at
     size_t inflight;            //  events sent and not yet answered (about)
-    size_t inflight_link;       //  the link they went out on
+    stx_flight_t *flight;       //  their keys by link, to keep dependent ones in order
     size_t window;              //  events the broker lets us have unanswered
     uint64_t acked_seq;         //  highest seq the broker acked us (this lineage)
     bool ahead;                 //  our replica lags more than S_AHEAD_MAX
@@ -293,6 +296,8 @@ typedef struct {
     zhash_t *own_pillars;       //  org id -> helix pillar of the organisations this
                                 //  agent signed, for entries naming one its replica
                                 //  does not hold yet (at most S_OWN_PILLARS_MAX)
+    zhashx_t *versions;         //  key -> version the last event queued for it makes
+                                //  (at most S_VERSIONS_MAX; emptied on a refusal)
     //  Storage
     size_t map_max;             //  the replica's map grows up to this
     int64_t keep_events;        //  retention bounds of the own log (negative: keep all)
@@ -855,7 +860,6 @@ typedef struct {
     size_t count;
     size_t room;                //  events that may still be sent
     uint64_t last;              //  outbox position of the last one taken
-    int link;                   //  the link events are taken for (-1: any)
 } s_pump_t;
 
 static int
@@ -869,13 +873,13 @@ s_pump_event (uint64_t seq, const uint8_t *data, size_t size, void *arg)
                         &signer.len) == STX_OK)
         index = s_link_of_signer (pump->agent, &signer);
     //  An event of a link that is down is passed over: that link's
-    //  coming up starts sending over from the oldest. One of another link
-    //  than the events in flight waits for their answers, so the broker
-    //  sequences the outbox in its order
+    //  coming up starts sending over from the oldest. One that depends on
+    //  an event in flight on another link stops the sending until the
+    //  broker has answered that one: what follows may depend on it
     if (pump->batches [index].dealer) {
-        if (pump->link >= 0 && (size_t) pump->link != index)
+        if (stx_flight_blocks (pump->agent->flight, data, size, index))
             return 1;
-        pump->link = (int) index;
+        stx_flight_add (pump->agent->flight, data, size, index);
     }
     s_batch_add (&pump->batches [index], data, size);
     pump->last = seq;
@@ -914,16 +918,13 @@ s_pump (s_agent_t *self)
         return;
     if (s_held (self))
         return;
-    s_pump_t pump = { self, NULL, 0, self->window - self->inflight, 0,
-                      self->inflight? (int) self->inflight_link: -1 };
+    s_pump_t pump = { self, NULL, 0, self->window - self->inflight, 0 };
     pump.batches = s_batches_new (self, &pump.count);
     stx_status_t status = stx_outbox_pending_from (self->outbox, self->send_from, pump.room,
                                                    s_pump_event, &pump);
     if (status != STX_OK)
         zsys_error ("cannot read the outbox: %s", stx_strerror (status));
     self->inflight += s_batches_send_destroy (&pump.batches, pump.count);
-    if (pump.link >= 0)
-        self->inflight_link = (size_t) pump.link;
     if (pump.last)
         self->send_from = pump.last + 1;
 }
@@ -937,6 +938,7 @@ s_rewind (s_agent_t *self)
     self->last_resend = zclock_mono ();
     self->send_from = 0;
     self->inflight = 0;
+    stx_flight_clear (self->flight);
     self->rewind_at = 0;
     s_pump (self);
 }
@@ -1119,16 +1121,33 @@ s_halt (s_agent_t *self, const Stemx__Event *event, const char *reason)
     self->fetching = false;
 }
 
-//  The rule the broker applied before sequencing (stx_parties): checked
-//  again before the apply, so a broker that skipped it is caught. A
-//  breach halts replication (state changes) and gives STX_ERR_INVALID; a
-//  storage error is returned as it is.
+//  The rules the broker applied before sequencing, checked again before
+//  the apply, so a broker that skipped one is caught: the parties
+//  (stx_parties), and the version after the entry's current one (the
+//  signature covers expected_version, and stx_sign_verify that the
+//  version follows it: so the publisher saw the version the replica
+//  holds). A breach halts replication (state changes) and gives
+//  STX_ERR_INVALID; a storage error is returned as it is.
 static stx_status_t
-s_parties_ok (s_agent_t *self, stx_txn_t *txn, const Stemx__Event *event)
+s_rules_ok (s_agent_t *self, stx_txn_t *txn, const Stemx__Event *event)
 {
     char text [STX_ERRLEN];
-    stx_status_t status = stx_parties_check (txn, event, event->broker_time_ms,
-                                             self->trust, false, text, sizeof (text));
+    Stemx__Event *current = NULL;
+    stx_status_t status = stx_txn_get (txn, event->key? event->key: "", &current);
+    if (status == STX_OK || status == STX_ERR_NOT_FOUND) {
+        uint64_t version = current? current->version: 0;
+        status = STX_OK;
+        if (event->version != version + 1) {
+            snprintf (text, sizeof (text), "version %" PRIu64 ", but the replica holds "
+                      "version %" PRIu64 " (an old event replayed, or a rewritten history)",
+                      event->version, version);
+            status = STX_ERR_INVALID;
+        }
+    }
+    stx_event_free (&current);
+    if (status == STX_OK)
+        status = stx_parties_check (txn, event, event->broker_time_ms, self->trust, false,
+                                    text, sizeof (text));
     if (status == STX_ERR_INVALID || status == STX_ERR_BAD_DATES) {
         s_halt (self, event, text);
         status = STX_ERR_INVALID;
@@ -1469,7 +1488,7 @@ s_on_log (s_agent_t *self, Stemx__LogRange *log)
                 if (!verified)
                     break;      //  halted or paused; what was applied before it is kept
             }
-            stx_status_t rc = event? s_parties_ok (self, txn, event): STX_OK;
+            stx_status_t rc = event? s_rules_ok (self, txn, event): STX_OK;
             if (rc == STX_ERR_INVALID) {
                 stx_event_free (&event);
                 break;          //  halted; what was applied before it is kept
@@ -1555,6 +1574,7 @@ s_on_ack (s_agent_t *self, Stemx__Ack *ack)
         Stemx__Result *result = ack->results [index];
         if (result->event_id.len != STX_EVENT_ID_SIZE)
             continue;
+        stx_flight_done (self->flight, result->event_id.data);
         if (result->reason == STEMX__REASON__R_OK) {
             memcpy (self->acked [self->acked_count++], result->event_id.data,
                     STX_EVENT_ID_SIZE);
@@ -1585,6 +1605,8 @@ s_on_ack (s_agent_t *self, Stemx__Ack *ack)
             stx_refusal_t refusal = { (const uint8_t *) copy, result->reason,
                                       copy + STX_EVENT_ID_SIZE };
             self->refused [self->refused_count++] = refusal;
+            //  The versions in flight assumed it would be taken
+            zhashx_purge (self->versions);
         }
         s_requests_settle (self, result);
     }
@@ -1849,7 +1871,7 @@ s_handle_sub (s_agent_t *self)
                 if (!txn)
                     status = stx_store_begin (self->store, true, &txn);
                 if (status == STX_OK)
-                    status = s_parties_ok (self, txn, event);
+                    status = s_rules_ok (self, txn, event);
                 if (status == STX_OK)
                     status = stx_txn_apply_event (txn, event, zframe_data (body),
                                                   zframe_size (body));
@@ -1857,7 +1879,7 @@ s_handle_sub (s_agent_t *self)
                     next++;
                 else
                 if (status == STX_ERR_INVALID && self->state == S_HALTED)
-                    status = STX_OK;    //  s_parties_ok halted; keep what came before
+                    status = STX_OK;    //  s_rules_ok halted; keep what came before
                 else
                 if (status == STX_ERR_REPLAY) {
                     //  Keep what came before it; halt (state changes)
@@ -2107,6 +2129,24 @@ s_own_pillar_note (s_agent_t *self, const Stemx__Entry *entry)
                   entry->organisation->helix_pillar);
 }
 
+//  The version an event the CLI sent without one expects (signed, so the
+//  broker sequences it only onto that version, and replicas check it):
+//  the replica's, or the one this agent's own event in flight for the key
+//  makes, whichever is later. Errors: STX_ERR_STORAGE.
+static stx_status_t
+s_expect (s_agent_t *self, stx_txn_t *txn, Stemx__Event *event)
+{
+    Stemx__Event *current = NULL;
+    stx_status_t status = stx_txn_get (txn, event->key, &current);
+    if (status != STX_OK && status != STX_ERR_NOT_FOUND)
+        return status;
+    uint64_t version = current? current->version: 0;
+    stx_event_free (&current);
+    uint64_t queued = (uint64_t) (uintptr_t) zhashx_lookup (self->versions, event->key);
+    event->expected_version = queued > version? queued: version;
+    return STX_OK;
+}
+
 static void
 s_local_publish (s_agent_t *self, zframe_t *routing_id, Stemx__Publish *publish)
 {
@@ -2157,6 +2197,8 @@ s_local_publish (s_agent_t *self, zframe_t *routing_id, Stemx__Publish *publish)
                 stx_parties_fill (event->entry, s_own_pillar, self);
                 s_own_pillar_note (self, event->entry);
             }
+            if (status == STX_OK && event->expected_version == 0)
+                status = s_expect (self, txn, event);
             if (status != STX_OK) {
                 reason = STEMX__REASON__R_STORAGE;
                 snprintf (text, sizeof (text), "replica: %s", stx_strerror (status));
@@ -2173,6 +2215,10 @@ s_local_publish (s_agent_t *self, zframe_t *routing_id, Stemx__Publish *publish)
             }
             signers [index] = self->insecure? NULL: self->links [link].identity;
             queue [index] = true;
+            if (zhashx_size (self->versions) >= S_VERSIONS_MAX)
+                zhashx_purge (self->versions);      //  bounded: the replica has most
+            zhashx_update (self->versions, event->key,
+                           (void *) (uintptr_t) (event->expected_version + 1));
         }
         stx_txn_abort (&txn);
         //  Signing is most of an event's cost here: on every core
@@ -2640,6 +2686,8 @@ s_agent_destroy (s_agent_t **self_p)
         free (self->acked);
         zlistx_destroy (&self->verifies);
         zhash_destroy (&self->own_pillars);
+        zhashx_destroy (&self->versions);
+        stx_flight_destroy (&self->flight);
         zpoller_destroy (&self->poller);
         zsock_destroy (&self->dealer);
         zsock_destroy (&self->sub);
@@ -2690,6 +2738,9 @@ s_agent_new (zsock_t *pipe, const stx_agent_config_t *config, stx_status_t *stat
     self->own_pillars = zhash_new ();
     assert (self->own_pillars);
     zhash_autofree (self->own_pillars);
+    self->versions = zhashx_new ();
+    assert (self->versions);
+    self->flight = stx_flight_new ();
     zlistx_set_destructor (self->verifies, s_verify_destructor);
     self->keep_events = config->keep_events;
     self->keep_days = config->keep_days;

@@ -185,3 +185,26 @@ stx_parties_fill (Stemx__Entry *entry, stx_pillar_fn *fn, void *arg)
     s_fill_t fill = { fn, arg };
     s_each (entry, s_fill_one, &fill);
 }
+
+typedef struct {
+    stx_party_fn *fn;
+    void *arg;
+} s_any_t;
+
+static stx_status_t
+s_any_one (Stemx__Partner *party, const char *field, void *arg)
+{
+    (void) field;
+    s_any_t *any = (s_any_t *) arg;
+    if (party && party->org && *party->org && any->fn (party->org, any->arg))
+        return STX_ERR_INVALID;     //  found: stops the walk
+    return STX_OK;
+}
+
+bool
+stx_parties_any (const Stemx__Entry *entry, stx_party_fn *fn, void *arg)
+{
+    assert (fn);
+    s_any_t any = { fn, arg };
+    return s_each (entry, s_any_one, &any) != STX_OK;
+}

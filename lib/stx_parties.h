@@ -70,4 +70,11 @@ typedef const char *(stx_pillar_fn) (const char *org, void *arg);
 void
     stx_parties_fill (Stemx__Entry *entry, stx_pillar_fn *fn, void *arg);
 
+//  True if fn returns true for the organisation of any party of entry
+//  (owner, partners, provider, organiser, co-organisers), which it is
+//  called with in that order until it does; false for a NULL entry.
+typedef bool (stx_party_fn) (const char *org, void *arg);
+bool
+    stx_parties_any (const Stemx__Entry *entry, stx_party_fn *fn, void *arg);
+
 #endif

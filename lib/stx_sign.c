@@ -17,6 +17,7 @@
     ========================================================================= */
 
 #include <assert.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
@@ -129,6 +130,14 @@ stx_sign_verify (const Stemx__Event *event, const stx_registry_t *registry,
                  char *err, size_t errlen)
 {
     assert (event);
+    //  The publisher signed the version it saw; the broker stamps the one
+    //  after it. Another version is an old event replayed, or a history
+    //  the broker rewrote
+    if (event->version != event->expected_version + 1)
+        return stx_fail (err, errlen, STX_ERR_BAD_SIGNATURE,
+                         "%.200s: version %" PRIu64 " does not follow the signed "
+                         "expected_version %" PRIu64, event->key && *event->key? event->key:
+                         "(no key)", event->version, event->expected_version);
     return s_verify (event, registry, event->origin, "origin", true, err, errlen);
 }
 

@@ -24,8 +24,9 @@ uint8_t *
 void
     stx_sign_event (Stemx__Event *event, const stx_identity_t *identity);
 
-//  Verify event: it carries a 64-byte signature and a 32-byte signer, the
-//  signer is a key of the registry (active or retired) registered for
+//  Verify a sequenced event: its version is the signed expected_version
+//  + 1, it carries a 64-byte signature and a 32-byte signer, the signer is
+//  a key of the registry (active or retired) registered for
 //  event->origin, and the signature verifies over the signed part.
 //  Returns STX_OK or STX_ERR_BAD_SIGNATURE with err saying which check
 //  failed, e.g. "ini:x: signed by a key of org:b, not of origin org:a".

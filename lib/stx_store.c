@@ -1064,13 +1064,6 @@ stx_txn_sequence (stx_txn_t *self, Stemx__Event *event, const stx_principal_t *w
     }
     uint64_t version = current? current->version: 0;
     bool live = current && current->op == STEMX__OPERATION__OP_UPSERT;
-    if (event->expected_version && event->expected_version != version) {
-        stx_event_free (&current);
-        return stx_fail (err, errlen, STX_ERR_CONFLICT,
-                         "%.200s: expected version %llu, current %llu", event->key,
-                         (unsigned long long) event->expected_version,
-                         (unsigned long long) version);
-    }
     if (event->op == STEMX__OPERATION__OP_WITHDRAW && !live) {
         const char *why = current? "already withdrawn": "no such entry";
         stx_event_free (&current);
@@ -1082,6 +1075,14 @@ stx_txn_sequence (stx_txn_t *self, Stemx__Event *event, const stx_principal_t *w
             stx_event_free (&current);
             return status;
         }
+    }
+    //  After the policy: who may not write the key learns nothing of it
+    if (event->expected_version != version) {
+        stx_event_free (&current);
+        return stx_fail (err, errlen, STX_ERR_CONFLICT,
+                         "%.200s: expected version %llu, current %llu", event->key,
+                         (unsigned long long) event->expected_version,
+                         (unsigned long long) version);
     }
     //  Stamp: from here on the event is accepted. The owner survives a
     //  withdrawal in the tombstone, so the policy can still tell whose the

@@ -167,7 +167,9 @@ stx_status_t
 //  verified). Looks the event id up first (stx_txn_lookup_id with who's
 //  org: a duplicate fills out->duplicate, changes nothing and returns
 //  STX_OK; an id taken by another origin or event is STX_ERR_CONFLICT); checks
-//  expected_version (STX_ERR_CONFLICT with err), refuses a withdrawal of an
+//  expected_version is the key's current version, 0 for a new key (else
+//  STX_ERR_CONFLICT with err; replicas check version = expected + 1),
+//  refuses a withdrawal of an
 //  unknown or already withdrawn key (STX_ERR_NOT_FOUND); when who is not
 //  NULL asks stx_policy_check whether that principal may apply it
 //  (STX_ERR_UNAUTHORISED with err). Then stamps into event: version,
