@@ -1104,6 +1104,20 @@ s_pause_check (s_agent_t *self, int64_t now)
     s_connect (self);
 }
 
+//  Stop applying anything (state HALTED), saying why in the log and in
+//  NodeStatus.error.
+static void
+s_halt_with (s_agent_t *self, const char *text)
+{
+    zsys_error ("%s", text);
+    free (self->halted);
+    self->halted = strdup (text);
+    assert (self->halted);
+    s_snapshot_abort (self);
+    self->state = S_HALTED;
+    self->fetching = false;
+}
+
 static void
 s_halt (s_agent_t *self, const Stemx__Event *event, const char *reason)
 {
@@ -1112,13 +1126,7 @@ s_halt (s_agent_t *self, const Stemx__Event *event, const char *reason)
               "replication halted — the broker may be compromised", event->seq,
               event->key && *event->key? event->key: "no key",
               event->origin && *event->origin? event->origin: "no origin", reason);
-    zsys_error ("%s", text);
-    free (self->halted);
-    self->halted = strdup (text);
-    assert (self->halted);
-    s_snapshot_abort (self);
-    self->state = S_HALTED;
-    self->fetching = false;
+    s_halt_with (self, text);
 }
 
 //  The rules the broker applied before sequencing, checked again before
@@ -1449,6 +1457,26 @@ s_on_snapshot_end (s_agent_t *self, Stemx__SnapshotEnd *end)
         s_fetch (self);
 }
 
+//  The broker's head before the range against the replica's own at that
+//  sequence (while it holds it): a difference is a history that diverged
+//  before the range, and halts replication here rather than at the next
+//  heartbeat. False when it halted.
+static bool
+s_prior_ok (s_agent_t *self, stx_txn_t *txn, const Stemx__LogRange *log)
+{
+    uint8_t own [STX_HEAD_SIZE];
+    if (log->prior_head.len != STX_HEAD_SIZE || log->prior_seq > self->meta.seq
+    ||  stx_txn_head_at (txn, log->prior_seq, own) != STX_OK
+    ||  memcmp (own, log->prior_head.data, STX_HEAD_SIZE) == 0)
+        return true;
+    char text [256];
+    snprintf (text, sizeof (text), "fetched range: the broker's hash-chain head after seq %"
+              PRIu64 " differs from the replica's (a history that diverged before it); "
+              "replication halted — the broker may be compromised", log->prior_seq);
+    s_halt_with (self, text);
+    return false;
+}
+
 static void
 s_on_log (s_agent_t *self, Stemx__LogRange *log)
 {
@@ -1473,6 +1501,11 @@ s_on_log (s_agent_t *self, Stemx__LogRange *log)
         s_verify_batch (self, events, ok, count);
         stx_txn_t *txn = NULL;
         stx_status_t status = stx_store_begin (self->store, true, &txn);
+        if (status == STX_OK && !s_prior_ok (self, txn, log)) {
+            for (size_t index = 0; index < count; index++)
+                stx_event_free (&events [index]);
+            count = 0;          //  halted: nothing of the range is applied
+        }
         size_t applied = 0;
         uint64_t next = self->meta.seq + 1;
         for (size_t index = 0; status == STX_OK && index < count; index++) {

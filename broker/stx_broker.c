@@ -747,12 +747,15 @@ s_handle_fetch (s_broker_t *self, zframe_t *routing_id, Stemx__Fetch *fetch, con
     }
     s_range_t range = { NULL, 0, 0 };
     stx_txn_t *txn = NULL;
+    uint8_t prior [STX_HEAD_SIZE];
+    bool prior_known = false;
     if (from <= to) {
         stx_status_t status = stx_store_begin (self->store, false, &txn);
         if (status != STX_OK) {
             s_send_error (self, routing_id, STEMX__REASON__R_STORAGE, "fetch: storage error");
             return;
         }
+        prior_known = stx_txn_head_at (txn, from - 1, prior) == STX_OK;
         uint64_t wanted = to - from + 1;
         if (wanted > S_FETCH_EVENTS)
             wanted = S_FETCH_EVENTS;
@@ -778,6 +781,11 @@ s_handle_fetch (s_broker_t *self, zframe_t *routing_id, Stemx__Fetch *fetch, con
     log.n_events = range.count;
     log.events = range.items;
     log.last = meta->seq;
+    log.prior_seq = from - 1;
+    if (prior_known) {
+        log.prior_head.data = prior;
+        log.prior_head.len = STX_HEAD_SIZE;
+    }
     Stemx__Reply reply = STEMX__REPLY__INIT;
     reply.body_case = STEMX__REPLY__BODY_LOG;
     reply.log = &log;

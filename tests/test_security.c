@@ -385,6 +385,33 @@ test_signatures (void **state)
 //  organisation with its own pillar, the client time is plausible, and a
 //  replica catches a broker that let a false pillar through
 
+//  Wait until node reports a halt whose text names every one of mentions
+//  (NULL-terminated), at seq.
+static void
+s_expect_halt (world_t *self, int node, uint64_t seq, ...)
+{
+    int64_t deadline = zclock_mono () + 30000;
+    json_t *status = NULL;
+    const char *error = NULL;
+    while (zclock_mono () < deadline) {
+        json_decref (status);
+        status = stx_testnet_status (self, node);
+        error = json_string_value (json_object_get (status, "error"));
+        if (error && *error)
+            break;
+        zclock_sleep (100);
+    }
+    va_list args;
+    va_start (args, seq);
+    for (const char *mention = va_arg (args, const char *); mention;
+         mention = va_arg (args, const char *))
+        if (!error || !strstr (error, mention))
+            fail_msg ("node %d: no halt naming '%s' (%s)", node, mention, error? error: "");
+    va_end (args);
+    assert_int_equal (json_integer_value (json_object_get (status, "seq")), seq);
+    json_decref (status);
+}
+
 //  An upsert of text signed by signer, with parties' pillars as given
 static Stemx__Event *
 s_event_as_is (const char *text, stx_identity_t *signer)
@@ -511,24 +538,9 @@ test_integrity (void **state)
     stx_event_free (&forged);
     stx_store_destroy (&store);
     stx_testnet_restart_broker (self);
-    for (int node = 1; node <= 2; node++) {
-        int64_t deadline = zclock_mono () + 30000;
-        json_t *status = NULL;
-        const char *error = NULL;
-        while (zclock_mono () < deadline) {
-            json_decref (status);
-            status = stx_testnet_status (self, node);
-            error = json_string_value (json_object_get (status, "error"));
-            if (error && *error)
-                break;
-            zclock_sleep (100);
-        }
-        if (!error || !strstr (error, "ini:false")
-        ||  !strstr (error, "owner.helix_pillar: government, but org:agoria is knowledge"))
-            fail_msg ("node %d: no halt for the false pillar (%s)", node, error? error: "");
-        assert_int_equal (json_integer_value (json_object_get (status, "seq")), 5);
-        json_decref (status);
-    }
+    for (int node = 1; node <= 2; node++)
+        s_expect_halt (self, node, 5, "ini:false",
+                       "owner.helix_pillar: government, but org:agoria is knowledge", NULL);
     zsock_destroy (&dealer);
     stx_identity_destroy (&agoria);
 }
@@ -566,21 +578,7 @@ test_forgery_past_broker (void **state)
 
     //  Both replicas stop before the forged event and say why
     for (int node = 1; node <= 2; node++) {
-        int64_t deadline = zclock_mono () + 30000;
-        json_t *status = NULL;
-        const char *error = NULL;
-        while (zclock_mono () < deadline) {
-            json_decref (status);
-            status = stx_testnet_status (self, node);
-            error = json_string_value (json_object_get (status, "error"));
-            if (error && *error)
-                break;
-            zclock_sleep (100);
-        }
-        if (!error || !strstr (error, "ini:forged"))
-            fail_msg ("node %d reports no halt for the forged event", node);
-        assert_int_equal (json_integer_value (json_object_get (status, "seq")), 1);
-        json_decref (status);
+        s_expect_halt (self, node, 1, "ini:forged", NULL);
         assert_int_equal (stx_testnet_cli (self, node, NULL, NULL, "show", "ini:forged", NULL), 1);
     }
 
@@ -611,6 +609,123 @@ test_forgery_past_broker (void **state)
         assert_true (json_integer_value (json_object_get (status, "unverified")) > 0);
         json_decref (status);
     }
+}
+
+//  ---------------------------------------------------------------------
+//  Versions: an update must expect the current version (the agent fills it
+//  in); a broker that sequences an old version again is caught
+
+static void
+test_versions (void **state)
+{
+    world_t *self = (world_t *) *state;
+    char *err = NULL;
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal (s_publish (self, 1, S_INI ("ini:v", "org:vdab", ""), &err), 0);
+        free (err);
+    }
+    stx_testnet_wait_converged (self, 3, 2);
+    stx_identity_t *vdab = s_identity (self, "org:vdab");
+    zsock_t *dealer = s_session (self, vdab);
+    //  A raw update that expects no version, or an old one, is refused
+    Stemx__Event *event = s_event (S_INI ("ini:v", "org:vdab", ""), vdab);
+    s_expect_raw (dealer, event, STEMX__REASON__R_CONFLICT, "expected version 0, current 2");
+    stx_event_free (&event);
+    event = s_event (S_INI ("ini:v", "org:vdab", ""), NULL);
+    event->expected_version = 1;
+    stx_sign_event (event, vdab);
+    s_expect_raw (dealer, event, STEMX__REASON__R_CONFLICT, "expected version 1, current 2");
+    zsock_destroy (&dealer);
+
+    //  Whoever controls the broker sequences that signed update of version
+    //  1 anyway, as version 2 again: it verifies, but the replicas hold 2
+    assert_true (WIFEXITED (stx_testnet_stop (self, 0, SIGTERM)));
+    stx_store_t *store = NULL;
+    char text [STX_ERRLEN];
+    assert_int_equal (stx_store_open (self->node [0], 0, 0, &store, text, sizeof text), STX_OK);
+    event->origin = strdup ("org:vdab");
+    event->owner = strdup ("org:vdab");
+    event->version = 2;
+    event->seq = 3;
+    event->broker_time_ms = zclock_time ();
+    size_t size;
+    uint8_t *data = stx_event_pack (event, &size);
+    stx_txn_t *txn = NULL;
+    assert_int_equal (stx_store_begin (store, true, &txn), STX_OK);
+    assert_int_equal (stx_txn_apply (txn, data, size), STX_OK);
+    assert_int_equal (stx_txn_commit (&txn), STX_OK);
+    free (data);
+    stx_event_free (&event);
+    stx_store_destroy (&store);
+    stx_testnet_restart_broker (self);
+    for (int node = 1; node <= 2; node++)
+        s_expect_halt (self, node, 2, "ini:v", "version 2, but the replica holds version 2",
+                       NULL);
+    stx_identity_destroy (&vdab);
+}
+
+//  ---------------------------------------------------------------------
+//  A replica that fetches from a broker whose history diverged before the
+//  range halts at the fetch
+
+static void
+s_copy (const char *from, const char *to)
+{
+    char command [PATH_MAX * 2 + 128];
+    snprintf (command, sizeof command, "cp '%s' '%s'", from, to);
+    assert_int_equal (system (command), 0);
+}
+
+static void
+test_divergent_fetch (void **state)
+{
+    world_t *self = (world_t *) *state;
+    char *err = NULL;
+    assert_int_equal (s_publish (self, 1, S_INI ("ini:d1", "org:vdab", ""), &err), 0);
+    free (err);
+    stx_testnet_wait_converged (self, 3, 1);
+    //  The broker's store at seq 1, kept aside
+    char store [PATH_MAX + 32], kept [PATH_MAX + 32];
+    snprintf (store, sizeof store, "%s/catalogue/data.mdb", self->node [0]);
+    snprintf (kept, sizeof kept, "%s/kept.mdb", self->dir);
+    assert_true (WIFEXITED (stx_testnet_stop (self, 0, SIGTERM)));
+    s_copy (store, kept);
+    stx_testnet_restart_broker (self);
+    assert_int_equal (s_publish (self, 1, S_INI ("ini:d2", "org:vdab", ""), &err), 0);
+    free (err);
+    stx_testnet_wait_converged (self, 3, 2);
+
+    //  The broker goes back to seq 1 and sequences two other events, both
+    //  validly signed: seq 2 is now another event than the replicas hold
+    assert_true (WIFEXITED (stx_testnet_stop (self, 1, SIGTERM)));
+    assert_true (WIFEXITED (stx_testnet_stop (self, 2, SIGTERM)));
+    assert_true (WIFEXITED (stx_testnet_stop (self, 0, SIGTERM)));
+    s_copy (kept, store);
+    stx_store_t *broker = NULL;
+    char text [STX_ERRLEN];
+    assert_int_equal (stx_store_open (self->node [0], 0, 0, &broker, text, sizeof text), STX_OK);
+    stx_identity_t *vdab = s_identity (self, "org:vdab");
+    const char *keys [] = { S_INI ("ini:e2", "org:vdab", ""), S_INI ("ini:e3", "org:vdab", "") };
+    for (int i = 0; i < 2; i++) {
+        Stemx__Event *event = s_event (keys [i], vdab);
+        stx_txn_t *txn = NULL;
+        stx_sequenced_t out;
+        assert_int_equal (stx_store_begin (broker, true, &txn), STX_OK);
+        assert_int_equal (stx_txn_sequence (txn, event, NULL, &out, text, sizeof text), STX_OK);
+        assert_int_equal (stx_txn_commit (&txn), STX_OK);
+        stx_event_free (&event);
+    }
+    stx_store_destroy (&broker);
+    stx_testnet_restart_broker (self);
+    //  The replica at seq 2 fetches from 3: the broker's head after 2 is
+    //  not its own
+    stx_testnet_restart_agent (self, 2, "ind");
+    s_expect_halt (self, 2, 2, "fetched range", "head after seq 2 differs", NULL);
+    char *out = NULL;
+    assert_int_equal (stx_testnet_cli (self, 2, &out, NULL, "show", "ini:e3", NULL), 1);
+    free (out);
+    stx_testnet_restart_agent (self, 1, "gov");
+    stx_identity_destroy (&vdab);
 }
 
 //  ---------------------------------------------------------------------
@@ -1346,6 +1461,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_signatures, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_integrity, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_forgery_past_broker, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_versions, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_divergent_fetch, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_revocation, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_hostile_input, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_rate_limit, s_setup_rate, s_teardown),

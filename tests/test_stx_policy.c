@@ -196,6 +196,12 @@ s_publish (fixture_t *self, const stx_principal_t *who, const char *key, Stemx__
         s_set (&event->origin, origin);
     stx_txn_t *txn;
     assert_int_equal (stx_store_begin (self->store, true, &txn), STX_OK);
+    //  The current version, as an agent expects it
+    Stemx__Event *current = NULL;
+    stx_status_t found = stx_txn_get (txn, key, &current);
+    assert_true (found == STX_OK || found == STX_ERR_NOT_FOUND);
+    event->expected_version = current? current->version: 0;
+    stx_event_free (&current);
     stx_sequenced_t out;
     *err = 0;
     stx_status_t status = stx_txn_sequence (txn, event, who, &out, err, STX_ERRLEN);

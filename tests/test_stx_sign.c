@@ -150,6 +150,7 @@ s_signed (const stx_identity_t *identity, const char *org)
     event->expected_version = 2;
     stx_sign_event (event, identity);
     s_set (&event->origin, org);
+    event->version = 3;         //  as the broker sequences it
     return event;
 }
 
@@ -231,6 +232,7 @@ test_round_trip (void **state)
     event = stx_event_new ("ini:x", &none);
     stx_sign_event (event, self->b);
     s_set (&event->origin, "org:b");
+    event->version = 1;
     s_assert_ok (self, event);
     stx_event_free (&event);
 }
@@ -266,6 +268,7 @@ test_tampering (void **state)
 
     event = s_signed (self->a, "org:a");
     event->expected_version = 0;
+    event->version = 1;         //  the signature, not the version rule, says so
     s_assert_altered (self, event);
     stx_event_free (&event);
 
@@ -305,6 +308,14 @@ test_broker_fields (void **state)
     assert_int_equal (s_verify (self, event, err), STX_OK);
     //  The verifier never changes the event
     assert_int_equal (event->seq, 42);
+    //  ...but the version it stamps follows the signed expected_version:
+    //  another one is an old event replayed or a rewritten history
+    event->version = 4;
+    assert_int_equal (s_verify (self, event, err), STX_ERR_BAD_SIGNATURE);
+    assert_string_equal (err, "ini:x: version 4 does not follow the signed expected_version 2");
+    event->version = 2;
+    assert_int_equal (s_verify (self, event, err), STX_ERR_BAD_SIGNATURE);
+    assert_int_equal (s_verify_as (self, event, "org:a", err), STX_OK);
     stx_event_free (&event);
 
     //  Before the broker stamps it, the origin is empty: verify_as is
@@ -425,7 +436,7 @@ test_pack_unpack (void **state)
 
     //  Stamped like the broker does, packed and unpacked once more
     copy->seq = 7;
-    copy->version = 1;
+    copy->version = 3;
     copy->broker_time_ms = 1767225600123;
     s_set (&copy->node, "broker");
     s_set (&copy->owner, "org:a");

@@ -223,16 +223,29 @@ s_moment (const char *id, const char *organiser_org, const char *co_org, const c
 //  --------------------------------------------------------------------------
 //  Sequencing helpers
 
+//  The version of key in txn, 0 if it has none: what an agent expects.
+static uint64_t
+s_current_version (stx_txn_t *txn, const char *key)
+{
+    Stemx__Event *current = NULL;
+    stx_status_t status = stx_txn_get (txn, key, &current);
+    assert_true (status == STX_OK || status == STX_ERR_NOT_FOUND);
+    uint64_t version = current? current->version: 0;
+    stx_event_free (&current);
+    return version;
+}
+
 //  Sequence one event (taking ownership of entry) in its own committed
-//  transaction; returns the status, fills out.
+//  transaction; returns the status, fills out. expected 0 expects the
+//  current version, as the agent fills it in.
 static stx_status_t
 s_publish (stx_store_t *store, const char *key, Stemx__Entry *entry, uint64_t expected,
            stx_sequenced_t *out, char *err)
 {
     Stemx__Event *event = stx_event_new (key, &entry);
-    event->expected_version = expected;
     stx_txn_t *txn;
     assert_int_equal (stx_store_begin (store, true, &txn), STX_OK);
+    event->expected_version = expected? expected: s_current_version (txn, key);
     stx_sequenced_t dummy;
     char dummy_err [STX_ERRLEN];
     //  As the agent does before signing
