@@ -20,6 +20,7 @@
 #include <ftw.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <sodium.h>
 #include "stx_sign.h"
 #include "stx_event.h"
 #include "stx_store.h"
@@ -501,6 +502,78 @@ test_through_store (void **state)
 }
 
 
+//  --------------------------------------------------------------------------
+//  The worked example of docs/SECURITY.md 2.5 holds for this library too
+
+//  The bytes of the hex line "name: HEX" of text; caller frees.
+static uint8_t *
+s_doc_hex (const char *text, const char *name, size_t *size_p)
+{
+    char label [32];
+    snprintf (label, sizeof label, "\n%s: ", name);
+    const char *line = strstr (text, label);
+    if (!line)
+        fail_msg ("docs/SECURITY.md: no '%s:' line", name);
+    line += strlen (label);
+    size_t len = strspn (line, "0123456789abcdef");
+    uint8_t *bytes = (uint8_t *) malloc (len / 2 + 1);
+    assert_non_null (bytes);
+    assert_int_equal (sodium_hex2bin (bytes, len / 2 + 1, line, len, NULL, size_p, NULL), 0);
+    return bytes;
+}
+
+static void
+test_worked_example (void **state)
+{
+    (void) state;
+    char path [4096];
+    snprintf (path, sizeof path, "%s/docs/SECURITY.md", getenv ("STEMX_SOURCE_DIR"));
+    FILE *file = fopen (path, "r");
+    assert_non_null (file);
+    char *text = (char *) calloc (1, 1 << 20);
+    assert_non_null (text);
+    size_t read = fread (text, 1, (1 << 20) - 1, file);
+    fclose (file);
+    assert_true (read > 0);
+    size_t seed_size, part_size, signature_size, event_size, key_size;
+    uint8_t *seed = s_doc_hex (text, "seed", &seed_size);
+    uint8_t *part = s_doc_hex (text, "signed part", &part_size);
+    uint8_t *signature = s_doc_hex (text, "signature", &signature_size);
+    uint8_t *data = s_doc_hex (text, "event", &event_size);
+    uint8_t *key = s_doc_hex (text, "sign-key", &key_size);
+    assert_int_equal (seed_size, 32);
+    assert_int_equal (signature_size, 64);
+    assert_int_equal (key_size, 32);
+
+    Stemx__Event *event = NULL;
+    assert_int_equal (stx_event_unpack (data, event_size, &event), STX_OK);
+    size_t size;
+    uint8_t *payload = stx_sign_payload (event, &size);
+    assert_int_equal (size, part_size);
+    assert_memory_equal (payload, part, size);
+    uint8_t public [crypto_sign_PUBLICKEYBYTES], secret [crypto_sign_SECRETKEYBYTES];
+    assert_int_equal (crypto_sign_seed_keypair (public, secret, seed), 0);
+    assert_memory_equal (public, key, 32);
+    uint8_t mine [crypto_sign_BYTES];
+    crypto_sign_detached (mine, NULL, payload, size, secret);
+    assert_memory_equal (mine, signature, 64);
+    assert_memory_equal (event->signature.data, signature, 64);
+    assert_memory_equal (event->signer.data, key, 32);
+    //  ...and the published bytes are what this library packs
+    uint8_t *packed = stx_event_pack (event, &size);
+    assert_int_equal (size, event_size);
+    assert_memory_equal (packed, data, size);
+    free (packed);
+    free (payload);
+    stx_event_free (&event);
+    free (seed);
+    free (part);
+    free (signature);
+    free (data);
+    free (key);
+    free (text);
+}
+
 int
 main (void)
 {
@@ -512,6 +585,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_retired_key, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_pack_unpack, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_through_store, s_setup, s_teardown),
+        cmocka_unit_test (test_worked_example),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
