@@ -333,7 +333,7 @@ static void
 s_read_refuse (s_broker_t *self, zframe_t *routing_id, const char *what)
 {
     char text [160];
-    snprintf (text, sizeof (text), "%s: read rate limited: %g KiB/s allowed (burst %g KiB)",
+    snprintf (text, sizeof (text), "%s: read rate limited: %.10g KiB/s allowed (burst %.10g KiB)",
               what, self->read_rate, self->read_burst);
     s_send_error (self, routing_id, STEMX__REASON__R_RATE_LIMITED, text);
 }
@@ -1003,7 +1003,7 @@ s_batch_add (s_broker_t *self, zframe_t **routing_id_p, Stemx__Request **request
             if (!s_rate_take (self, who? who->org: bucket_key, limited + 1,
                               &publish->results [index].retry_after_ms)) {
                 status = stx_fail (err, sizeof (err), STX_ERR_RATE_LIMITED,
-                                   "rate limited: %g events/s allowed (burst %g)",
+                                   "rate limited: %.10g events/s allowed (burst %.10g)",
                                    self->rate, self->burst);
                 limited++;
             }
