@@ -108,6 +108,8 @@
 #include "stx_verifier.h"
 #include "stx_parties.h"
 #include "stx_flight.h"
+#include "stx_versions.h"
+#include "stx_validate.h"
 #include "stx_daemon.h"
 #include "stx_wire.h"
 #include "stx_keys.h"
@@ -144,6 +146,7 @@
 #define S_LOCAL_DRAIN       64              //  CLI requests taken in one turn at most
 #define S_LOCAL_REPLIES     100000          //  unread replies a CLI client may have (ROUTER sndhwm)
 #define S_FIELD_SIGNER      13              //  Event.signer, found without unpacking
+#define S_FIELD_EVENT_ID    1               //  Event.event_id
 #define S_STORAGE_WAIT      1000            //  pause after R_STORAGE before sending again
 #define S_WINDOW_DEFAULT    1024            //  publish window of a broker that names none
 #define S_AHEAD_MAX         8192            //  acked events our replica may lag behind
@@ -296,8 +299,8 @@ typedef struct {
     zhash_t *own_pillars;       //  org id -> helix pillar of the organisations this
                                 //  agent signed, for entries naming one its replica
                                 //  does not hold yet (at most S_OWN_PILLARS_MAX)
-    zhashx_t *versions;         //  key -> version the last event queued for it makes
-                                //  (at most S_VERSIONS_MAX; emptied on a refusal)
+    stx_versions_t *versions;   //  key -> version its last event queued here makes
+                                //  (at most S_VERSIONS_MAX keys)
     //  Storage
     size_t map_max;             //  the replica's map grows up to this
     int64_t keep_events;        //  retention bounds of the own log (negative: keep all)
@@ -1638,8 +1641,8 @@ s_on_ack (s_agent_t *self, Stemx__Ack *ack)
             stx_refusal_t refusal = { (const uint8_t *) copy, result->reason,
                                       copy + STX_EVENT_ID_SIZE };
             self->refused [self->refused_count++] = refusal;
-            //  The versions in flight assumed it would be taken
-            zhashx_purge (self->versions);
+            //  The version it would have made will not be
+            stx_versions_forget (self->versions, result->event_id.data);
         }
         s_requests_settle (self, result);
     }
@@ -1711,6 +1714,11 @@ s_on_error (s_agent_t *self, Stemx__Error *error)
         s_connect (self);       //  the broker restarted or forgot us: its WELCOME rewinds
     else
         self->fetching = false;
+    //  An Error to a PUBLISH answers none of its events one by one: they
+    //  stay pending, and nothing waits for them meanwhile
+    if (error->reason != STEMX__REASON__R_RATE_LIMITED
+    &&  error->reason != STEMX__REASON__R_REFRESH_REQUIRED)
+        stx_flight_forget_link (self->flight, 0);
 }
 
 static void
@@ -1762,9 +1770,14 @@ s_link_handle (s_agent_t *self, size_t index)
     }
     link->last_heard = zclock_mono ();
     bool was_up = link->up;
-    link->up = true;
-    link->backoff = 0;
-    link->tries = 0;
+    //  An Error is no sign that the broker let this identity in (a HELLO
+    //  refused, a key without the publisher role): only other answers are
+    bool error = reply->body_case == STEMX__REPLY__BODY_ERROR;
+    if (!error) {
+        link->up = true;
+        link->backoff = 0;
+        link->tries = 0;
+    }
     if (self->verbose)
         zsys_debug ("%s from broker to %s", stx_wire_reply_name (reply), link->org);
     switch (reply->body_case) {
@@ -1776,10 +1789,14 @@ s_link_handle (s_agent_t *self, size_t index)
             break;
         case STEMX__REPLY__BODY_ERROR:
             zsys_warning ("broker error to %s: %s", link->org, reply->error->text);
+            //  It answers none of the events in flight here one by one:
+            //  they stay pending, and nothing waits for them meanwhile
+            stx_flight_forget_link (self->flight, index);
             if (reply->error->reason == STEMX__REASON__R_NO_SESSION) {
                 //  Not let in on this connection (yet): HELLO again, and
                 //  only its WELCOME sends the pending events
                 link->up = false;
+                link->connected_at = zclock_mono ();
                 s_send_hello (self, link->dealer);
             }
             break;
@@ -2109,8 +2126,16 @@ s_staged_flush (s_agent_t *self)
         }
         request = (s_request_t *) zlistx_detach (self->staged, NULL);
     }
-    for (size_t index = 0; index < self->staged_count; index++)
+    for (size_t index = 0; index < self->staged_count; index++) {
+        //  Not queued: the versions they would have made will not be
+        const uint8_t *id;
+        size_t len;
+        if (status != STX_OK
+        &&  stx_event_peek (self->staged_datas [index], self->staged_sizes [index],
+                            S_FIELD_EVENT_ID, &id, &len) == STX_OK && len == STX_EVENT_ID_SIZE)
+            stx_versions_forget (self->versions, id);
         free (self->staged_datas [index]);
+    }
     self->staged_count = 0;
     if (status == STX_OK) {
         s_pump (self);
@@ -2175,7 +2200,7 @@ s_expect (s_agent_t *self, stx_txn_t *txn, Stemx__Event *event)
         return status;
     uint64_t version = current? current->version: 0;
     stx_event_free (&current);
-    uint64_t queued = (uint64_t) (uintptr_t) zhashx_lookup (self->versions, event->key);
+    uint64_t queued = stx_versions_get (self->versions, event->key);
     event->expected_version = queued > version? queued: version;
     return STX_OK;
 }
@@ -2248,10 +2273,10 @@ s_local_publish (s_agent_t *self, zframe_t *routing_id, Stemx__Publish *publish)
             }
             signers [index] = self->insecure? NULL: self->links [link].identity;
             queue [index] = true;
-            if (zhashx_size (self->versions) >= S_VERSIONS_MAX)
-                zhashx_purge (self->versions);      //  bounded: the replica has most
-            zhashx_update (self->versions, event->key,
-                           (void *) (uintptr_t) (event->expected_version + 1));
+            if (stx_versions_size (self->versions) >= S_VERSIONS_MAX)
+                stx_versions_purge (self->versions);    //  bounded: the replica has most
+            stx_versions_put (self->versions, event->key, event->expected_version + 1,
+                              event->event_id.data);
         }
         stx_txn_abort (&txn);
         //  Signing is most of an event's cost here: on every core
@@ -2719,7 +2744,7 @@ s_agent_destroy (s_agent_t **self_p)
         free (self->acked);
         zlistx_destroy (&self->verifies);
         zhash_destroy (&self->own_pillars);
-        zhashx_destroy (&self->versions);
+        stx_versions_destroy (&self->versions);
         stx_flight_destroy (&self->flight);
         zpoller_destroy (&self->poller);
         zsock_destroy (&self->dealer);
@@ -2747,6 +2772,22 @@ s_agent_destroy (s_agent_t **self_p)
     }
 }
 
+//  stx_outbox_fn: a pending event's key makes the version after the one
+//  it expects.
+static int
+s_versions_note (const uint8_t *data, size_t size, void *arg)
+{
+    s_agent_t *self = (s_agent_t *) arg;
+    Stemx__Event *event = NULL;
+    if (stx_event_unpack (data, size, &event) == STX_OK && event->key && *event->key
+    &&  event->event_id.len == STX_EVENT_ID_SIZE
+    &&  stx_versions_size (self->versions) < S_VERSIONS_MAX)
+        stx_versions_put (self->versions, event->key, event->expected_version + 1,
+                          event->event_id.data);
+    stx_event_free (&event);
+    return 0;
+}
+
 static s_agent_t *
 s_agent_new (zsock_t *pipe, const stx_agent_config_t *config, stx_status_t *status_p,
              char *err, size_t errlen)
@@ -2771,8 +2812,7 @@ s_agent_new (zsock_t *pipe, const stx_agent_config_t *config, stx_status_t *stat
     self->own_pillars = zhash_new ();
     assert (self->own_pillars);
     zhash_autofree (self->own_pillars);
-    self->versions = zhashx_new ();
-    assert (self->versions);
+    self->versions = stx_versions_new ();
     self->flight = stx_flight_new ();
     zlistx_set_destructor (self->verifies, s_verify_destructor);
     self->keep_events = config->keep_events;
@@ -2780,9 +2820,24 @@ s_agent_new (zsock_t *pipe, const stx_agent_config_t *config, stx_status_t *stat
     self->verbose = config->verbose;
     self->silence_ms = config->silence_ms > 0? config->silence_ms: 5000;
     self->connected_ms = config->connected_ms > 0? config->connected_ms: 3000;
+    //  The broker refuses a HELLO with a bad name: say so now. The host
+    //  name, the default, is cut to its first label and to 64 bytes
     char host [256] = "agent";
     gethostname (host, sizeof (host) - 1);
+    if (stx_node_name_invalid (host)) {
+        host [strcspn (host, ".")] = 0;
+        host [STX_NODE_MAX] = 0;
+        if (stx_node_name_invalid (host))
+            strcpy (host, "agent");
+    }
     self->name = strdup (config->name && *config->name? config->name: host);
+    assert (self->name);
+    const char *bad_name = stx_node_name_invalid (self->name);
+    if (bad_name) {
+        *status_p = stx_fail (err, errlen, STX_ERR_INVALID, "--name: the node name %s",
+                              bad_name);
+        return self;
+    }
     self->broker_endpoint = strdup (config->broker? config->broker: "tcp://127.0.0.1:5670");
     self->updates_endpoint = strdup (config->updates? config->updates: "tcp://127.0.0.1:5671");
     if (!config->data_dir || !*config->data_dir) {
@@ -2809,6 +2864,14 @@ s_agent_new (zsock_t *pipe, const stx_agent_config_t *config, stx_status_t *stat
     status = stx_outbox_open (self->data_dir, false, &self->outbox, reason, sizeof (reason));
     if (status != STX_OK) {
         *status_p = stx_fail (err, errlen, status, "cannot open outbox: %s", reason);
+        return self;
+    }
+    //  The pending events are signed with the versions they expect: a new
+    //  publish of their keys expects the ones they make
+    status = stx_outbox_pending (self->outbox, 0, s_versions_note, self);
+    if (status != STX_OK) {
+        *status_p = stx_fail (err, errlen, status, "cannot read outbox: %s",
+                              stx_strerror (status));
         return self;
     }
     s_refresh_meta (self);

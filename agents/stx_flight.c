@@ -210,6 +210,25 @@ stx_flight_done (stx_flight_t *self, const uint8_t *event_id)
 }
 
 void
+stx_flight_forget_link (stx_flight_t *self, size_t link)
+{
+    assert (self);
+    zlistx_t *ids = zlistx_new ();
+    assert (ids);
+    for (s_sent_t *sent = (s_sent_t *) zhashx_first (self->ids); sent;
+         sent = (s_sent_t *) zhashx_next (self->ids))
+        if (sent->link == link)
+            zlistx_add_end (ids, (void *) zhashx_cursor (self->ids));
+    //  Each id is its own allocation, freed only when its entry is deleted
+    for (void *id = zlistx_first (ids); id; id = zlistx_next (ids)) {
+        uint8_t copy [STX_EVENT_ID_SIZE];
+        memcpy (copy, id, STX_EVENT_ID_SIZE);
+        stx_flight_done (self, copy);
+    }
+    zlistx_destroy (&ids);
+}
+
+void
 stx_flight_clear (stx_flight_t *self)
 {
     assert (self);

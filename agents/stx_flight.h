@@ -46,6 +46,12 @@ void
 void
     stx_flight_done (stx_flight_t *self, const uint8_t *event_id);
 
+//  Forget the events in flight on link: the broker answered a request on
+//  it with an Error, which answers none of them one by one (they stay
+//  pending and go again; meanwhile nothing waits for them).
+void
+    stx_flight_forget_link (stx_flight_t *self, size_t link);
+
 //  Forget everything (the agent sends all pending events again).
 void
     stx_flight_clear (stx_flight_t *self);

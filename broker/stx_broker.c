@@ -105,7 +105,6 @@
 #define S_ROUTER_HWM        1000            //  ROUTER high-water marks (messages per peer)
 #define S_PUB_MAXMSG        4096            //  largest message a subscriber may send
 #define S_FETCH_GAP_MS      1000            //  a FETCH repeating a range waits this long
-#define S_NODE_MAX          64              //  bytes of a HELLO node name
 #define S_TRIM_STEP         1000            //  events trimmed per heartbeat at most
 #define S_READER_CHECK_MS   (60 * 1000)     //  mdb_reader_check this often
 #define S_GROUP_EVENTS      256             //  a group commit stops taking requests here
@@ -643,31 +642,11 @@ s_sessions_end (s_broker_t *self, const char *why)
 //  HELLO, FETCH, PING
 
 //  A node name is stamped into every event of the peer and logged: valid
-//  UTF-8, at most S_NODE_MAX bytes, no control characters. NULL if it is
-//  fine, else why not.
-static const char *
-s_node_invalid (const char *node)
-{
-    size_t size = strlen (node);
-    if (size > S_NODE_MAX)
-        return "is longer than 64 bytes";
-    if (!stx_utf8_valid (node, size))
-        return "is not valid UTF-8";
-    for (const unsigned char *c = (const unsigned char *) node; *c; c++)
-        if (*c < 0x20 || *c == 0x7f)
-            return "holds control characters";
-    //  C1 controls (U+0080..U+009F) are 0xC2 0x80..0x9F in UTF-8
-    for (const unsigned char *c = (const unsigned char *) node; *c; c++)
-        if (c [0] == 0xc2 && c [1] >= 0x80 && c [1] <= 0x9f)
-            return "holds control characters";
-    return NULL;
-}
-
 static void
 s_handle_hello (s_broker_t *self, zframe_t *routing_id, Stemx__Hello *hello, const char *org)
 {
     const char *node = hello->node? hello->node: "";
-    const char *invalid = s_node_invalid (node);
+    const char *invalid = stx_node_name_invalid (node);
     if (invalid) {
         //  The peer keeps the name it had; nothing of the bad one is logged
         char text [96], who [64];

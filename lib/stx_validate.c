@@ -788,3 +788,22 @@ stx_validate_event (const stx_taxonomy_t *taxonomy, const stx_limits_t *limits,
     }
     return stx_validate_entry (taxonomy, limits, event->entry, err, errlen);
 }
+
+const char *
+stx_node_name_invalid (const char *node)
+{
+    assert (node);
+    size_t size = strlen (node);
+    if (size > STX_NODE_MAX)
+        return "is longer than 64 bytes";
+    if (!stx_utf8_valid (node, size))
+        return "is not valid UTF-8";
+    for (const unsigned char *c = (const unsigned char *) node; *c; c++)
+        if (*c < 0x20 || *c == 0x7f)
+            return "holds control characters";
+    //  C1 controls (U+0080..U+009F) are 0xC2 0x80..0x9F in UTF-8
+    for (const unsigned char *c = (const unsigned char *) node; *c; c++)
+        if (c [0] == 0xc2 && c [1] >= 0x80 && c [1] <= 0x9f)
+            return "holds control characters";
+    return NULL;
+}

@@ -45,6 +45,13 @@ stx_status_t
     stx_validate_event (const stx_taxonomy_t *taxonomy, const stx_limits_t *limits,
                         const Stemx__Event *event, char *err, size_t errlen);
 
+//  Why node, a HELLO node name, is refused (a static text: "is longer than
+//  64 bytes", "is not valid UTF-8", "holds control characters"), or NULL
+//  if it is fine: UTF-8, at most STX_NODE_MAX bytes, no C0, DEL or C1.
+#define STX_NODE_MAX 64
+const char *
+    stx_node_name_invalid (const char *node);
+
 //  True if the size bytes at data are well-formed UTF-8 (no overlongs, no
 //  surrogates, nothing above U+10FFFF).
 bool

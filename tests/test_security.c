@@ -222,15 +222,24 @@ s_drain (zsock_t *sub, int timeout_ms)
         ;
 }
 
-//  Publish a JSON text file through agent node; returns the exit code.
+//  Publish a JSON text file through agent node, waiting at most timeout
+//  seconds (NULL: the CLI's default); returns the exit code.
 static int
-s_publish (world_t *self, int node, const char *text, char **err_p)
+s_publish_within (world_t *self, int node, const char *text, const char *timeout,
+                  char **err_p)
 {
     json_t *json = json_loads (text, 0, NULL);
     assert_non_null (json);
     const char *path = stx_testnet_write_json (self, "entry.json", json);
     json_decref (json);
-    return stx_testnet_cli (self, node, NULL, err_p, "publish", path, NULL);
+    return stx_testnet_cli (self, node, NULL, err_p, "publish", path,
+                            timeout? "--timeout": NULL, timeout, NULL);
+}
+
+static int
+s_publish (world_t *self, int node, const char *text, char **err_p)
+{
+    return s_publish_within (self, node, text, NULL, err_p);
 }
 
 #define S_ORG(id, pillar) \
@@ -1308,6 +1317,16 @@ test_hello_names (void **state)
     json_t *meta = json_object_get (shown, "_meta");
     assert_string_equal (stx_testnet_str (json_object_get (meta, "node")), "agoria-kept");
     json_decref (shown);
+
+    //  An agent refuses at start a name the broker would refuse
+    char prog [PATH_MAX + 16], data [PATH_MAX + 16];
+    snprintf (prog, sizeof prog, "%s/stemx-agent", self->bin);
+    snprintf (data, sizeof data, "%s/badname", self->dir);
+    const char *argv [] = { prog, "--data", data, "--name", long_name, "--insecure", NULL };
+    char *agent_err = NULL;
+    assert_int_not_equal (stx_proc_run (argv, NULL, &agent_err, 10000), 0);
+    assert_non_null (strstr (agent_err, "--name: the node name is longer than 64 bytes"));
+    free (agent_err);
     zsock_destroy (&dealer);
     stx_identity_destroy (&agoria);
 }
@@ -1358,6 +1377,91 @@ test_trust_pause (void **state)
         assert_true (!error || !*error);
         json_decref (status);
     }
+    zsock_destroy (&dealer);
+    stx_identity_destroy (&newco);
+}
+
+//  ---------------------------------------------------------------------
+//  An identity the broker answers only with Errors holds nothing else
+//  back: what depended on its event is refused, the rest goes on
+
+static void
+test_link_refused (void **state)
+{
+    world_t *self = (world_t *) *state;
+    //  The broker no longer lets VLAIO publish; the agent's trust store
+    //  still says admin, so node 1 signs as VLAIO
+    char path [PATH_MAX + 32], command [PATH_MAX * 2 + 128];
+    snprintf (path, sizeof path, "%s/registry/vlaio.cert", self->node [0]);
+    snprintf (command, sizeof command, "sed -i 's/roles = \".*\"/roles = \"reader\"/' '%s'",
+              path);
+    assert_int_equal (system (command), 0);
+    s_reload_broker (self);
+    char *err = NULL;
+    assert_int_not_equal (s_publish_within (self, 1, S_ORG ("org:x", "industry"), "2", &err), 0);
+    free (err);
+    //  An initiative naming org:x waits for org:x's answer, which is an
+    //  Error: it goes, and is refused for what it is
+    assert_int_equal (s_publish_within (self, 1, S_INI_RAW ("ini:y", "\"org:vdab\"",
+                      ", \"partners\": [{\"org\": \"org:x\", \"helix_pillar\": \"industry\"}]"),
+                      "30", &err), 1);
+    assert_non_null (strstr (err, "org:x is not a known organisation"));
+    free (err);
+    assert_int_equal (s_publish_within (self, 1, S_INI ("ini:z", "org:vdab", ""), "30", &err), 0);
+    free (err);
+}
+
+//  ---------------------------------------------------------------------
+//  While the replica stands still, updates expect the versions the
+//  agent's own events make; a refusal of another key changes nothing
+
+static void
+test_versions_own (void **state)
+{
+    world_t *self = (world_t *) *state;
+    //  A partner the agents do not know yet: node 1 pauses on its event
+    stx_testnet_key (self, "org:newco", "industry", "publisher, reader");
+    s_reload_broker (self);
+    stx_identity_t *newco = s_identity (self, "org:newco");
+    zsock_t *dealer = s_session (self, newco);
+    Stemx__Event *event = s_event (S_INI ("ini:new", "org:newco", ""), newco);
+    s_expect_raw (dealer, event, STEMX__REASON__R_OK, NULL);
+    stx_event_free (&event);
+    int64_t deadline = zclock_mono () + 15000;
+    bool paused = false;
+    while (!paused && zclock_mono () < deadline) {
+        json_t *status = stx_testnet_status (self, 1);
+        const char *error = json_string_value (json_object_get (status, "error"));
+        paused = error && strstr (error, "waiting for the public key");
+        json_decref (status);
+        zclock_sleep (100);
+    }
+    assert_true (paused);
+    char *err = NULL;
+    const char *texts [] = { S_INI ("ini:p", "org:vdab", ""),
+                             S_INI ("ini:p", "org:vdab", ", \"summary\": \"two\""),
+                             S_INI ("ini:p", "org:vdab", ", \"summary\": \"three\"") };
+    for (int round = 0; round < 3; round++) {
+        if (round == 2) {
+            assert_int_equal (s_publish (self, 1, S_INI_RAW ("ini:bad", "\"org:vdab\"",
+                              ", \"partners\": [{\"org\": \"org:nobody\", "
+                              "\"helix_pillar\": \"industry\"}]"), &err), 1);
+            free (err);
+        }
+        if (s_publish (self, 1, texts [round], &err) != 0)
+            fail_msg ("round %d: %s", round, err);
+        free (err);
+    }
+    //  ini:new and three versions of ini:p
+    deadline = zclock_mono () + 10000;
+    json_int_t seq = 0;
+    while (seq != 4 && zclock_mono () < deadline) {
+        json_t *status = stx_testnet_status (self, 0);
+        seq = json_integer_value (json_object_get (status, "seq"));
+        json_decref (status);
+        zclock_sleep (100);
+    }
+    assert_int_equal (seq, 4);
     zsock_destroy (&dealer);
     stx_identity_destroy (&newco);
 }
@@ -1472,6 +1576,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_registry_files, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_hello_names, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_trust_pause, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_link_refused, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_versions_own, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_snapshot_sessions, s_setup_sessions, s_teardown),
     };
     stx_testnet_filter ();
