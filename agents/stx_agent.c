@@ -369,19 +369,7 @@ s_request_new (zframe_t *routing_id, size_t count)
     return self;
 }
 
-static size_t
-s_id_hash (const void *key)
-{
-    size_t hash;
-    memcpy (&hash, key, sizeof (hash));     //  event ids are random bytes
-    return hash;
-}
 
-static int
-s_id_compare (const void *one, const void *two)
-{
-    return memcmp (one, two, STX_EVENT_ID_SIZE);
-}
 
 //  Index the events of request by id, so results find it in O(1).
 static void
@@ -2798,10 +2786,7 @@ s_agent_new (zsock_t *pipe, const stx_agent_config_t *config, stx_status_t *stat
     self->requests = zlistx_new ();
     self->waiting = zhashx_new ();
     assert (self->waiting);
-    zhashx_set_key_hasher (self->waiting, s_id_hash);
-    zhashx_set_key_comparator (self->waiting, s_id_compare);
-    zhashx_set_key_duplicator (self->waiting, NULL);
-    zhashx_set_key_destructor (self->waiting, NULL);
+    stx_event_id_keys (self->waiting, false);
     self->window = S_WINDOW_DEFAULT;
     self->pool = stx_pool_new (0);
     self->staged = zlistx_new ();

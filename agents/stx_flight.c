@@ -34,35 +34,9 @@ struct _stx_flight_t {
     size_t orgs;                //  of them organisation keys: parties to look at
 };
 
-static size_t
-s_id_hash (const void *key)
-{
-    size_t hash;
-    memcpy (&hash, key, sizeof (hash));     //  event ids are random bytes
-    return hash;
-}
 
-static int
-s_id_compare (const void *one, const void *two)
-{
-    return memcmp (one, two, STX_EVENT_ID_SIZE);
-}
 
-static void *
-s_id_duplicate (const void *key)
-{
-    void *copy = malloc (STX_EVENT_ID_SIZE);
-    assert (copy);
-    memcpy (copy, key, STX_EVENT_ID_SIZE);
-    return copy;
-}
 
-static void
-s_id_free (void **key)
-{
-    free (*key);
-    *key = NULL;
-}
 
 static void
 s_sent_destroy (void **item)
@@ -90,10 +64,7 @@ stx_flight_new (void)
     self->ids = zhashx_new ();
     self->keys = zhashx_new ();
     assert (self->ids && self->keys);
-    zhashx_set_key_hasher (self->ids, s_id_hash);
-    zhashx_set_key_comparator (self->ids, s_id_compare);
-    zhashx_set_key_duplicator (self->ids, s_id_duplicate);
-    zhashx_set_key_destructor (self->ids, s_id_free);
+    stx_event_id_keys (self->ids, true);
     zhashx_set_destructor (self->ids, s_sent_destroy);
     zhashx_set_destructor (self->keys, s_keyed_destroy);
     return self;

@@ -23,28 +23,8 @@ struct _stx_versions_t {
     zhashx_t *ids;              //  16-byte event id -> key (a copy, owned)
 };
 
-static size_t
-s_id_hash (const void *key)
-{
-    size_t hash;
-    memcpy (&hash, key, sizeof (hash));     //  event ids are random bytes
-    return hash;
-}
 
-static int
-s_id_compare (const void *one, const void *two)
-{
-    return memcmp (one, two, STX_EVENT_ID_SIZE);
-}
 
-static void *
-s_id_duplicate (const void *key)
-{
-    void *copy = malloc (STX_EVENT_ID_SIZE);
-    assert (copy);
-    memcpy (copy, key, STX_EVENT_ID_SIZE);
-    return copy;
-}
 
 static void
 s_free (void **item)
@@ -62,10 +42,7 @@ stx_versions_new (void)
     self->ids = zhashx_new ();
     assert (self->keys && self->ids);
     zhashx_set_destructor (self->keys, s_free);
-    zhashx_set_key_hasher (self->ids, s_id_hash);
-    zhashx_set_key_comparator (self->ids, s_id_compare);
-    zhashx_set_key_duplicator (self->ids, s_id_duplicate);
-    zhashx_set_key_destructor (self->ids, s_free);
+    stx_event_id_keys (self->ids, true);
     zhashx_set_destructor (self->ids, s_free);
     return self;
 }

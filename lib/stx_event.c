@@ -215,3 +215,47 @@ stx_hex (const uint8_t *data, size_t size, char *out)
     out [2 * size] = 0;
     return out;
 }
+
+
+//  --------------------------------------------------------------------------
+//  Hashes keyed by event id
+
+static size_t
+s_id_hash (const void *key)
+{
+    size_t hash;
+    memcpy (&hash, key, sizeof (hash));     //  event ids are random bytes
+    return hash;
+}
+
+static int
+s_id_compare (const void *one, const void *two)
+{
+    return memcmp (one, two, STX_EVENT_ID_SIZE);
+}
+
+static void *
+s_id_duplicate (const void *key)
+{
+    void *copy = malloc (STX_EVENT_ID_SIZE);
+    assert (copy);
+    memcpy (copy, key, STX_EVENT_ID_SIZE);
+    return copy;
+}
+
+static void
+s_id_free (void **key)
+{
+    free (*key);
+    *key = NULL;
+}
+
+void
+stx_event_id_keys (zhashx_t *hash, bool copy)
+{
+    assert (hash);
+    zhashx_set_key_hasher (hash, s_id_hash);
+    zhashx_set_key_comparator (hash, s_id_compare);
+    zhashx_set_key_duplicator (hash, copy? s_id_duplicate: NULL);
+    zhashx_set_key_destructor (hash, copy? s_id_free: NULL);
+}

@@ -10,8 +10,10 @@
 #ifndef STX_EVENT_H_INCLUDED
 #define STX_EVENT_H_INCLUDED
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
+#include <czmq.h>
 #include "stx_error.h"
 
 #define STX_HEAD_SIZE    32     //  SHA-256
@@ -36,6 +38,12 @@ stx_status_t
 stx_status_t
     stx_event_peek (const uint8_t *data, size_t size, uint32_t field,
                     const uint8_t **value_p, size_t *len_p);
+
+//  Key hash by 16-byte event ids (STX_EVENT_ID_SIZE): hashed and compared
+//  as such; with copy, it keeps a copy of each key it is given, else it
+//  borrows the caller's bytes.
+void
+    stx_event_id_keys (zhashx_t *hash, bool copy);
 
 //  Free an unpacked event; accepts NULL and sets *event_p to NULL.
 void

@@ -1334,20 +1334,19 @@ test_hello_names (void **state)
 //  ---------------------------------------------------------------------
 //  A signer the agents do not know yet pauses them; they resume alone
 
-static void
-test_trust_pause (void **state)
+//  A new partner, org:newco, registered at the broker and not yet in the
+//  agents' trust, publishes ini:new over *dealer_p: both agents pause and
+//  say for which key they wait.
+static stx_identity_t *
+s_pause_on_newco (world_t *self, zsock_t **dealer_p)
 {
-    world_t *self = (world_t *) *state;
-    //  A new partner registered at the broker, not yet in the agents' trust
     stx_testnet_key (self, "org:newco", "industry", "publisher, reader");
     s_reload_broker (self);
     stx_identity_t *newco = s_identity (self, "org:newco");
-    zsock_t *dealer = s_session (self, newco);
+    *dealer_p = s_session (self, newco);
     Stemx__Event *event = s_event (S_INI ("ini:new", "org:newco", ""), newco);
-    s_expect_raw (dealer, event, STEMX__REASON__R_OK, NULL);
+    s_expect_raw (*dealer_p, event, STEMX__REASON__R_OK, NULL);
     stx_event_free (&event);
-
-    //  Each agent pauses and says for which key it waits
     for (int node = 1; node <= 2; node++) {
         int64_t deadline = zclock_mono () + 15000;
         json_t *status = NULL;
@@ -1364,6 +1363,15 @@ test_trust_pause (void **state)
             fail_msg ("node %d: no pause reported (%s)", node, error? error: "");
         json_decref (status);
     }
+    return newco;
+}
+
+static void
+test_trust_pause (void **state)
+{
+    world_t *self = (world_t *) *state;
+    zsock_t *dealer = NULL;
+    stx_identity_t *newco = s_pause_on_newco (self, &dealer);
     //  The partner's cert reaches the agents: they resume by themselves
     for (int node = 1; node <= 2; node++) {
         char path [PATH_MAX + 32];
@@ -1419,24 +1427,10 @@ static void
 test_versions_own (void **state)
 {
     world_t *self = (world_t *) *state;
-    //  A partner the agents do not know yet: node 1 pauses on its event
-    stx_testnet_key (self, "org:newco", "industry", "publisher, reader");
-    s_reload_broker (self);
-    stx_identity_t *newco = s_identity (self, "org:newco");
-    zsock_t *dealer = s_session (self, newco);
-    Stemx__Event *event = s_event (S_INI ("ini:new", "org:newco", ""), newco);
-    s_expect_raw (dealer, event, STEMX__REASON__R_OK, NULL);
-    stx_event_free (&event);
-    int64_t deadline = zclock_mono () + 15000;
-    bool paused = false;
-    while (!paused && zclock_mono () < deadline) {
-        json_t *status = stx_testnet_status (self, 1);
-        const char *error = json_string_value (json_object_get (status, "error"));
-        paused = error && strstr (error, "waiting for the public key");
-        json_decref (status);
-        zclock_sleep (100);
-    }
-    assert_true (paused);
+    //  A partner the agents do not know yet: the agents pause on its event
+    zsock_t *dealer = NULL;
+    stx_identity_t *newco = s_pause_on_newco (self, &dealer);
+    int64_t deadline;
     char *err = NULL;
     const char *texts [] = { S_INI ("ini:p", "org:vdab", ""),
                              S_INI ("ini:p", "org:vdab", ", \"summary\": \"two\""),
