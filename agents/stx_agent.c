@@ -132,6 +132,8 @@
 #define S_SNAPSHOT_TIMEOUT  10000           //  a snapshot silent this long is restarted
 #define S_RESEND_IVL        10000           //  pending outbox sent again after
 #define S_PING_IVL          1000            //  ping the broker when quiet this long
+#define S_SESSION_PING      (600 * 1000)    //  ...and this often anyway: the broker
+                                            //  forgets a session silent for an hour
 #define S_REQUEST_TTL       (300 * 1000)    //  forget an unanswered CLI request after
 #define S_BACKOFF_MAX       4000            //  longest extra pause between reconnects
 #define S_TICK              250             //  timer resolution
@@ -2482,7 +2484,8 @@ s_tick (s_agent_t *self)
         self->fetching = false;
     if (self->state == S_ACTIVE && !self->fetching && self->broker_seq > self->meta.seq)
         s_fetch (self);
-    if (now - self->last_heard > S_PING_IVL && now - self->last_ping > S_PING_IVL) {
+    if ((now - self->last_heard > S_PING_IVL && now - self->last_ping > S_PING_IVL)
+    ||  now - self->last_ping > S_SESSION_PING) {
         if (self->dealer)
             s_send_ping (self->dealer, self->meta.seq);
         self->last_ping = now;
