@@ -34,8 +34,8 @@ s_path (char *buf, size_t size, const char *format, ...)
     assert_true (len >= 0 && (size_t) len < size);
 }
 
-static void
-s_copy (const char *from, const char *to)
+void
+stx_testnet_copy (const char *from, const char *to)
 {
     char *text = stx_read_file (from);
     assert_non_null (text);
@@ -136,7 +136,7 @@ stx_testnet_key (stx_testnet_t *self, const char *org, const char *pillar, const
     if (rc != STX_OK)
         fail_msg ("keygen %s: %s", org, err);
     s_path (registered, sizeof registered, "%s/registry/%s", self->node [0], strrchr (path, '/') + 1);
-    s_copy (path, registered);
+    stx_testnet_copy (path, registered);
 }
 
 json_t *
@@ -276,7 +276,7 @@ s_copy_keys (stx_testnet_t *self, const char *dir, bool secret, const char **org
         char from [PATH_MAX], to [PATH_MAX];
         s_path (from, sizeof from, "%s/%s", self->keys, name);
         s_path (to, sizeof to, "%s/%s", dir, name);
-        s_copy (from, to);
+        stx_testnet_copy (from, to);
     }
     closedir (keys);
 }
@@ -294,7 +294,7 @@ stx_testnet_start_agent (stx_testnet_t *self, int index, const char *name, const
     s_copy_keys (self, path, false, NULL);
     s_path (path, sizeof path, "%s/broker.cert", self->node [index]);
     s_path (broker, sizeof broker, "%s/broker.cert", self->node [0]);
-    s_copy (broker, path);
+    stx_testnet_copy (broker, path);
     stx_testnet_restart_agent (self, index, name);
 }
 

@@ -37,6 +37,10 @@ typedef struct {
     char via_updates [STX_TESTNET_NODES][256];  //  of the broker ("" = broker)
 } stx_testnet_t;
 
+//  Copy the file from to to (a secret cert gets mode 0600).
+void
+    stx_testnet_copy (const char *from, const char *to);
+
 //  Run only the tests whose names match the glob in STX_TEST_FILTER, if
 //  the environment sets it (e.g. STX_TEST_FILTER=test_integrity).
 void

@@ -49,18 +49,6 @@ s_run (const char *const argv [])
 }
 
 static void
-s_copy_file (const char *from, const char *to)
-{
-    char *text = stx_read_file (from);
-    assert_non_null (text);
-    FILE *file = fopen (to, "w");
-    assert_non_null (file);
-    assert_true (fputs (text, file) >= 0);
-    assert_int_equal (fclose (file), 0);
-    free (text);
-}
-
-static void
 test_python_client (void **state)
 {
     (void) state;
@@ -87,7 +75,7 @@ test_python_client (void **state)
     char cert [PATH_MAX * 2], registered [PATH_MAX * 2];
     snprintf (cert, sizeof cert, "%s/pylab.cert", self->keys);
     snprintf (registered, sizeof registered, "%s/registry/pylab.cert", self->node [0]);
-    s_copy_file (cert, registered);
+    stx_testnet_copy (cert, registered);
 
     //  The worked signing example of SECURITY.md holds
     const char *example [] = { s_python (), script, "example", "--pb2", pb2, "--doc", doc,

@@ -394,12 +394,13 @@ test_signatures (void **state)
 //  organisation with its own pillar, the client time is plausible, and a
 //  replica catches a broker that let a false pillar through
 
-//  Wait until node reports a halt whose text names every one of mentions
-//  (NULL-terminated), at seq.
-static void
-s_expect_halt (world_t *self, int node, uint64_t seq, ...)
+//  Poll node's status until it reports an error (why replication halted
+//  or pauses), for up to timeout_ms; returns the last status (caller
+//  frees) and its error in *error_p (NULL if none).
+static json_t *
+s_wait_error (world_t *self, int node, int timeout_ms, const char **error_p)
 {
-    int64_t deadline = zclock_mono () + 30000;
+    int64_t deadline = zclock_mono () + timeout_ms;
     json_t *status = NULL;
     const char *error = NULL;
     while (zclock_mono () < deadline) {
@@ -410,6 +411,17 @@ s_expect_halt (world_t *self, int node, uint64_t seq, ...)
             break;
         zclock_sleep (100);
     }
+    *error_p = error && *error? error: NULL;
+    return status;
+}
+
+//  Wait until node reports a halt whose text names every one of mentions
+//  (NULL-terminated), at seq.
+static void
+s_expect_halt (world_t *self, int node, uint64_t seq, ...)
+{
+    const char *error = NULL;
+    json_t *status = s_wait_error (self, node, 30000, &error);
     va_list args;
     va_start (args, seq);
     for (const char *mention = va_arg (args, const char *); mention;
@@ -602,17 +614,8 @@ test_forgery_past_broker (void **state)
             assert_true (WIFEXITED (stx_testnet_stop (self, 3, SIGTERM)));
             stx_testnet_restart_agent (self, 3, "late");
         }
-        int64_t deadline = zclock_mono () + 30000;
-        json_t *status = NULL;
         const char *error = NULL;
-        while (zclock_mono () < deadline) {
-            json_decref (status);
-            status = stx_testnet_status (self, 3);
-            error = json_string_value (json_object_get (status, "error"));
-            if (error && *error)
-                break;
-            zclock_sleep (100);
-        }
+        json_t *status = s_wait_error (self, 3, 30000, &error);
         if (!error || !strstr (error, "ini:forged"))
             fail_msg ("round %d: the new agent reports no halt for the forged entry", round);
         assert_true (json_integer_value (json_object_get (status, "unverified")) > 0);
@@ -677,12 +680,20 @@ test_versions (void **state)
 //  A replica that fetches from a broker whose history diverged before the
 //  range halts at the fetch
 
+//  Copy a file byte for byte.
 static void
-s_copy (const char *from, const char *to)
+s_copy_file (const char *from, const char *to)
 {
-    char command [PATH_MAX * 2 + 128];
-    snprintf (command, sizeof command, "cp '%s' '%s'", from, to);
-    assert_int_equal (system (command), 0);
+    FILE *in = fopen (from, "rb");
+    FILE *out = fopen (to, "wb");
+    assert_non_null (in);
+    assert_non_null (out);
+    char buffer [4096];
+    size_t size;
+    while ((size = fread (buffer, 1, sizeof buffer, in)) > 0)
+        assert_int_equal (fwrite (buffer, 1, size, out), size);
+    fclose (in);
+    fclose (out);
 }
 
 static void
@@ -698,7 +709,7 @@ test_divergent_fetch (void **state)
     snprintf (store, sizeof store, "%s/catalogue/data.mdb", self->node [0]);
     snprintf (kept, sizeof kept, "%s/kept.mdb", self->dir);
     assert_true (WIFEXITED (stx_testnet_stop (self, 0, SIGTERM)));
-    s_copy (store, kept);
+    s_copy_file (store, kept);
     stx_testnet_restart_broker (self);
     assert_int_equal (s_publish (self, 1, S_INI ("ini:d2", "org:vdab", ""), &err), 0);
     free (err);
@@ -709,7 +720,7 @@ test_divergent_fetch (void **state)
     assert_true (WIFEXITED (stx_testnet_stop (self, 1, SIGTERM)));
     assert_true (WIFEXITED (stx_testnet_stop (self, 2, SIGTERM)));
     assert_true (WIFEXITED (stx_testnet_stop (self, 0, SIGTERM)));
-    s_copy (kept, store);
+    s_copy_file (kept, store);
     stx_store_t *broker = NULL;
     char text [STX_ERRLEN];
     assert_int_equal (stx_store_open (self->node [0], 0, 0, &broker, text, sizeof text), STX_OK);
@@ -1149,20 +1160,6 @@ test_fetch_flood (void **state)
 //  ---------------------------------------------------------------------
 //  Backups and bad files in the registry folder: no crash, no way in
 
-static void
-s_copy_file (const char *from, const char *to)
-{
-    FILE *in = fopen (from, "rb");
-    FILE *out = fopen (to, "wb");
-    assert_non_null (in);
-    assert_non_null (out);
-    char buffer [4096];
-    size_t size;
-    while ((size = fread (buffer, 1, sizeof buffer, in)) > 0)
-        assert_int_equal (fwrite (buffer, 1, size, out), size);
-    fclose (in);
-    fclose (out);
-}
 
 //  Send SIGHUP to the broker and wait until status.json shows a reload.
 static void
@@ -1348,17 +1345,8 @@ s_pause_on_newco (world_t *self, zsock_t **dealer_p)
     s_expect_raw (*dealer_p, event, STEMX__REASON__R_OK, NULL);
     stx_event_free (&event);
     for (int node = 1; node <= 2; node++) {
-        int64_t deadline = zclock_mono () + 15000;
-        json_t *status = NULL;
         const char *error = NULL;
-        while (zclock_mono () < deadline) {
-            json_decref (status);
-            status = stx_testnet_status (self, node);
-            error = json_string_value (json_object_get (status, "error"));
-            if (error && *error)
-                break;
-            zclock_sleep (100);
-        }
+        json_t *status = s_wait_error (self, node, 15000, &error);
         if (!error || !strstr (error, "waiting for the public key of org:newco"))
             fail_msg ("node %d: no pause reported (%s)", node, error? error: "");
         json_decref (status);
