@@ -278,6 +278,34 @@ stx_store_open (const char *dir, int flags, size_t map_size, stx_store_t **self_
             env_flags |= MDB_NOMETASYNC;
         rc = mdb_env_open (self->env, path, env_flags, 0664);
     }
+    //  A data file shorter than the pages its meta page says are in use
+    //  (cut by a full disk, a bad copy): touching those pages would end
+    //  the process with SIGBUS, so say what is wrong instead
+    size_t truncated_need = 0;
+    if (rc == 0 && existed) {
+        MDB_envinfo info;
+        MDB_stat stat;
+        step = "mdb_env_info";
+        rc = mdb_env_info (self->env, &info);
+        if (rc == 0)
+            rc = mdb_env_stat (self->env, &stat);
+        //  The file's size after the meta: a writer extends the file
+        //  before it writes the meta page that counts the new pages
+        size_t need = rc == 0? ((size_t) info.me_last_pgno + 1) * stat.ms_psize: 0;
+        mdb_filehandle_t fd;
+        if (rc == 0 && mdb_env_get_fd (self->env, &fd) == 0 && fstat (fd, &data_stat) == 0
+        &&  (size_t) data_stat.st_size < need)
+            truncated_need = need;
+    }
+    if (truncated_need) {
+        mdb_env_close (self->env);
+        free (self);
+        return stx_fail (err, errlen, STX_ERR_STORAGE,
+                         "%s: catalogue truncated: %zu of %zu bytes; restore it from a "
+                         "backup, or (an agent's replica) move the catalogue folder aside "
+                         "and start the agent again to take a fresh snapshot", path,
+                         (size_t) data_stat.st_size, truncated_need);
+    }
     if (rc == 0 && !readonly && existed) {
         //  Read-only opens take the size recorded in the file; a writer
         //  takes the larger of that and the configured one
@@ -339,6 +367,15 @@ stx_store_open (const char *dir, int flags, size_t map_size, stx_store_t **self_
         if (self->env)
             mdb_env_close (self->env);
         free (self);
+        //  A store that could not be created leaves nothing behind (a
+        //  half-made data file records its map size, and every later start
+        //  would take it)
+        if (!existed && !readonly) {
+            char lock_file [4200];
+            snprintf (lock_file, sizeof (lock_file), "%s/lock.mdb", path);
+            unlink (data_file);
+            unlink (lock_file);
+        }
         stx_status_t status = rc == MDB_NOTFOUND? STX_ERR_NOT_FOUND:
                               rc == EACCES || rc == ENOENT? STX_ERR_IO: STX_ERR_STORAGE;
         return stx_fail (err, errlen, status, "%s: %s: %s", path, step, mdb_strerror (rc));

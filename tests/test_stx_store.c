@@ -2312,6 +2312,49 @@ test_search_ranking (void **state)
     stx_store_destroy (&store);
 }
 
+//  --------------------------------------------------------------------------
+//  A damaged store fails with a message, never a signal; a store that
+//  cannot be made leaves nothing behind
+
+static void
+test_damaged_store (void **state)
+{
+    char dir [512], path [600];
+    s_subdir (state, "cut", dir, sizeof (dir));
+    stx_store_t *store = s_open (dir, STX_STORE_NOSYNC, 0);
+    s_publish_ok (store, "org:a", s_org ("org:a", "government", "Gent"));
+    for (int i = 0; i < 500; i++) {
+        char key [32];
+        snprintf (key, sizeof key, "ini:cut-%d", i);
+        s_publish_ok (store, key, s_ini (key, "org:a", NULL, "OD 1.1.1", "digital",
+                                         "running", "Gent", "2026-01-01", "", NULL));
+    }
+    stx_store_destroy (&store);
+    snprintf (path, sizeof path, "%s/catalogue/data.mdb", dir);
+    struct stat st;
+    assert_int_equal (stat (path, &st), 0);
+    assert_int_equal (truncate (path, st.st_size / 2), 0);
+    char err [STX_ERRLEN];
+    int modes [] = { 0, STX_STORE_READONLY };
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal (stx_store_open (dir, modes [i], 0, &store, err, sizeof err),
+                          STX_ERR_STORAGE);
+        assert_null (store);
+        assert_non_null (strstr (err, "catalogue truncated: "));
+        assert_non_null (strstr (err, "restore it from a backup"));
+    }
+
+    //  A map no machine can give: refused, and no file is left
+    s_subdir (state, "huge", dir, sizeof (dir));
+    assert_int_not_equal (stx_store_open (dir, 0, (size_t) 1 << 62, &store, err, sizeof err),
+                          STX_OK);
+    assert_null (store);
+    snprintf (path, sizeof path, "%s/catalogue/data.mdb", dir);
+    assert_int_not_equal (stat (path, &st), 0);
+    store = s_open (dir, 0, 0);         //  ...so a sane start works
+    stx_store_destroy (&store);
+}
+
 int
 main (void)
 {
@@ -2328,6 +2371,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_noindex, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_replicas_converge, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_batched_index, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_damaged_store, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_apply_gap_stale, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_abort_and_reopen, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_readonly_other_process, s_setup, s_teardown),
