@@ -80,6 +80,7 @@
 #include "stx_broker.h"
 #include "stx_store.h"
 #include "stx_parties.h"
+#include "stx_nul.h"
 #include "stx_taxonomy.h"
 #include "stx_daemon.h"
 #include "stx_wire.h"
@@ -1026,8 +1027,21 @@ s_check_one (void *arg, size_t index)
     s_broker_t *self = checks->broker;
     const Stemx__Event *event = check->publish->events [check->index];
     char err [STX_ERRLEN] = "";
-    stx_status_t status = stx_validate_event (self->taxonomy, &self->limits, event,
-                                              err, sizeof (err));
+    stx_status_t status = STX_OK;
+    //  A NUL inside a string hides the rest of it from validation, which
+    //  sees C strings: look at the bytes first. The path is given as
+    //  validation gives it, inside the entry's kind
+    const ProtobufCBinaryData *raw = &check->publish->request->publish->events [check->index];
+    char path [256];
+    if (stx_nul_find (&stemx__event__descriptor, raw->data, raw->len, path, sizeof (path))) {
+        const char *inner = path;
+        if (strncmp (path, "entry.", 6) == 0 && strchr (path + 6, '.'))
+            inner = strchr (path + 6, '.') + 1;
+        status = stx_fail_at (err, sizeof (err), STX_ERR_INVALID, event->key, inner,
+                              "holds a NUL byte");
+    }
+    if (status == STX_OK)
+        status = stx_validate_event (self->taxonomy, &self->limits, event, err, sizeof (err));
     if (status == STX_OK && check->publish->secure)
         status = stx_sign_verify_as (event, self->registry, check->publish->org,
                                      err, sizeof (err));
@@ -1421,6 +1435,19 @@ s_handle_message (s_broker_t *self, zmsg_t *msg)
     if (self->verbose)
         zsys_debug ("%s from %s", stx_wire_request_name (request),
                     s_peer_name (self, routing_id, who, sizeof (who)));
+    //  A node name with a NUL in it: refused as its control character
+    char nul_path [64];
+    if (request->body_case == STEMX__REQUEST__BODY_HELLO
+    &&  stx_nul_find (&stemx__request__descriptor, zframe_data (frame), zframe_size (frame),
+                      nul_path, sizeof (nul_path))) {
+        const char *text = "hello: node name holds control characters";
+        s_warn (self, "refused request from %s: %s",
+                s_peer_name (self, routing_id, who, sizeof (who)), text);
+        s_send_error (self, routing_id, STEMX__REASON__R_INVALID, text);
+        stx_wire_request_free (&request);
+        zframe_destroy (&routing_id);
+        return;
+    }
     //  HELLO comes first on every connection: it names the node stamped
     //  into its events, and a peer that never said it holds no state here
     if (request->body_case != STEMX__REQUEST__BODY_HELLO

@@ -8,6 +8,7 @@
     agents never would.
     ========================================================================= */
 
+#define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -134,16 +135,13 @@ s_event (const char *text, stx_identity_t *signer)
 
 static uint32_t s_retry_after_ms;      //  of the last result s_publish_raw got
 
-//  Send one event as a PUBLISH on dealer and return the result's reason;
-//  the text goes to text (size bytes).
+//  Send the packed event (packed, packed_size) as a PUBLISH on dealer and
+//  return the result's reason; the text goes to text (size bytes).
 static Stemx__Reason
-s_publish_raw (zsock_t *dealer, const Stemx__Event *event, char *text, size_t size)
+s_publish_bytes (zsock_t *dealer, uint8_t *packed, size_t packed_size, char *text, size_t size)
 {
-    size_t packed_size;
-    uint8_t *packed = stx_event_pack (event, &packed_size);
     ProtobufCBinaryData data = { packed_size, packed };
     assert_int_equal (stx_wire_send_publish (dealer, &data, 1), 0);
-    free (packed);
     Stemx__Reply *reply = NULL;
     assert_int_equal (stx_wire_recv_reply (dealer, REPLY_MS, &reply), STX_OK);
     Stemx__Reason reason;
@@ -159,6 +157,17 @@ s_publish_raw (zsock_t *dealer, const Stemx__Event *event, char *text, size_t si
         s_retry_after_ms = reply->ack->results [0]->retry_after_ms;
     }
     stx_wire_reply_free (&reply);
+    return reason;
+}
+
+//  Send one event as a PUBLISH on dealer; as s_publish_bytes.
+static Stemx__Reason
+s_publish_raw (zsock_t *dealer, const Stemx__Event *event, char *text, size_t size)
+{
+    size_t packed_size;
+    uint8_t *packed = stx_event_pack (event, &packed_size);
+    Stemx__Reason reason = s_publish_bytes (dealer, packed, packed_size, text, size);
+    free (packed);
     return reason;
 }
 
@@ -808,6 +817,9 @@ s_send_hostile (zsock_t *dealer, zmsg_t **msg_p)
     return reason;
 }
 
+static int
+s_hello_named (zsock_t *dealer, const char *node, Stemx__Reason *reason);
+
 static void
 test_hostile_input (void **state)
 {
@@ -836,6 +848,57 @@ test_hostile_input (void **state)
 
     stx_identity_t *agoria = s_identity (self, "org:agoria");
     zsock_t *dealer = s_session (self, agoria);
+
+    //  A NUL inside a string is named as such, not taken for a bad
+    //  signature: in the title, in a partner's organisation, in the key
+    const char *nul_cases [][2] = {
+        { "Title of ini:nul", "title: holds a NUL byte" },
+        { "org:vdab", "partners[0].org: holds a NUL byte" },
+        { "ini:nul", "key: holds a NUL byte" } };
+    for (size_t c = 0; c < 3; c++) {
+        Stemx__Event *event = s_event (S_INI ("ini:nul", "org:agoria",
+                                              ", \"partners\": [\"org:vdab\"]"), agoria);
+        size_t size;
+        uint8_t *packed = stx_event_pack (event, &size);
+        stx_event_free (&event);
+        const char *needle = nul_cases [c][0];
+        uint8_t *at = memmem (packed, size, needle, strlen (needle));
+        assert_non_null (at);
+        at [strlen (needle) - 2] = 0;
+        char text [STX_ERRLEN] = "";
+        Stemx__Reason reason = s_publish_bytes (dealer, packed, size, text, sizeof text);
+        free (packed);
+        if (reason != STEMX__REASON__R_INVALID || !strstr (text, nul_cases [c][1]))
+            fail_msg ("NUL case %zu: got %d '%s'", c, reason, text);
+    }
+    //  ...and in a HELLO's node name
+    zsock_t *other = s_socket (self, ZMQ_DEALER, stx_identity_cert (agoria), self->request);
+    Stemx__Reason hello_reason = STEMX__REASON__R_OK;
+    assert_int_equal (s_hello_named (other, "ab\x01" "cd", &hello_reason),
+                      STEMX__REPLY__BODY_ERROR);
+    {
+        Stemx__Hello hello = STEMX__HELLO__INIT;
+        hello.node = (char *) "abXcd";
+        Stemx__Request request = STEMX__REQUEST__INIT;
+        request.body_case = STEMX__REQUEST__BODY_HELLO;
+        request.hello = &hello;
+        size_t size = stemx__request__get_packed_size (&request);
+        uint8_t *packed = (uint8_t *) malloc (size);
+        assert_non_null (packed);
+        stemx__request__pack (&request, packed);
+        uint8_t *at = memmem (packed, size, "abXcd", 5);
+        assert_non_null (at);
+        at [2] = 0;
+        assert_int_equal (zsock_send (other, "b", packed, size), 0);
+        free (packed);
+        Stemx__Reply *reply = NULL;
+        assert_int_equal (stx_wire_recv_reply (other, REPLY_MS, &reply), STX_OK);
+        assert_int_equal (reply->body_case, STEMX__REPLY__BODY_ERROR);
+        assert_int_equal (reply->error->reason, STEMX__REASON__R_INVALID);
+        assert_non_null (strstr (reply->error->text, "node name holds control characters"));
+        stx_wire_reply_free (&reply);
+    }
+    zsock_destroy (&other);
 
     //  Malformed protobuf
     zmsg_t *msg = zmsg_new ();
