@@ -161,9 +161,7 @@ s_fail (int code, const char *format, ...)
 {
     va_list args;
     va_start (args, format);
-    fprintf (stderr, "%sstemx: ", STX_RED (s_colour_err));
-    vfprintf (stderr, format, args);
-    fprintf (stderr, "%s\n", STX_RESET (s_colour_err));
+    stx_cli_error (s_colour_err, format, args);
     va_end (args);
     return code;
 }
@@ -953,7 +951,9 @@ static void
 s_print_value (options_t *options, const char *name, json_t *value, int depth)
 {
     bool c = options->colour && depth == 0;
-    printf ("%*s%s%s%s:", depth * 2, "", STX_BOLD (c), name, STX_RESET (c));
+    char *safe = stx_text_escape (name);
+    printf ("%*s%s%s%s:", depth * 2, "", STX_BOLD (c), safe, STX_RESET (c));
+    free (safe);
     if (json_is_object (value)) {
         putchar ('\n');
         const char *key;
@@ -980,14 +980,19 @@ s_print_value (options_t *options, const char *name, json_t *value, int depth)
         }
         json_array_foreach (value, i, item) {
             char *text = json_dumps (item, JSON_ENCODE_ANY);
-            printf ("%s %s", i ? "," : "", json_is_string (item)? json_string_value (item): text);
+            safe = stx_text_escape (json_is_string (item)? json_string_value (item): text);
+            printf ("%s %s", i ? "," : "", safe);
+            free (safe);
             free (text);
         }
         putchar ('\n');
         return;
     }
-    if (json_is_string (value))
-        printf (" %s\n", json_string_value (value));
+    if (json_is_string (value)) {
+        safe = stx_text_escape (json_string_value (value));
+        printf (" %s\n", safe);
+        free (safe);
+    }
     else {
         char *text = json_dumps (value, JSON_ENCODE_ANY);
         printf (" %s\n", text);
@@ -1559,9 +1564,14 @@ s_tail_print (options_t *options, const Stemx__Event *event)
         return;
     }
     bool c = options->colour;
+    char *safe_key = stx_text_escape (event->key), *safe_origin = stx_text_escape (event->origin),
+         *safe_title = stx_text_escape (title);
     printf ("%s  %s%8s%s  %-8s  %s%-40s%s  v%-3s  %-20s  %s\n", time, STX_DIM (c), seq,
-            STX_RESET (c), s_op_name (event->op), STX_BOLD (c), event->key, STX_RESET (c),
-            version, event->origin, title);
+            STX_RESET (c), s_op_name (event->op), STX_BOLD (c), safe_key, STX_RESET (c),
+            version, safe_origin, safe_title);
+    free (safe_key);
+    free (safe_origin);
+    free (safe_title);
 }
 
 static int

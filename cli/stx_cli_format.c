@@ -56,6 +56,49 @@ s_print_cell (FILE *out, const char *text, size_t max, size_t pad_to)
         fputc (' ', out);
 }
 
+void
+stx_cli_error (bool colour, const char *format, va_list args)
+{
+    char message [4096];
+    vsnprintf (message, sizeof message, format, args);
+    char *safe = stx_text_escape (message);
+    fprintf (stderr, "%sstemx: %s%s\n", STX_RED (colour), safe, STX_RESET (colour));
+    free (safe);
+}
+
+char *
+stx_text_escape (const char *text)
+{
+    text = text? text: "";
+    size_t len = strlen (text);
+    char *out = (char *) malloc (len * 6 + 1);      //  at worst every byte becomes \xHH
+    assert (out);
+    const unsigned char *p = (const unsigned char *) text;
+    char *q = out;
+    while (*p) {
+        if (*p < 0x20 || *p == 0x7f) {
+            q += sprintf (q, *p == '\n'? "\\n": *p == '\t'? "\\t": "\\x%02x", *p);
+            p++;
+        }
+        else
+        if (p [0] == 0xc2 && p [1] >= 0x80 && p [1] <= 0x9f) {
+            q += sprintf (q, "\\u%04x", p [1]);
+            p += 2;
+        }
+        else
+        if (p [0] == 0xe2 && ((p [1] == 0x80 && p [2] >= 0xaa && p [2] <= 0xae)
+                           || (p [1] == 0x81 && p [2] >= 0xa6 && p [2] <= 0xa9))) {
+            unsigned code = 0x2000 + ((p [1] & 0x3f) << 6) + (p [2] & 0x3f);
+            q += sprintf (q, "\\u%04x", code);
+            p += 3;
+        }
+        else
+            *q++ = (char) *p++;
+    }
+    *q = 0;
+    return out;
+}
+
 stx_table_t *
 stx_table_new (size_t columns, const char **headers)
 {
@@ -90,14 +133,9 @@ stx_table_add (stx_table_t *self, const char **cells)
         assert (self->cells);
     }
     for (size_t c = 0; c < self->columns; c++) {
-        const char *cell = cells [c] ? cells [c] : "";
-        //  Tabs and newlines would break the alignment
-        char *copy = strdup (cell);
-        assert (copy);
-        for (char *p = copy; *p; p++)
-            if (*p == '\n' || *p == '\t' || *p == '\r')
-                *p = ' ';
-        self->cells [self->rows * self->columns + c] = copy;
+        //  Tabs and newlines would break the alignment, other controls
+        //  the terminal: all shown escaped
+        self->cells [self->rows * self->columns + c] = stx_text_escape (cells [c]);
     }
     self->rows++;
 }

@@ -11,12 +11,28 @@
 #ifndef STX_CLI_FORMAT_H_INCLUDED
 #define STX_CLI_FORMAT_H_INCLUDED
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 typedef struct _stx_table_t stx_table_t;
+
+//  Print "stemx: MESSAGE" to stderr, MESSAGE formatted from format and
+//  args and escaped as stx_text_escape does (messages echo what partners
+//  and files wrote); red when colour is true.
+void
+    stx_cli_error (bool colour, const char *format, va_list args);
+
+//  text as a terminal may show it: every control character a partner
+//  could have written - C0 (tab and newline included), DEL, C1 - and the
+//  Unicode bidi controls (U+202A-U+202E, U+2066-U+2069) written visibly as
+//  \xHH or \uHHHH, so no escape sequence or reordering reaches the
+//  terminal. Everything else, other UTF-8 included, is kept. Caller
+//  frees; NULL gives "".
+char *
+    stx_text_escape (const char *text);
 
 //  New table with columns headers (copied). Caller owns the result and
 //  destroys it with stx_table_destroy.

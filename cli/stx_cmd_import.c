@@ -148,9 +148,7 @@ s_fail (s_import_t *self, int code, const char *format, ...)
     bool colour = self->options->colour_err;
     va_list args;
     va_start (args, format);
-    fprintf (stderr, "%sstemx: ", STX_RED (colour));
-    vfprintf (stderr, format, args);
-    fprintf (stderr, "%s\n", STX_RESET (colour));
+    stx_cli_error (colour, format, args);
     va_end (args);
     if (code && self->result == 0)
         self->result = code;

@@ -39,6 +39,7 @@
 #include "stx_taxonomy.h"
 #include "stx_validate.h"
 #include "stx_cmd_report.h"
+#include "stx_cli_format.h"
 
 #define EXIT_FAILED 1
 #define EXIT_USAGE  2
@@ -92,9 +93,7 @@ s_fail (int code, const char *format, ...)
 {
     va_list args;
     va_start (args, format);
-    fputs ("stemx: ", stderr);
-    vfprintf (stderr, format, args);
-    fputc ('\n', stderr);
+    stx_cli_error (false, format, args);
     va_end (args);
     if (code == EXIT_USAGE)
         fprintf (stderr, "usage: stemx [--data DIR] %s\n", s_usage);

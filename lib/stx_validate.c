@@ -282,6 +282,32 @@ s_item_path (char *buf, size_t size, const char *path, const char *field, bool r
         s_format (buf, size, "%s%s%s", path, *path? ".": "", field);
 }
 
+//  The long texts (summary, description, conditions) may hold tabs and
+//  line breaks (LF, CR: a CSV cell from a CRLF file); no other string may
+//  hold a control character.
+static bool
+s_long_text (const char *field)
+{
+    return strcmp (field, "summary") == 0 || strcmp (field, "description") == 0
+        || strcmp (field, "conditions") == 0;
+}
+
+//  True if text (valid UTF-8) holds a C0 control (but tab and line breaks
+//  in a long text), DEL or a C1 control: they would reach partners'
+//  terminals
+static bool
+s_controls (const char *text, bool long_text)
+{
+    for (const unsigned char *c = (const unsigned char *) text; *c; c++) {
+        //  C1 controls (U+0080..U+009F) are 0xC2 0x80..0x9F in UTF-8
+        if (*c == 0x7f || (c [0] == 0xc2 && c [1] >= 0x80 && c [1] <= 0x9f))
+            return true;
+        if (*c < 0x20 && !(long_text && (*c == '\t' || *c == '\n' || *c == '\r')))
+            return true;
+    }
+    return false;
+}
+
 //  Paths are only formatted for a refusal and for the messages walked
 //  into: a valid event costs no formatting of its strings' paths.
 static stx_status_t
@@ -325,11 +351,16 @@ s_walk (s_ctx_t *ctx, const ProtobufCMessage *msg, const char *path)
             const char *text = (const char *) items [item];
             size_t len = strlen (text);
             bool utf8 = stx_utf8_valid (text, len);
-            if (utf8 && len <= ctx->limits->max_string)
+            bool controls = utf8 && s_controls (text, s_long_text (field->name));
+            if (utf8 && !controls && len <= ctx->limits->max_string)
                 continue;
             s_item_path (item_path, sizeof (item_path), path, field->name, repeated, item);
             if (!utf8)
                 return s_fail (ctx, STX_ERR_BAD_UTF8, item_path, "invalid UTF-8");
+            if (controls)
+                return s_fail (ctx, STX_ERR_INVALID, item_path, "holds control characters%s",
+                               s_long_text (field->name)? " (only tab and line breaks may "
+                               "stand in a long text)": "");
             return s_fail (ctx, STX_ERR_TOO_LARGE, item_path,
                            "%zu bytes, over the limit of %zu", len, ctx->limits->max_string);
         }
@@ -798,12 +829,7 @@ stx_node_name_invalid (const char *node)
         return "is longer than 64 bytes";
     if (!stx_utf8_valid (node, size))
         return "is not valid UTF-8";
-    for (const unsigned char *c = (const unsigned char *) node; *c; c++)
-        if (*c < 0x20 || *c == 0x7f)
-            return "holds control characters";
-    //  C1 controls (U+0080..U+009F) are 0xC2 0x80..0x9F in UTF-8
-    for (const unsigned char *c = (const unsigned char *) node; *c; c++)
-        if (c [0] == 0xc2 && c [1] >= 0x80 && c [1] <= 0x9f)
-            return "holds control characters";
+    if (s_controls (node, false))
+        return "holds control characters";
     return NULL;
 }

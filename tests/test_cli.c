@@ -735,6 +735,59 @@ test_exit_codes (void **state)
     assert_int_equal (s_broker_seq (self), before);
 }
 
+//  --------------------------------------------------------------------------
+//  What partners wrote never reaches a terminal raw: controls are refused
+//  by the broker, bidi controls and long-text newlines shown escaped;
+//  --json stays exact
+
+static void
+test_untrusted_text (void **state)
+{
+    world_t *self = (world_t *) *state;
+    const char *title = "Gevaar \xe2\x80\xae gnirts";
+    json_t *entry = json_pack ("{s:s, s:s, s:s, s:[s], s:{s:s}, s:s, s:s}",
+                               "id", "ini:rtl-test", "title", title, "owner", "org:vdab",
+                               "od_codes", "OD 1.1.1", "period", "start", "2026-01-01",
+                               "status", "running", "summary", "regel een\n\tregel twee");
+    const char *path = stx_testnet_write_json (self, "rtl.json", entry);
+    char *out = NULL, *err = NULL;
+    if (s_cli (self, 1, &out, &err, "publish", path, NULL) != 0)
+        fail_msg ("publish: %s", err);
+    free (out);
+    free (err);
+    stx_testnet_wait_converged (self, 2, s_broker_seq (self));
+    const char *views [][4] = { { "show", "ini:rtl-test", NULL, NULL },
+                                { "search", "gevaar", NULL, NULL },
+                                { "history", "ini:rtl-test", NULL, NULL } };
+    for (size_t v = 0; v < 3; v++) {
+        assert_int_equal (s_cli (self, 1, &out, NULL, views [v][0], views [v][1], views [v][2],
+                                 views [v][3], NULL), 0);
+        if ((v < 2 && !strstr (out, "\\u202e")) || strstr (out, "\xe2\x80\xae"))
+            fail_msg ("%s: the override is not escaped:\n%s", views [v][0], out);
+        if (v == 0 && !strstr (out, "regel een\\n\\tregel twee"))
+            fail_msg ("show: the summary's newline and tab are not escaped:\n%s", out);
+        free (out);
+    }
+    assert_int_equal (s_cli (self, 1, &out, NULL, "show", "ini:rtl-test", "--json", NULL), 0);
+    json_t *shown = json_loads (out, 0, NULL);
+    free (out);
+    assert_non_null (shown);
+    assert_string_equal (json_string_value (json_object_get (shown, "title")), title);
+    json_decref (shown);
+
+    //  An escape sequence in a title is refused, and the refusal's echo
+    //  reaches the terminal escaped
+    json_object_set_new (entry, "id", json_string ("ini:red-test"));
+    json_object_set_new (entry, "title", json_string ("red \x1b[31m title"));
+    path = stx_testnet_write_json (self, "red.json", entry);
+    json_decref (entry);
+    assert_int_equal (s_cli (self, 1, &out, &err, "publish", path, NULL), 1);
+    assert_non_null (strstr (err, "title: holds control characters"));
+    assert_null (strchr (err, 0x1b));
+    free (out);
+    free (err);
+}
+
 int
 main (void)
 {
@@ -747,6 +800,7 @@ main (void)
         cmocka_unit_test (test_history),
         cmocka_unit_test (test_tail),
         cmocka_unit_test (test_exit_codes),
+        cmocka_unit_test (test_untrusted_text),
     };
     stx_testnet_filter ();
     return cmocka_run_group_tests (tests, s_setup, s_teardown);

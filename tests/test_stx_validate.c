@@ -441,6 +441,37 @@ test_required_on_protobuf (void **state)
     s_expect (NULL, STX_ERR_INVALID, "entry: empty*");
 }
 
+//  Control characters reach no terminal: refused but for tab and newline
+//  in a long text; bidi controls are text (the CLI shows them escaped)
+static void
+test_control_characters (void **state)
+{
+    (void) state;
+    Stemx__Entry *entry = s_entry (S_INI (", \"partners\": [\"org:b\"]"));
+    Stemx__Initiative *ini = entry->initiative;
+    s_set (&ini->title, "red \x1b[31m title");
+    s_expect (entry, STX_ERR_INVALID, "ini:x: title: holds control characters");
+    s_set (&ini->title, "a\ttab");
+    s_expect (entry, STX_ERR_INVALID, "ini:x: title: holds control characters");
+    s_set (&ini->title, "C1 \xc2\x9b here");
+    s_expect (entry, STX_ERR_INVALID, "ini:x: title: holds control characters");
+    s_set (&ini->title, "DEL \x7f");
+    s_expect (entry, STX_ERR_INVALID, "ini:x: title: holds control characters");
+    s_set (&ini->title, "right-to-left \xe2\x80\xae override");
+    s_expect (entry, STX_OK, "");
+    s_set (&ini->summary, "two lines\n\tand a tab");
+    s_expect (entry, STX_OK, "");
+    s_set (&ini->summary, "a bell \x07");
+    s_expect (entry, STX_ERR_INVALID, "ini:x: summary: holds control characters (only tab "
+              "and line breaks may stand in a long text)");
+    s_set (&ini->summary, "");
+    s_set (&ini->partners [0]->org, "org:b\r");
+    s_expect (entry, STX_ERR_INVALID, "ini:x: partners[0].org: holds control characters");
+    stx_entry_free (&entry);
+    assert_null (stx_node_name_invalid ("gent-agent é"));
+    assert_string_equal (stx_node_name_invalid ("a\x01" "b"), "holds control characters");
+}
+
 static void
 test_bad_utf8_fields (void **state)
 {
@@ -818,6 +849,7 @@ main (void)
         cmocka_unit_test (test_keys),
         cmocka_unit_test (test_required_on_protobuf),
         cmocka_unit_test (test_bad_utf8_fields),
+        cmocka_unit_test (test_control_characters),
         cmocka_unit_test (test_size_limits),
         cmocka_unit_test (test_unknown_fields),
         cmocka_unit_test (test_events),
