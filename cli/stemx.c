@@ -92,7 +92,7 @@ static const option_def_t s_option_defs [] = {
     { O_LIMIT,        "limit",          true,  "N", "show at most N results (0 = all; default 20)" },
     { O_FORMAT,       "format",         true,  "FMT", "json, ndjson or csv" },
     { O_OUT,          "out",            true,  "PATH", "write to PATH" },
-    { O_TIMEOUT,      "timeout",        true,  "SEC", "wait SEC seconds for the broker (default 30)" },
+    { O_TIMEOUT,      "timeout",        true,  "SEC", "wait SEC seconds for the broker (default 30; verify: 5)" },
     { O_EXPECT,       "expect-version", true,  "N", "refuse unless the entry is at version N" },
     { O_DRY_RUN,      "dry-run",        false, NULL, "check and compare only; send nothing" },
     { O_VERIFY,       "verify",         false, NULL, "check who signed the current version" },
@@ -2096,7 +2096,7 @@ static const command_t s_commands [] = {
       "head at this replica's sequence is this replica's head), diverged (the heads\n"
       "differ: the catalogues are not the same) or unknown (no answer, or the broker\n"
       "no longer keeps its head at that sequence). Exit status 0 for agree and lag,\n"
-      "1 otherwise. Default --timeout here: 5 seconds.\n\n"
+      "1 otherwise. --timeout defaults to 5 seconds here.\n\n"
       "Example:\n"
       "  stemx --data /var/lib/stemx/agent verify\n" },
     { "status", s_cmd_status, 0, 0, (const int []) { O_JSON, O_CSV, 0 },
