@@ -39,6 +39,7 @@
 #include "stx_cmd_import.h"
 #include "stx_import_summary.h"
 #include "stx_cli_format.h"
+#include "stx_validate.h"
 #include "stx_error.h"
 #include "stx_event.h"
 #include "stx_json.h"
@@ -518,6 +519,15 @@ s_item_take (s_import_t *self, s_item_t *item, stx_read_t *read)
     }
     free (item->key);
     item->key = strdup (stx_entry_key (item->entry));
+    //  A dry run says what the broker would refuse: its structure, sizes,
+    //  counts, UTF-8, controls and dates, with the default limits (codes
+    //  are the broker's taxonomy's to check)
+    if (self->options->dry_run
+    &&  (rc = stx_validate_entry (NULL, NULL, item->entry, err, sizeof err)) != STX_OK) {
+        s_refuse (item, rc, err);
+        stx_entry_free (&item->entry);
+        return;
+    }
     uint64_t code;
     if (stx_keyset_add (self->seen, item->key, s_where_code (item->where), &code)) {
         char first [48];

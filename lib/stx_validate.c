@@ -381,7 +381,7 @@ s_required (s_ctx_t *ctx, const char *value, const char *path)
 static stx_status_t
 s_code (s_ctx_t *ctx, stx_vocab_t vocab, const char *value, const char *path)
 {
-    if (value && *value && !stx_taxonomy_has (ctx->taxonomy, vocab, value)) {
+    if (value && *value && ctx->taxonomy && !stx_taxonomy_has (ctx->taxonomy, vocab, value)) {
         char echo [S_ECHO_MAX + 4];
         return s_fail (ctx, STX_ERR_UNKNOWN_CODE, path, "unknown %s '%s'",
                        stx_vocab_name (vocab),
@@ -695,7 +695,6 @@ stx_status_t
 stx_validate_entry (const stx_taxonomy_t *taxonomy, const stx_limits_t *limits,
                     const Stemx__Entry *entry, char *err, size_t errlen)
 {
-    assert (taxonomy);
     stx_limits_t defaults;
     if (!limits) {
         stx_limits_default (&defaults);

@@ -29,7 +29,7 @@ void
     stx_limits_default (stx_limits_t *limits);
 
 //  Validate one entry (limits may be NULL for the defaults; so in
-//  stx_validate_event). Returns STX_OK, or STX_ERR_INVALID,
+//  stx_validate_event; taxonomy may be NULL: then codes are not checked). Returns STX_OK, or STX_ERR_INVALID,
 //  STX_ERR_UNKNOWN_CODE, STX_ERR_BAD_DATES, STX_ERR_BAD_UTF8 or
 //  STX_ERR_TOO_LARGE with err naming the entry and field, e.g.
 //  "ini:x: od_codes[1]: unknown OD code 'OD 9.9.9'".

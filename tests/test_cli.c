@@ -788,6 +788,40 @@ test_untrusted_text (void **state)
     free (err);
 }
 
+//  --------------------------------------------------------------------------
+//  --dry-run says what the broker would refuse for its limits
+
+static void
+test_dry_run_limits (void **state)
+{
+    world_t *self = (world_t *) *state;
+    char title [5001];
+    memset (title, 't', 5000);
+    title [5000] = 0;
+    json_t *entries = json_pack ("[{s:s, s:s, s:s, s:[s], s:{s:s}, s:s},"
+                                 " {s:s, s:s, s:s, s:[s], s:{s:s}, s:s}]",
+                                 "id", "ini:long-title", "title", title, "owner", "org:vdab",
+                                 "od_codes", "OD 1.1.1", "period", "start", "2026-01-01",
+                                 "status", "running",
+                                 "id", "ini:fine-title", "title", "Fine", "owner", "org:vdab",
+                                 "od_codes", "OD 1.1.1", "period", "start", "2026-01-01",
+                                 "status", "running");
+    const char *path = stx_testnet_write_json (self, "long.json", entries);
+    json_decref (entries);
+    char *out = NULL, *err = NULL;
+    assert_int_equal (s_cli (self, 1, &out, &err, "import", path, "--dry-run", "--json", NULL), 1);
+    json_t *summary = json_loads (out, 0, NULL);
+    assert_non_null (summary);
+    assert_int_equal (s_count (summary, "refused"), 1);
+    assert_int_equal (s_count (summary, "to_send"), 1);
+    char *text = json_dumps (summary, 0);
+    assert_non_null (strstr (text, "ini:long-title: title: 5000 bytes, over the limit of 4096"));
+    free (text);
+    json_decref (summary);
+    free (out);
+    free (err);
+}
+
 int
 main (void)
 {
@@ -801,6 +835,7 @@ main (void)
         cmocka_unit_test (test_tail),
         cmocka_unit_test (test_exit_codes),
         cmocka_unit_test (test_untrusted_text),
+        cmocka_unit_test (test_dry_run_limits),
     };
     stx_testnet_filter ();
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
