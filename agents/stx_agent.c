@@ -190,6 +190,7 @@ typedef struct _s_waiter_t {
 struct _s_request_t {
     zframe_t *routing_id;       //  the CLI
     size_t count;
+    size_t queued;              //  events put in the outbox (not refused here)
     size_t remaining;           //  results still missing
     uint8_t (*ids) [STX_EVENT_ID_SIZE];
     Stemx__Result *results;
@@ -2093,6 +2094,20 @@ s_request_refuse (s_request_t *request, size_t index, Stemx__Reason reason, cons
 //  CLI requests wait for results and the events go out as the window
 //  allows (a link that is down sends its events when it comes up). If the
 //  outbox cannot take them, each CLI gets the error and nothing is queued.
+//  Tell the CLI at routing_id that queued events of its request are in
+//  the synced outbox, pending of them all without an answer yet.
+static void
+s_local_receipt (s_agent_t *self, zframe_t *routing_id, size_t queued, uint64_t pending)
+{
+    Stemx__Receipt receipt = STEMX__RECEIPT__INIT;
+    receipt.queued = (uint32_t) queued;
+    receipt.pending = pending;
+    Stemx__Reply reply = STEMX__REPLY__INIT;
+    reply.body_case = STEMX__REPLY__BODY_RECEIPT;
+    reply.receipt = &receipt;
+    stx_wire_send_reply (self->local, routing_id, &reply);
+}
+
 static void
 s_staged_flush (s_agent_t *self)
 {
@@ -2102,9 +2117,14 @@ s_staged_flush (s_agent_t *self)
     if (self->staged_count)
         status = stx_outbox_add (self->outbox, (const uint8_t **) self->staged_datas,
                                  self->staged_sizes, self->staged_count);
+    uint64_t pending = 0, rejected = 0;
+    if (status == STX_OK)
+        stx_outbox_depth (self->outbox, &pending, &rejected);
     s_request_t *request = (s_request_t *) zlistx_detach (self->staged, NULL);
     while (request) {
         if (status == STX_OK) {
+            //  Durable now: the CLI may say so, whatever happens next
+            s_local_receipt (self, request->routing_id, request->queued, pending);
             zlistx_add_end (self->requests, request);
             s_request_wait (self, request);
         }
@@ -2299,6 +2319,7 @@ s_local_publish (s_agent_t *self, zframe_t *routing_id, Stemx__Publish *publish)
                 self->staged_sizes [self->staged_count++] = sizes [taken++];
                 packed [index] = NULL;
             }
+        request->queued = queued;
         zlistx_add_end (self->staged, request);
     }
     for (size_t index = 0; index < count; index++) {

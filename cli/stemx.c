@@ -48,6 +48,8 @@
 
 #define EXIT_REFUSED 1
 #define EXIT_USAGE   2
+#define EXIT_QUEUED  3          //  in the agent's outbox, not acked by the broker yet
+#define EXIT_UNSTORED 4         //  the agent did not confirm it stored the events
 
 //  Most events in one Publish request, and their packed bytes at most;
 //  well below the broker's message limit.
@@ -347,13 +349,31 @@ s_publish_batch (zsock_t *agent, pending_t *events, size_t first, size_t last, i
     if (stx_wire_send_publish (agent, datas, count) != 0)
         return s_fail (EXIT_REFUSED, "cannot send to the agent: %s", zmq_strerror (errno));
 
+    //  The agent's receipt first (the events are in its synced outbox),
+    //  then the broker's answers
     Stemx__Reply *reply = NULL;
-    stx_status_t rc = stx_wire_recv_reply (agent, timeout * 1000, &reply);
+    int64_t deadline = zclock_mono () + (int64_t) timeout * 1000;
+    bool received = false;
+    stx_status_t rc;
+    while (true) {
+        int64_t left = deadline - zclock_mono ();
+        rc = stx_wire_recv_reply (agent, left > 0? (int) left: 0, &reply);
+        if (rc != STX_OK || reply->body_case != STEMX__REPLY__BODY_RECEIPT)
+            break;
+        received = true;
+        stx_wire_reply_free (&reply);
+    }
+    if (rc == STX_ERR_TIMEOUT && received)
+        return s_fail (EXIT_QUEUED,
+                       "queued, not acked: no answer from the broker within %d s; the %zu "
+                       "event(s) are in the agent's outbox, which sends them until the "
+                       "broker answers (see 'stemx status')", timeout, count);
     if (rc == STX_ERR_TIMEOUT)
-        return s_fail (EXIT_REFUSED,
-                       "no answer from the broker within %d s; the agent keeps the %zu "
-                       "event(s) in its outbox and sends them when the broker is reachable "
-                       "(see 'stemx status')", timeout, count);
+        return s_fail (EXIT_UNSTORED,
+                       "not stored: the agent did not confirm within %d s that it holds the "
+                       "%zu event(s) (is it stopped or overloaded?); they may never have "
+                       "reached it. Publishing again is safe: at worst the same content is "
+                       "recorded once more", timeout, count);
     if (rc != STX_OK)
         return s_fail (EXIT_REFUSED, "bad answer from the agent: %s", stx_strerror (rc));
     int result = 0;
@@ -2046,8 +2066,11 @@ static const command_t s_commands [] = {
       "durable outbox, sends them to the broker and answers when the broker has:\n"
       "each accepted entry is printed with its sequence number and version; each\n"
       "refusal with its reason on stderr, and the exit status is then 1.\n"
-      "If the broker does not answer within --timeout seconds (default 30) the\n"
-      "events stay in the outbox and are sent when it is reachable again.\n\n"
+      "If the broker does not answer within --timeout seconds (default 30): exit\n"
+      "status 3 when the agent confirmed the events are in its outbox (they are\n"
+      "sent until the broker answers; 'stemx status' counts them pending), 4 when\n"
+      "the agent did not even confirm that (stopped or overloaded: they may never\n"
+      "have reached it). Publishing again is always safe.\n\n"
       "Examples:\n"
       "  stemx --data /var/lib/stemx publish initiative.json\n"
       "  jq '.initiatives' catalogue.json | stemx publish -\n" },

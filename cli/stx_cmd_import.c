@@ -48,6 +48,8 @@
 #include "stx_wire.h"
 
 #define EXIT_REFUSED 1
+#define EXIT_QUEUED  3          //  as stemx.c: in the agent's outbox, not acked yet
+#define EXIT_UNSTORED 4         //  the agent did not confirm it stored them
 
 //  Most events in one Publish request, and their packed bytes at most;
 //  well below the broker's message limit (as publish in stemx.c)
@@ -118,6 +120,7 @@ typedef struct {
 typedef struct {
     s_chunk_t *chunk;           //  NULL = free slot
     size_t first, last;         //  items [first, last) of chunk, some sent
+    uint64_t order;             //  its place among the batches sent (from 0)
 } s_batch_t;
 
 typedef struct {
@@ -134,6 +137,8 @@ typedef struct {
     size_t nchunks;
     s_batch_t batches [S_BATCHES_OUT];
     size_t batches_out, errors; //  batches unanswered; Error answers among them
+    uint64_t sent, receipts;    //  batches sent, and the agent's receipts for them
+                                //  (in order: batch n is in the outbox once n < receipts)
     int phase;                  //  0: organisations, 1: the rest
     stx_import_summary_t *summary;
     uint64_t last_seq;          //  highest sequence acked
@@ -221,11 +226,11 @@ s_flush (s_import_t *self, bool all)
 
 //  Events still waiting in the batches in flight
 static size_t
-s_events_out (s_import_t *self)
+s_events_out (s_import_t *self, bool receipted)
 {
     size_t events = 0;
     for (size_t b = 0; b < S_BATCHES_OUT; b++)
-        if (self->batches [b].chunk)
+        if (self->batches [b].chunk && (self->batches [b].order < self->receipts) == receipted)
             for (size_t i = self->batches [b].first; i < self->batches [b].last; i++)
                 events += !self->batches [b].chunk->items [i].done
                        && self->batches [b].chunk->items [i].data;
@@ -313,10 +318,18 @@ s_take_reply (s_import_t *self)
     Stemx__Reply *reply = NULL;
     stx_status_t rc = stx_wire_recv_reply (self->agent, timeout * 1000, &reply);
     if (rc == STX_ERR_TIMEOUT) {
-        s_fail (self, EXIT_REFUSED,
-                "no answer from the broker within %d s; the agent keeps the %zu "
-                "event(s) in its outbox and sends them when the broker is reachable "
-                "(see 'stemx status')", timeout, s_events_out (self));
+        size_t queued = s_events_out (self, true), unstored = s_events_out (self, false);
+        if (unstored == 0)
+            s_fail (self, EXIT_QUEUED,
+                    "queued, not acked: no answer from the broker within %d s; the %zu "
+                    "event(s) are in the agent's outbox, which sends them until the broker "
+                    "answers (see 'stemx status')", timeout, queued);
+        else
+            s_fail (self, EXIT_UNSTORED,
+                    "not stored: the agent did not confirm within %d s that it holds %zu "
+                    "event(s) (is it stopped or overloaded?); they may never have reached "
+                    "it. %zu more are in its outbox. Importing again is safe: what is "
+                    "already in the catalogue is unchanged", timeout, unstored, queued);
         s_abandon (self);
     }
     else
@@ -325,11 +338,16 @@ s_take_reply (s_import_t *self)
         s_abandon (self);
     }
     else
+    if (reply->body_case == STEMX__REPLY__BODY_RECEIPT)
+        self->receipts++;
+    else
     if (reply->body_case == STEMX__REPLY__BODY_ACK)
         s_take_ack (self, reply->ack);
     else {
         //  An Error says not for which request: send no more, and let the
-        //  other batches' Acks tell which one it was
+        //  other batches' Acks tell which one it was. The agent sends one
+        //  in place of a receipt, so the receipts after it stay in step
+        self->receipts++;
         if (reply->body_case == STEMX__REPLY__BODY_ERROR)
             s_fail (self, EXIT_REFUSED, "the agent refused the request: %s", reply->error->text);
         else
@@ -373,7 +391,7 @@ s_send_batch (s_import_t *self, s_chunk_t *chunk, size_t first, size_t last)
     size_t b = 0;
     while (self->batches [b].chunk)
         b++;
-    self->batches [b] = (s_batch_t) { chunk, first, last };
+    self->batches [b] = (s_batch_t) { chunk, first, last, self->sent++ };
     self->batches_out++;
     chunk->batches_out++;
 }

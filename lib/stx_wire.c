@@ -226,6 +226,7 @@ stx_wire_reply_name (const Stemx__Reply *reply)
         case STEMX__REPLY__BODY_ERROR:        return "error";
         case STEMX__REPLY__BODY_STATUS:       return "status";
         case STEMX__REPLY__BODY_VERIFY:       return "verify";
+        case STEMX__REPLY__BODY_RECEIPT:      return "receipt";
         default:                              return "none";
     }
 }

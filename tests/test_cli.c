@@ -365,14 +365,15 @@ test_import_broker_silent (void **state)
     char *out = NULL, *err = NULL;
     int rc = s_cli (self, 1, &out, &err, "import", path, "--timeout", "2", "--json", NULL);
     assert_int_equal (kill (self->pid [0], SIGCONT), 0);
-    assert_int_equal (rc, 1);
+    //  Exit status 3: in the agent's outbox, not acked
+    assert_int_equal (rc, 3);
     json_t *summary = json_loads (out, 0, NULL);
     assert_non_null (summary);
     assert_int_equal (s_count (summary, "not_sent"), 600);
     assert_int_equal (s_count (summary, "accepted"), 0);
     json_decref (summary);
-    assert_non_null (strstr (err, "no answer from the broker within 2 s"));
-    assert_non_null (strstr (err, "keeps the 600 event(s) in its outbox"));
+    assert_non_null (strstr (err, "queued, not acked: no answer from the broker within 2 s"));
+    assert_non_null (strstr (err, "the 600 event(s) are in the agent's outbox"));
     free (out);
     free (err);
     //  Nothing lost: they all land, and importing again changes nothing
@@ -822,6 +823,52 @@ test_dry_run_limits (void **state)
     free (err);
 }
 
+//  --------------------------------------------------------------------------
+//  What publish says is exactly true: acked (0), in the agent's outbox but
+//  not acked (3, and status counts it pending), or not confirmed stored by
+//  the agent (4)
+
+static void
+test_publish_claims (void **state)
+{
+    world_t *self = (world_t *) *state;
+    json_t *entry = json_pack ("{s:s, s:s, s:s, s:[s], s:{s:s}, s:s}",
+                               "id", "ini:claim-test", "title", "Claim", "owner", "org:vdab",
+                               "od_codes", "OD 1.1.1", "period", "start", "2026-01-01",
+                               "status", "running");
+    const char *path = stx_testnet_write_json (self, "claim.json", entry);
+    json_decref (entry);
+    char *out = NULL, *err = NULL;
+    //  The broker stopped: the agent confirms the outbox, nobody acks
+    long long before = s_broker_seq (self);
+    assert_int_equal (kill (self->pid [0], SIGSTOP), 0);
+    int rc = s_cli (self, 1, &out, &err, "publish", path, "--timeout", "2", NULL);
+    json_t *status = stx_testnet_status (self, 1);
+    assert_int_equal (kill (self->pid [0], SIGCONT), 0);
+    if (rc != 3 || !strstr (err, "queued, not acked"))
+        fail_msg ("broker stopped: rc %d: %s", rc, err);
+    assert_true (json_integer_value (json_object_get (status, "outbox")) >= 1);
+    json_decref (status);
+    free (out);
+    free (err);
+    stx_testnet_wait_converged (self, 2, before + 1);
+    assert_int_equal (s_cli (self, 1, NULL, NULL, "show", "ini:claim-test", NULL), 0);
+
+    //  The agent stopped: nothing confirms that it holds the event
+    assert_int_equal (kill (self->pid [1], SIGSTOP), 0);
+    rc = s_cli (self, 1, &out, &err, "publish", path, "--timeout", "2", NULL);
+    assert_int_equal (kill (self->pid [1], SIGCONT), 0);
+    if (rc != 4 || !strstr (err, "not stored: the agent did not confirm within 2 s"))
+        fail_msg ("agent stopped: rc %d: %s", rc, err);
+    free (out);
+    free (err);
+    //  ...and publishing again is safe
+    if (s_cli (self, 1, &out, &err, "publish", path, NULL) != 0)
+        fail_msg ("publish again: %s", err);
+    free (out);
+    free (err);
+}
+
 int
 main (void)
 {
@@ -836,6 +883,7 @@ main (void)
         cmocka_unit_test (test_exit_codes),
         cmocka_unit_test (test_untrusted_text),
         cmocka_unit_test (test_dry_run_limits),
+        cmocka_unit_test (test_publish_claims),
     };
     stx_testnet_filter ();
     return cmocka_run_group_tests (tests, s_setup, s_teardown);

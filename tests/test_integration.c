@@ -353,11 +353,18 @@ test_reply_burst (void **state)
     }
     //  Every reply is sent (and queued for us) before we read one
     s_wait_converged (self, base + S_BURST);
-    int acked = 0;
+    int acked = 0, receipts = 0;
     while (acked < S_BURST) {
         Stemx__Reply *reply = NULL;
         if (stx_wire_recv_reply (sock, 5000, &reply) != STX_OK)
             break;
+        //  Each publish is first confirmed in the agent's outbox
+        if (reply->body_case == STEMX__REPLY__BODY_RECEIPT) {
+            assert_int_equal (reply->receipt->queued, 1);
+            receipts++;
+            stx_wire_reply_free (&reply);
+            continue;
+        }
         assert_int_equal (reply->body_case, STEMX__REPLY__BODY_ACK);
         for (size_t r = 0; r < reply->ack->n_results; r++) {
             assert_int_equal (reply->ack->results [r]->reason, STEMX__REASON__R_OK);
@@ -367,6 +374,7 @@ test_reply_burst (void **state)
     }
     zsock_destroy (&sock);
     assert_int_equal (acked, S_BURST);
+    assert_int_equal (receipts, S_BURST);
 }
 
 int
