@@ -112,10 +112,11 @@ s_pillar_of (const char *org, void *arg)
          ? "government": "industry";
 }
 
-//  An upsert of the JSON entry text, its parties' pillars filled in, signed
-//  by signer (NULL = unsigned). Caller frees.
+//  An upsert of the JSON entry text, signed by signer (NULL = unsigned),
+//  its parties' pillars filled in when fill is true (as an agent does),
+//  else as given. Caller frees.
 static Stemx__Event *
-s_event (const char *text, stx_identity_t *signer)
+s_event_with (const char *text, stx_identity_t *signer, bool fill)
 {
     json_t *json = json_loads (text, 0, NULL);
     assert_non_null (json);
@@ -124,13 +125,20 @@ s_event (const char *text, stx_identity_t *signer)
     if (stx_json_to_entry (json, &entry, err, sizeof err))
         fail_msg ("%s", err);
     json_decref (json);
-    stx_parties_fill (entry, s_pillar_of, NULL);
+    if (fill)
+        stx_parties_fill (entry, s_pillar_of, NULL);
     char key [128];
     snprintf (key, sizeof key, "%s", stx_entry_key (entry));
     Stemx__Event *event = stx_event_new (key, &entry);
     if (signer)
         stx_sign_event (event, signer);
     return event;
+}
+
+static Stemx__Event *
+s_event (const char *text, stx_identity_t *signer)
+{
+    return s_event_with (text, signer, true);
 }
 
 static uint32_t s_retry_after_ms;      //  of the last result s_publish_raw got
@@ -446,18 +454,7 @@ s_expect_halt (world_t *self, int node, uint64_t seq, ...)
 static Stemx__Event *
 s_event_as_is (const char *text, stx_identity_t *signer)
 {
-    json_t *json = json_loads (text, 0, NULL);
-    assert_non_null (json);
-    Stemx__Entry *entry = NULL;
-    char err [STX_ERRLEN];
-    if (stx_json_to_entry (json, &entry, err, sizeof err))
-        fail_msg ("%s", err);
-    json_decref (json);
-    char key [128];
-    snprintf (key, sizeof key, "%s", stx_entry_key (entry));
-    Stemx__Event *event = stx_event_new (key, &entry);
-    stx_sign_event (event, signer);
-    return event;
+    return s_event_with (text, signer, false);
 }
 
 static void
