@@ -48,13 +48,30 @@ s_run (const char *const argv [])
     return out;
 }
 
-static void
-test_python_client (void **state)
+//  The network lives in setup and teardown, so a failing step still stops
+//  the broker and the agent
+static int
+s_setup (void **state)
 {
-    (void) state;
     world_t *self = stx_testnet_new ();
     stx_testnet_key (self, "org:vdab", "government", "publisher, reader");
     stx_testnet_key (self, "org:vlaio", "government", "admin, publisher, reader");
+    *state = self;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    world_t *self = (world_t *) *state;
+    stx_testnet_destroy (&self);
+    return 0;
+}
+
+static void
+test_python_client (void **state)
+{
+    world_t *self = (world_t *) *state;
 
     //  The Python module of the schema, and the client's own key
     char script [PATH_MAX + 64], pb2 [PATH_MAX + 64], proto [PATH_MAX + 64], doc [PATH_MAX + 64];
@@ -118,14 +135,13 @@ test_python_client (void **state)
     assert_string_equal (json_string_value (json_object_get (status, "head")), head);
     json_decref (status);
     json_decref (summary);
-    stx_testnet_destroy (&self);
 }
 
 int
 main (void)
 {
     const struct CMUnitTest tests [] = {
-        cmocka_unit_test (test_python_client),
+        cmocka_unit_test_setup_teardown (test_python_client, s_setup, s_teardown),
     };
     stx_testnet_filter ();
     return cmocka_run_group_tests (tests, NULL, NULL);
