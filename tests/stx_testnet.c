@@ -117,6 +117,14 @@ stx_testnet_destroy (stx_testnet_t **self_p)
     assert_true (clean);
 }
 
+int
+stx_testnet_teardown (void **state)
+{
+    stx_testnet_t *self = (stx_testnet_t *) *state;
+    stx_testnet_destroy (&self);
+    return 0;
+}
+
 const char *
 stx_testnet_cert (stx_testnet_t *self, const char *org, bool secret)
 {

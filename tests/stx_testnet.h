@@ -56,6 +56,10 @@ stx_testnet_t *
 void
     stx_testnet_destroy (stx_testnet_t **self_p);
 
+//  A cmocka teardown for a test whose state is a network: destroys it.
+int
+    stx_testnet_teardown (void **state);
+
 //  Make a key for org and register its public half with the broker.
 void
     stx_testnet_key (stx_testnet_t *self, const char *org, const char *pillar, const char *roles);

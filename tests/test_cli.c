@@ -38,14 +38,6 @@ s_setup (void **state)
     return 0;
 }
 
-static int
-s_teardown (void **state)
-{
-    world_t *self = (world_t *) *state;
-    stx_testnet_destroy (&self);
-    return 0;
-}
-
 static json_t *
 s_section (world_t *self, const char *name)
 {
@@ -886,5 +878,5 @@ main (void)
         cmocka_unit_test (test_publish_claims),
     };
     stx_testnet_filter ();
-    return cmocka_run_group_tests (tests, s_setup, s_teardown);
+    return cmocka_run_group_tests (tests, s_setup, stx_testnet_teardown);
 }

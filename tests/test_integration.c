@@ -48,14 +48,6 @@ s_setup (void **state)
     return 0;
 }
 
-static int
-s_teardown (void **state)
-{
-    world_t *self = (world_t *) *state;
-    stx_testnet_destroy (&self);
-    return 0;
-}
-
 //  Publish array through agent node; assert the CLI accepted every entry.
 static void
 s_publish_ok (world_t *self, int node, const char *name, json_t *array)
@@ -381,8 +373,8 @@ int
 main (void)
 {
     const struct CMUnitTest tests [] = {
-        cmocka_unit_test_setup_teardown (test_replicate_refuse_restart, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_reply_burst, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_replicate_refuse_restart, s_setup, stx_testnet_teardown),
+        cmocka_unit_test_setup_teardown (test_reply_burst, s_setup, stx_testnet_teardown),
     };
     stx_testnet_filter ();
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -60,14 +60,6 @@ s_setup (void **state)
     return 0;
 }
 
-static int
-s_teardown (void **state)
-{
-    world_t *self = (world_t *) *state;
-    stx_testnet_destroy (&self);
-    return 0;
-}
-
 static void
 test_python_client (void **state)
 {
@@ -141,7 +133,7 @@ int
 main (void)
 {
     const struct CMUnitTest tests [] = {
-        cmocka_unit_test_setup_teardown (test_python_client, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_python_client, s_setup, stx_testnet_teardown),
     };
     stx_testnet_filter ();
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -53,14 +53,6 @@ s_setup (void **state)
     return 0;
 }
 
-static int
-s_teardown (void **state)
-{
-    world_t *self = (world_t *) *state;
-    stx_testnet_destroy (&self);
-    return 0;
-}
-
 //  ---------------------------------------------------------------------
 //  Raw clients
 
@@ -1602,25 +1594,25 @@ int
 main (void)
 {
     const struct CMUnitTest tests [] = {
-        cmocka_unit_test_setup_teardown (test_unregistered_key, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_ownership, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_signatures, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_integrity, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_forgery_past_broker, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_versions, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_divergent_fetch, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_revocation, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_hostile_input, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_rate_limit, s_setup_rate, s_teardown),
-        cmocka_unit_test_setup_teardown (test_rate_limit_agent, s_setup_rate_agent, s_teardown),
-        cmocka_unit_test_setup_teardown (test_id_reuse, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_fetch_flood, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_registry_files, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_hello_names, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_trust_pause, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_link_refused, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_versions_own, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_snapshot_sessions, s_setup_sessions, s_teardown),
+        cmocka_unit_test_setup_teardown (test_unregistered_key, s_setup, stx_testnet_teardown),
+        cmocka_unit_test_setup_teardown (test_ownership, s_setup, stx_testnet_teardown),
+        cmocka_unit_test_setup_teardown (test_signatures, s_setup, stx_testnet_teardown),
+        cmocka_unit_test_setup_teardown (test_integrity, s_setup, stx_testnet_teardown),
+        cmocka_unit_test_setup_teardown (test_forgery_past_broker, s_setup, stx_testnet_teardown),
+        cmocka_unit_test_setup_teardown (test_versions, s_setup, stx_testnet_teardown),
+        cmocka_unit_test_setup_teardown (test_divergent_fetch, s_setup, stx_testnet_teardown),
+        cmocka_unit_test_setup_teardown (test_revocation, s_setup, stx_testnet_teardown),
+        cmocka_unit_test_setup_teardown (test_hostile_input, s_setup, stx_testnet_teardown),
+        cmocka_unit_test_setup_teardown (test_rate_limit, s_setup_rate, stx_testnet_teardown),
+        cmocka_unit_test_setup_teardown (test_rate_limit_agent, s_setup_rate_agent, stx_testnet_teardown),
+        cmocka_unit_test_setup_teardown (test_id_reuse, s_setup, stx_testnet_teardown),
+        cmocka_unit_test_setup_teardown (test_fetch_flood, s_setup, stx_testnet_teardown),
+        cmocka_unit_test_setup_teardown (test_registry_files, s_setup, stx_testnet_teardown),
+        cmocka_unit_test_setup_teardown (test_hello_names, s_setup, stx_testnet_teardown),
+        cmocka_unit_test_setup_teardown (test_trust_pause, s_setup, stx_testnet_teardown),
+        cmocka_unit_test_setup_teardown (test_link_refused, s_setup, stx_testnet_teardown),
+        cmocka_unit_test_setup_teardown (test_versions_own, s_setup, stx_testnet_teardown),
+        cmocka_unit_test_setup_teardown (test_snapshot_sessions, s_setup_sessions, stx_testnet_teardown),
     };
     stx_testnet_filter ();
     return cmocka_run_group_tests (tests, NULL, NULL);
