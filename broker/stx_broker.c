@@ -75,6 +75,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "stx_broker.h"
@@ -90,12 +91,17 @@
 #include "stx_ratelimit.h"
 #include "stx_validate.h"
 #include "stx_pool.h"
+#include "stx_replyq.h"
 
 #define S_CHUNK_ENTRIES     1024            //  entries per snapshot chunk
-#define S_CHUNK_BYTES       (512 * 1024)    //  bytes per snapshot chunk
+#define S_CHUNK_BYTES       (256 * 1024)    //  bytes per snapshot chunk
 #define S_FETCH_EVENTS      1000            //  events per log range
-#define S_FETCH_BYTES       (4 * 1024 * 1024)
-#define S_PUB_HWM           100000          //  PUB send high-water mark
+#define S_FETCH_BYTES       (256 * 1024)    //  bytes per log range (and one more event)
+#define S_PUB_HWM           8192            //  PUB send high-water mark (messages per subscriber)
+#define S_PUB_EVENT_MAX     (4 * 1024)      //  larger events reach replicas by FETCH only
+#define S_PUB_HEARTBEAT     10000           //  ZMTP PING to subscribers this often, and
+#define S_PUB_DEAD          60000           //  ... a connection silent this long is closed
+#define S_HEAP_TRIM_MS      5000            //  give freed heap back to the system this often
 #define S_WARN_PER_TICK     20              //  warnings logged per heartbeat
 #define S_PEER_TTL          (3600 * 1000)   //  forget a silent peer's name after
 #define S_PEER_MAX          10000           //  peers remembered at most
@@ -103,7 +109,10 @@
 #define S_REBIND_MS         5000            //  how long a re-bind may retry
 #define S_PUMP_CHUNKS       8               //  snapshot chunks per session per loop turn
 #define S_CREDIT_MAX        16              //  credit a session can hold at most
-#define S_ROUTER_HWM        1000            //  ROUTER high-water marks (messages per peer)
+#define S_ROUTER_HWM        32              //  ROUTER high-water marks (messages per peer)
+#define S_HELD_PEER         (1024 * 1024)   //  replies held for one peer whose queue is full
+#define S_HELD_TOTAL        (64 * 1024 * 1024)  //  ... and for all of them
+#define S_RETRY_STUCK_MS    20              //  retry held replies that did not move
 #define S_PUB_MAXMSG        4096            //  largest message a subscriber may send
 #define S_FETCH_GAP_MS      1000            //  a FETCH repeating a range waits this long
 #define S_TRIM_STEP         1000            //  events trimmed per heartbeat at most
@@ -154,7 +163,9 @@ typedef struct {
 
 typedef struct {
     zsock_t *pipe;              //  actor command pipe
-    zsock_t *router;            //  requests
+    zsock_t *router;
+    stx_replyq_t *replies;      //  every reply goes out through it
+    uint64_t replies_dropped;   //  by the reply queues before the last re-bind            //  requests
     zsock_t *publisher;         //  updates: "E" events, "H" heartbeats
     zpoller_t *poller;
     stx_store_t *store;
@@ -218,6 +229,7 @@ typedef struct {
     uint64_t map_grown;         //  times the map was grown
     uint64_t trimmed;           //  events trimmed from the log since the start
     int64_t last_reader_check;
+    int64_t last_heap_trim;
 } s_broker_t;
 
 
@@ -288,7 +300,23 @@ s_send_error (s_broker_t *self, zframe_t *routing_id, Stemx__Reason reason, cons
     Stemx__Reply reply = STEMX__REPLY__INIT;
     reply.body_case = STEMX__REPLY__BODY_ERROR;
     reply.error = &error;
-    stx_wire_send_reply (self->router, routing_id, &reply);
+    stx_replyq_send (self->replies, routing_id, &reply);
+}
+
+//  Publish a heartbeat: the broker's position, which shows a subscriber
+//  what it has missed.
+static void
+s_heartbeat (s_broker_t *self)
+{
+    if (!self->publisher)
+        return;
+    Stemx__Heartbeat heartbeat = STEMX__HEARTBEAT__INIT;
+    heartbeat.lineage.data = self->meta.lineage;
+    heartbeat.lineage.len = STX_LINEAGE_SIZE;
+    heartbeat.seq = self->meta.seq;
+    heartbeat.head.data = self->meta.head;
+    heartbeat.head.len = STX_HEAD_SIZE;
+    stx_wire_send_heartbeat (self->publisher, &heartbeat);
 }
 
 //  Reads (LOG ranges and snapshot chunks) are charged to the reader (its
@@ -462,6 +490,12 @@ s_session_pump (s_broker_t *self, s_session_t *session)
 {
     session->starved = false;
     for (int chunks = 0; session->credit > 0 && chunks < S_PUMP_CHUNKS; chunks++) {
+        //  A peer whose queue is full gets no more chunks until it reads
+        //  (its session times out if it never does)
+        if (stx_replyq_busy (self->replies, session->routing_id)) {
+            session->starved = true;
+            return false;
+        }
         if (!s_read_allowed (self, session->reader)) {
             session->starved = true;    //  resumes when the reader's bucket refills
             return false;
@@ -483,7 +517,7 @@ s_session_pump (s_broker_t *self, s_session_t *session)
             Stemx__Reply reply = STEMX__REPLY__INIT;
             reply.body_case = STEMX__REPLY__BODY_CHUNK;
             reply.chunk = &body;
-            stx_wire_send_reply (self->router, session->routing_id, &reply);
+            stx_replyq_send (self->replies, session->routing_id, &reply);
             s_read_charge (self, session->reader, chunk.bytes);
             session->last_sent = zclock_mono ();
             session->credit--;
@@ -504,7 +538,7 @@ s_session_pump (s_broker_t *self, s_session_t *session)
             Stemx__Reply reply = STEMX__REPLY__INIT;
             reply.body_case = STEMX__REPLY__BODY_SNAPSHOT_END;
             reply.snapshot_end = &end;
-            stx_wire_send_reply (self->router, session->routing_id, &reply);
+            stx_replyq_send (self->replies, session->routing_id, &reply);
             if (self->verbose)
                 zsys_debug ("snapshot: sent %" PRIu64 " entries at seq %" PRIu64,
                             session->entries, session->meta.seq);
@@ -678,7 +712,7 @@ s_handle_hello (s_broker_t *self, zframe_t *routing_id, Stemx__Hello *hello, con
     Stemx__Reply reply = STEMX__REPLY__INIT;
     reply.body_case = STEMX__REPLY__BODY_WELCOME;
     reply.welcome = &welcome;
-    stx_wire_send_reply (self->router, routing_id, &reply);
+    stx_replyq_send (self->replies, routing_id, &reply);
     zsys_info ("hello from %s%s%s at seq %" PRIu64 "%s",
                *node? node: "(unnamed)", org? " of ": "", org? org: "",
                hello->last_seq, refresh? ", refresh required": "");
@@ -769,7 +803,7 @@ s_handle_fetch (s_broker_t *self, zframe_t *routing_id, Stemx__Fetch *fetch, con
     Stemx__Reply reply = STEMX__REPLY__INIT;
     reply.body_case = STEMX__REPLY__BODY_LOG;
     reply.log = &log;
-    stx_wire_send_reply (self->router, routing_id, &reply);
+    stx_replyq_send (self->replies, routing_id, &reply);
     stx_txn_abort (&txn);       //  after packing: items point into the map
     free (range.items);
     if (range.count) {
@@ -807,7 +841,7 @@ s_handle_ping (s_broker_t *self, zframe_t *routing_id, Stemx__Ping *ping)
     Stemx__Reply reply = STEMX__REPLY__INIT;
     reply.body_case = STEMX__REPLY__BODY_PONG;
     reply.pong = &pong;
-    stx_wire_send_reply (self->router, routing_id, &reply);
+    stx_replyq_send (self->replies, routing_id, &reply);
 }
 
 
@@ -1326,7 +1360,7 @@ s_batch_flush (s_broker_t *self)
         Stemx__Reply reply = STEMX__REPLY__INIT;
         reply.body_case = STEMX__REPLY__BODY_ACK;
         reply.ack = &ack;
-        stx_wire_send_reply (self->router, publish->routing_id, &reply);
+        stx_replyq_send (self->replies, publish->routing_id, &reply);
         publish = (s_publish_t *) zlistx_next (self->batch);
     }
     zlistx_purge (self->batch);
@@ -1335,18 +1369,28 @@ s_batch_flush (s_broker_t *self)
     //  Fan out the new events, in order, as the log holds them
     if (self->meta.seq > before) {
         stx_txn_t *txn = NULL;
+        bool skipped = false;
         status = stx_store_begin (self->store, false, &txn);
         for (uint64_t seq = before + 1; status == STX_OK && seq <= self->meta.seq; seq++) {
             const uint8_t *data;
             size_t size;
             status = stx_txn_log_get (txn, seq, &data, &size);
-            if (status == STX_OK)
+            //  A subscriber's queue is bounded in messages (S_PUB_HWM), so
+            //  its bytes are bounded only if every message is small: a
+            //  larger event is left to the replicas' FETCH, which the
+            //  heartbeat after this group starts at once
+            if (status == STX_OK && size <= S_PUB_EVENT_MAX)
                 stx_wire_publish (self->publisher, STX_TOPIC_EVENT, data, size);
+            else
+            if (status == STX_OK)
+                skipped = true;
         }
         if (status != STX_OK)
             zsys_error ("cannot read the log to publish: %s (replicas will fetch)",
                         stx_strerror (status));
         stx_txn_abort (&txn);
+        if (skipped)
+            s_heartbeat (self);
         if (self->verbose)
             zsys_debug ("committed %" PRIu64 " events, seq %" PRIu64,
                         self->meta.seq - before, self->meta.seq);
@@ -1601,7 +1645,13 @@ s_status_json (s_broker_t *self)
         "trimmed", (json_int_t) self->trimmed,
         "full", self->storage_full? json_string (self->storage_full): json_null ());
     assert (storage);
-    json_t *doc = json_pack ("{s:i, s:s, s:I, s:s, s:s, s:b, s:I, s:I, s:I, s:o, s:I, s:I, s:o, s:o}",
+    json_t *replies = json_pack ("{s:I, s:I, s:I}",
+        "held", (json_int_t) (self->replies? stx_replyq_held (self->replies): 0),
+        "held_bytes", (json_int_t) (self->replies? stx_replyq_held_bytes (self->replies): 0),
+        "dropped", (json_int_t) (self->replies_dropped
+                                 + (self->replies? stx_replyq_dropped (self->replies): 0)));
+    assert (replies);
+    json_t *doc = json_pack ("{s:i, s:s, s:I, s:s, s:s, s:b, s:I, s:I, s:I, s:o, s:I, s:I, s:o, s:o, s:o}",
         "pid", (int) getpid (),
         "started", started,
         "seq", (json_int_t) self->meta.seq,
@@ -1615,7 +1665,8 @@ s_status_json (s_broker_t *self)
         "disconnected_revoked", (json_int_t) self->disconnected_revoked,
         "rebinds", (json_int_t) self->rebinds,
         "last_reload", self->last_reload? json_string (reload): json_null (),
-        "storage", storage);
+        "storage", storage,
+        "replies", replies);
     assert (doc);
     char *text = json_dumps (doc, JSON_INDENT (2));
     assert (text);
@@ -1685,15 +1736,7 @@ s_retention_step (s_broker_t *self)
 static void
 s_tick (s_broker_t *self)
 {
-    if (self->publisher) {
-        Stemx__Heartbeat heartbeat = STEMX__HEARTBEAT__INIT;
-        heartbeat.lineage.data = self->meta.lineage;
-        heartbeat.lineage.len = STX_LINEAGE_SIZE;
-        heartbeat.seq = self->meta.seq;
-        heartbeat.head.data = self->meta.head;
-        heartbeat.head.len = STX_HEAD_SIZE;
-        stx_wire_send_heartbeat (self->publisher, &heartbeat);
-    }
+    s_heartbeat (self);
 
     int64_t now = zclock_mono ();
     zlistx_t *expired = zlistx_new ();
@@ -1736,6 +1779,13 @@ s_tick (s_broker_t *self)
     self->warnings = 0;
     self->suppressed = 0;
     s_retention_step (self);
+    if (now - self->last_heap_trim > S_HEAP_TRIM_MS) {
+        //  What peers cost (queues, handshakes, requests) is freed when
+        //  they go, but glibc keeps freed pages in its arenas: give them
+        //  back, so the broker's footprint returns to its baseline
+        self->last_heap_trim = now;
+        malloc_trim (0);
+    }
     if (now - self->last_reader_check > S_READER_CHECK_MS) {
         int cleared = 0;
         self->last_reader_check = now;
@@ -1759,14 +1809,23 @@ s_socket_new (s_broker_t *self, int type, const char *endpoint, const char *what
 {
     zsock_t *sock = zsock_new (type);
     assert (sock);
-    //  The ROUTER's queue to a peer that does not read holds at most
-    //  S_ROUTER_HWM replies (fetches and snapshots are paced besides)
-    int hwm = type == ZMQ_PUB? S_PUB_HWM: S_ROUTER_HWM;
-    zsock_set_sndhwm (sock, hwm);
-    zsock_set_rcvhwm (sock, hwm);
-    if (type == ZMQ_PUB)
+    //  A peer that does not read holds at most S_ROUTER_HWM replies
+    //  (each at most a range or a chunk) in libzmq, and S_HELD_PEER bytes
+    //  in the reply queue; a subscriber S_PUB_HWM events of S_PUB_EVENT_MAX
+    if (type == ZMQ_ROUTER)
+        stx_replyq_prepare (sock, S_ROUTER_HWM);
+    else {
+        zsock_set_sndhwm (sock, S_PUB_HWM);
+        zsock_set_rcvhwm (sock, S_PUB_HWM);
+    }
+    if (type == ZMQ_PUB) {
         //  Subscribers send subscriptions: a topic is one or two bytes
         zsock_set_maxmsgsize (sock, S_PUB_MAXMSG);
+        //  A subscriber that stops reading, or vanished without a FIN,
+        //  stops answering ZMTP PINGs: its connection and queue then go
+        zsock_set_heartbeat_ivl (sock, S_PUB_HEARTBEAT);
+        zsock_set_heartbeat_timeout (sock, S_PUB_DEAD);
+    }
     if (type == ZMQ_ROUTER)
         //  A guard against absurd frames; sizes between max_message and
         //  this get a TOO_LARGE answer, larger ones a dropped connection
@@ -1811,6 +1870,7 @@ s_sockets_bind (s_broker_t *self, const char *request, const char *updates, int 
         zpoller_set_nonstop (self->poller, true);
         return STX_ERR_IO;
     }
+    self->replies = stx_replyq_new (self->router, S_HELD_PEER, S_HELD_TOTAL);
     char *bound = zsock_last_endpoint (self->router);
     snprintf (self->request_bound, sizeof (self->request_bound), "%s", bound? bound: request);
     free (bound);
@@ -1867,6 +1927,8 @@ s_rebind (s_broker_t *self)
     zhashx_purge (self->sessions);
     zhashx_purge (self->peers);
     zhashx_purge (self->seen_keys);
+    self->replies_dropped += stx_replyq_dropped (self->replies);
+    stx_replyq_destroy (&self->replies);
     zsock_destroy (&self->router);
     zsock_destroy (&self->publisher);
     char request [256], updates [256], err [STX_ERRLEN] = "";
@@ -2077,6 +2139,7 @@ s_broker_destroy (s_broker_t **self_p)
         zhashx_destroy (&self->buckets);
         zhashx_destroy (&self->read_buckets);
         zpoller_destroy (&self->poller);
+        stx_replyq_destroy (&self->replies);
         zsock_destroy (&self->router);
         zsock_destroy (&self->publisher);
         zactor_destroy (&self->auth);       //  after the sockets it guards
@@ -2309,8 +2372,15 @@ stx_broker_actor (zsock_t *pipe, void *args)
 
     int64_t next_tick = zclock_mono () + self->heartbeat_ms;
     bool pumping = false;       //  snapshot sessions with credit left
+    //  Replies waiting for a peer's queue are tried again soon while they
+    //  move, less often while they do not (a peer that does not read)
+    int retry_ms = 0;
     while (!self->terminated) {
-        int64_t timeout = pumping? 0: next_tick - zclock_mono ();
+        int64_t timeout = next_tick - zclock_mono ();
+        if (retry_ms && retry_ms < timeout)
+            timeout = retry_ms;
+        if (pumping)
+            timeout = 0;
         void *which = zpoller_wait (self->poller, timeout > 0? (int) timeout: 0);
         if (which == self->pipe)
             s_handle_pipe (self);
@@ -2324,9 +2394,16 @@ stx_broker_actor (zsock_t *pipe, void *args)
             s_tick (self);
             next_tick = zclock_mono () + self->heartbeat_ms;
         }
+        if (self->replies) {
+            size_t held = stx_replyq_held (self->replies);
+            size_t left = stx_replyq_flush (self->replies);
+            retry_ms = left == 0? 0: left < held? 1: S_RETRY_STUCK_MS;
+        }
         pumping = s_sessions_service (self);
     }
     s_batch_flush (self);
+    if (self->replies)
+        stx_replyq_flush (self->replies);
     s_status_write (self);
     zsys_notice ("broker stopped at seq %" PRIu64, self->meta.seq);
     s_broker_destroy (&self);

@@ -1689,7 +1689,8 @@ s_broker_status (options_t *options, json_t *json)
         running = pid > 0 && (kill ((pid_t) pid, 0) == 0 || errno == EPERM);
         json_object_set (json, "counted_at_seq", json_object_get (report, "seq"));
         const char *fields [] = { "started", "insecure", "registry_keys", "peers", "accepted",
-                                  "refusals", "disconnected_revoked", "last_reload" };
+                                  "refusals", "disconnected_revoked", "last_reload",
+                                  "replies" };
         for (size_t i = 0; i < sizeof fields / sizeof fields [0]; i++) {
             json_t *value = json_object_get (report, fields [i]);
             if (value)
@@ -1729,6 +1730,13 @@ s_print_broker_status (json_t *json)
     json_object_foreach (json_object_get (json, "refusals"), reason, count)
         if (json_integer_value (count))
             printf ("  %-18s %" JSON_INTEGER_FORMAT "\n", reason, json_integer_value (count));
+    json_t *replies = json_object_get (json, "replies");
+    json_int_t held = json_integer_value (json_object_get (replies, "held"));
+    json_int_t dropped = json_integer_value (json_object_get (replies, "dropped"));
+    if (held || dropped)
+        printf ("replies    %" JSON_INTEGER_FORMAT " waiting (%" JSON_INTEGER_FORMAT
+                " bytes), %" JSON_INTEGER_FORMAT " dropped for peers that do not read\n",
+                held, json_integer_value (json_object_get (replies, "held_bytes")), dropped);
 }
 
 static int

@@ -27,6 +27,7 @@
 #include "stx_wire.h"
 #include "stx_testproc.h"
 #include "stx_testnet.h"
+#include "stx_testclient.h"
 
 #define REPLY_MS 5000           //  a registered peer's answer comes well within this
 #define SILENCE_MS 1500         //  how long "no answer" is watched for
@@ -56,46 +57,9 @@ s_setup (void **state)
 //  ---------------------------------------------------------------------
 //  Raw clients
 
-static zcert_t *
-s_broker_cert (world_t *self)
-{
-    char path [PATH_MAX + 16];
-    snprintf (path, sizeof path, "%s/broker.cert", self->node [0]);
-    zcert_t *cert = zcert_load (path);
-    assert_non_null (cert);
-    return cert;
-}
-
-//  A socket of type with CURVE client keys cert, connected to endpoint.
-static zsock_t *
-s_socket (world_t *self, int type, zcert_t *cert, const char *endpoint)
-{
-    zsock_t *sock = zsock_new (type);
-    assert_non_null (sock);
-    //  A peer the broker cut off has no connection: never block on it
-    zsock_set_sndtimeo (sock, 2000);
-    zcert_t *broker = s_broker_cert (self);
-    zcert_apply (cert, sock);
-    zsock_set_curve_serverkey (sock, zcert_public_txt (broker));
-    zcert_destroy (&broker);
-    if (type == ZMQ_SUB)
-        zsock_set_subscribe (sock, "");
-    assert_int_equal (zsock_connect (sock, "%s", endpoint), 0);
-    return sock;
-}
-
-static stx_identity_t *
-s_identity (world_t *self, const char *org)
-{
-    stx_identity_t *identity = NULL;
-    char err [STX_ERRLEN];
-    if (stx_identity_load (stx_testnet_cert (self, org, true), &identity, err, sizeof err))
-        fail_msg ("%s", err);
-    return identity;
-}
-
 //  The pillars the test registers (s_setup, test_trust_pause), which a raw
 //  client fills in as an agent does: the broker refuses a party without
+//  its pillar.
 static const char *
 s_pillar_of (const char *org, void *arg)
 {
@@ -182,33 +146,6 @@ s_expect_raw (zsock_t *dealer, const Stemx__Event *event, Stemx__Reason expected
                   mention? mention: "");
 }
 
-//  Send HELLO on dealer; true if any reply came within timeout_ms.
-static bool
-s_hello_answered (zsock_t *dealer, int timeout_ms)
-{
-    Stemx__Hello hello = STEMX__HELLO__INIT;
-    hello.node = (char *) "raw";
-    Stemx__Request request = STEMX__REQUEST__INIT;
-    request.body_case = STEMX__REQUEST__BODY_HELLO;
-    request.hello = &hello;
-    stx_wire_send_request (dealer, &request);
-    Stemx__Reply *reply = NULL;
-    stx_status_t rc = stx_wire_recv_reply (dealer, timeout_ms, &reply);
-    bool welcomed = rc == STX_OK && reply->body_case == STEMX__REPLY__BODY_WELCOME;
-    stx_wire_reply_free (&reply);
-    return welcomed;
-}
-
-//  A DEALER as identity that has said HELLO and been welcomed: the broker
-//  answers nothing else first (R_NO_SESSION).
-static zsock_t *
-s_session (world_t *self, stx_identity_t *identity)
-{
-    zsock_t *dealer = s_socket (self, ZMQ_DEALER, stx_identity_cert (identity), self->request);
-    assert_true (s_hello_answered (dealer, REPLY_MS));
-    return dealer;
-}
-
 //  True if sub receives anything within timeout_ms.
 static bool
 s_receives (zsock_t *sub, int timeout_ms)
@@ -269,13 +206,13 @@ test_unregistered_key (void **state)
 {
     world_t *self = (world_t *) *state;
     zcert_t *stranger = zcert_new ();
-    zsock_t *dealer = s_socket (self, ZMQ_DEALER, stranger, self->request);
-    zsock_t *sub = s_socket (self, ZMQ_SUB, stranger, self->updates);
+    zsock_t *dealer = stx_testclient_socket (self, ZMQ_DEALER, stranger, self->request);
+    zsock_t *sub = stx_testclient_socket (self, ZMQ_SUB, stranger, self->updates);
     //  A registered subscriber, for comparison
-    stx_identity_t *agoria = s_identity (self, "org:agoria");
-    zsock_t *member = s_socket (self, ZMQ_SUB, stx_identity_cert (agoria), self->updates);
+    stx_identity_t *agoria = stx_testclient_identity (self, "org:agoria");
+    zsock_t *member = stx_testclient_socket (self, ZMQ_SUB, stx_identity_cert (agoria), self->updates);
 
-    assert_false (s_hello_answered (dealer, SILENCE_MS));
+    assert_false (stx_testclient_hello (dealer, SILENCE_MS));
     char *err = NULL;
     assert_int_equal (s_publish (self, 1, S_ORG ("org:vdab", "government"), &err), 0);
     free (err);
@@ -318,8 +255,8 @@ test_ownership (void **state)
     free (err);
 
     //  A raw client with Agoria's key, signing properly
-    stx_identity_t *agoria = s_identity (self, "org:agoria");
-    zsock_t *dealer = s_session (self, agoria);
+    stx_identity_t *agoria = stx_testclient_identity (self, "org:agoria");
+    zsock_t *dealer = stx_testclient_session (self, agoria, REPLY_MS);
     Stemx__Entry *none = NULL;
     Stemx__Event *withdraw = stx_event_new ("ini:x", &none);
     stx_sign_event (withdraw, agoria);
@@ -370,9 +307,9 @@ static void
 test_signatures (void **state)
 {
     world_t *self = (world_t *) *state;
-    stx_identity_t *agoria = s_identity (self, "org:agoria");
-    stx_identity_t *vdab = s_identity (self, "org:vdab");
-    zsock_t *dealer = s_session (self, agoria);
+    stx_identity_t *agoria = stx_testclient_identity (self, "org:agoria");
+    stx_identity_t *vdab = stx_testclient_identity (self, "org:vdab");
+    zsock_t *dealer = stx_testclient_session (self, agoria, REPLY_MS);
 
     Stemx__Event *unsigned_event = s_event (S_INI ("ini:a", "org:agoria", ""), NULL);
     s_expect_raw (dealer, unsigned_event, STEMX__REASON__R_BAD_SIGNATURE, NULL);
@@ -462,8 +399,8 @@ static void
 test_integrity (void **state)
 {
     world_t *self = (world_t *) *state;
-    stx_identity_t *agoria = s_identity (self, "org:agoria");
-    zsock_t *dealer = s_session (self, agoria);
+    stx_identity_t *agoria = stx_testclient_identity (self, "org:agoria");
+    zsock_t *dealer = stx_testclient_session (self, agoria, REPLY_MS);
 
     //  Pillars against the registry (no organisation entry yet): agoria's
     //  key says industry, vdab's government
@@ -582,7 +519,7 @@ test_forgery_past_broker (void **state)
     stx_store_t *store = NULL;
     char text [STX_ERRLEN];
     assert_int_equal (stx_store_open (self->node [0], 0, 0, &store, text, sizeof text), STX_OK);
-    stx_identity_t *agoria = s_identity (self, "org:agoria");
+    stx_identity_t *agoria = stx_testclient_identity (self, "org:agoria");
     Stemx__Event *forged = s_event (S_INI ("ini:forged", "org:vdab", ""), agoria);
     stx_txn_t *txn = NULL;
     stx_sequenced_t out;
@@ -635,8 +572,8 @@ test_versions (void **state)
         free (err);
     }
     stx_testnet_wait_converged (self, 3, 2);
-    stx_identity_t *vdab = s_identity (self, "org:vdab");
-    zsock_t *dealer = s_session (self, vdab);
+    stx_identity_t *vdab = stx_testclient_identity (self, "org:vdab");
+    zsock_t *dealer = stx_testclient_session (self, vdab, REPLY_MS);
     //  A raw update that expects no version, or an old one, is refused
     Stemx__Event *event = s_event (S_INI ("ini:v", "org:vdab", ""), vdab);
     s_expect_raw (dealer, event, STEMX__REASON__R_CONFLICT, "expected version 0, current 2");
@@ -722,7 +659,7 @@ test_divergent_fetch (void **state)
     stx_store_t *broker = NULL;
     char text [STX_ERRLEN];
     assert_int_equal (stx_store_open (self->node [0], 0, 0, &broker, text, sizeof text), STX_OK);
-    stx_identity_t *vdab = s_identity (self, "org:vdab");
+    stx_identity_t *vdab = stx_testclient_identity (self, "org:vdab");
     const char *keys [] = { S_INI ("ini:e2", "org:vdab", ""), S_INI ("ini:e3", "org:vdab", "") };
     for (int i = 0; i < 2; i++) {
         Stemx__Event *event = s_event (keys [i], vdab);
@@ -753,10 +690,10 @@ static void
 test_revocation (void **state)
 {
     world_t *self = (world_t *) *state;
-    stx_identity_t *rogue = s_identity (self, "org:rogue");
-    zsock_t *dealer = s_socket (self, ZMQ_DEALER, stx_identity_cert (rogue), self->request);
-    zsock_t *sub = s_socket (self, ZMQ_SUB, stx_identity_cert (rogue), self->updates);
-    assert_true (s_hello_answered (dealer, REPLY_MS));
+    stx_identity_t *rogue = stx_testclient_identity (self, "org:rogue");
+    zsock_t *dealer = stx_testclient_socket (self, ZMQ_DEALER, stx_identity_cert (rogue), self->request);
+    zsock_t *sub = stx_testclient_socket (self, ZMQ_SUB, stx_identity_cert (rogue), self->updates);
+    assert_true (stx_testclient_hello (dealer, REPLY_MS));
     assert_true (s_receives (sub, REPLY_MS));       //  heartbeats
 
     char path [PATH_MAX + 32];
@@ -766,9 +703,9 @@ test_revocation (void **state)
 
     //  Refused at once, then cut off; the updates stop reaching it
     int64_t deadline = zclock_mono () + 10000;
-    while (s_hello_answered (dealer, 500) && zclock_mono () < deadline)
+    while (stx_testclient_hello (dealer, 500) && zclock_mono () < deadline)
         ;
-    assert_false (s_hello_answered (dealer, SILENCE_MS));
+    assert_false (stx_testclient_hello (dealer, SILENCE_MS));
     s_drain (sub, SILENCE_MS);
     char *err = NULL;
     assert_int_equal (s_publish (self, 1, S_ORG ("org:vdab", "government"), &err), 0);
@@ -835,8 +772,8 @@ test_hostile_input (void **state)
     const char *argv [] = { prog, "--data", self->node [1], "publish", path, NULL };
     pid_t publisher = stx_proc_start (log, argv);
 
-    stx_identity_t *agoria = s_identity (self, "org:agoria");
-    zsock_t *dealer = s_session (self, agoria);
+    stx_identity_t *agoria = stx_testclient_identity (self, "org:agoria");
+    zsock_t *dealer = stx_testclient_session (self, agoria, REPLY_MS);
 
     //  A NUL inside a string is named as such, not taken for a bad
     //  signature: in the title, in a partner's organisation, in the key
@@ -861,7 +798,7 @@ test_hostile_input (void **state)
             fail_msg ("NUL case %zu: got %d '%s'", c, reason, text);
     }
     //  ...and in a HELLO's node name
-    zsock_t *other = s_socket (self, ZMQ_DEALER, stx_identity_cert (agoria), self->request);
+    zsock_t *other = stx_testclient_socket (self, ZMQ_DEALER, stx_identity_cert (agoria), self->request);
     Stemx__Reason hello_reason = STEMX__REASON__R_OK;
     assert_int_equal (s_hello_named (other, "ab\x01" "cd", &hello_reason),
                       STEMX__REPLY__BODY_ERROR);
@@ -1007,8 +944,8 @@ static void
 test_rate_limit (void **state)
 {
     world_t *self = (world_t *) *state;
-    stx_identity_t *agoria = s_identity (self, "org:agoria");
-    zsock_t *dealer = s_session (self, agoria);
+    stx_identity_t *agoria = stx_testclient_identity (self, "org:agoria");
+    zsock_t *dealer = stx_testclient_session (self, agoria, REPLY_MS);
     int accepted = 0, limited = 0;
     Stemx__Event *first = NULL;
     for (int i = 0; i < 8; i++) {
@@ -1039,7 +976,7 @@ test_rate_limit (void **state)
     for (int i = 0; i < 5; i++)
         s_expect_raw (dealer, first, STEMX__REASON__R_OK, NULL);
     stx_event_free (&first);
-    assert_true (s_hello_answered (dealer, REPLY_MS));
+    assert_true (stx_testclient_hello (dealer, REPLY_MS));
     zsock_destroy (&dealer);
     stx_identity_destroy (&agoria);
 }
@@ -1087,10 +1024,10 @@ static void
 test_id_reuse (void **state)
 {
     world_t *self = (world_t *) *state;
-    stx_identity_t *agoria = s_identity (self, "org:agoria");
-    stx_identity_t *vdab = s_identity (self, "org:vdab");
-    zsock_t *agoria_dealer = s_session (self, agoria);
-    zsock_t *vdab_dealer = s_session (self, vdab);
+    stx_identity_t *agoria = stx_testclient_identity (self, "org:agoria");
+    stx_identity_t *vdab = stx_testclient_identity (self, "org:vdab");
+    zsock_t *agoria_dealer = stx_testclient_session (self, agoria, REPLY_MS);
+    zsock_t *vdab_dealer = stx_testclient_session (self, vdab, REPLY_MS);
     Stemx__Event *theirs = s_event (S_INI ("ini:a1", "org:agoria", ""), agoria);
     s_expect_raw (agoria_dealer, theirs, STEMX__REASON__R_OK, NULL);
     //  VDAB signs an event of its own that carries Agoria's event id
@@ -1111,31 +1048,16 @@ test_id_reuse (void **state)
 //  ---------------------------------------------------------------------
 //  A reader that asks and never reads cannot pin the broker's memory
 
-//  VmRSS of process pid in KiB.
-static long
-s_rss_kib (pid_t pid)
-{
-    char path [64], line [256];
-    snprintf (path, sizeof path, "/proc/%d/status", (int) pid);
-    FILE *file = fopen (path, "r");
-    assert_non_null (file);
-    long kib = -1;
-    while (fgets (line, sizeof line, file))
-        if (strncmp (line, "VmRSS:", 6) == 0)
-            kib = atol (line + 6);
-    fclose (file);
-    assert_true (kib > 0);
-    return kib;
-}
-
 static void
 test_fetch_flood (void **state)
 {
     world_t *self = (world_t *) *state;
     //  A log of ~4.5 MB: 1100 events of ~4 KB, so one FETCH {1, 0} is
-    //  answered with a range of several MB
-    stx_identity_t *agoria = s_identity (self, "org:agoria");
-    zsock_t *dealer = s_session (self, agoria);
+    //  answered with a range of the largest size (256 KiB); a FETCH asking
+    //  again within 1 s gets R_RATE_LIMITED (test_memory checks what a
+    //  reader asking for new ranges costs)
+    stx_identity_t *agoria = stx_testclient_identity (self, "org:agoria");
+    zsock_t *dealer = stx_testclient_session (self, agoria, REPLY_MS);
     char summary [4001];
     memset (summary, 's', 4000);
     summary [4000] = 0;
@@ -1164,21 +1086,13 @@ test_fetch_flood (void **state)
         stx_wire_reply_free (&reply);
     }
     stx_testnet_wait_converged (self, 3, 1100);
-    long before = s_rss_kib (self->pid [0]);
+    long before = stx_testclient_memory_kib (self->pid [0], "VmRSS");
 
     //  A registered reader asks 200 times for the whole log, reading nothing
-    stx_identity_t *rogue = s_identity (self, "org:rogue");
-    zsock_t *reader = zsock_new (ZMQ_DEALER);
-    assert_non_null (reader);
-    zsock_set_rcvhwm (reader, 1);
-    zsock_set_rcvbuf (reader, 4096);
-    zsock_set_sndtimeo (reader, 2000);
-    zcert_t *broker = s_broker_cert (self);
-    zcert_apply (stx_identity_cert (rogue), reader);
-    zsock_set_curve_serverkey (reader, zcert_public_txt (broker));
-    zcert_destroy (&broker);
-    assert_int_equal (zsock_connect (reader, "%s", self->request), 0);
-    assert_true (s_hello_answered (reader, REPLY_MS));
+    stx_identity_t *rogue = stx_testclient_identity (self, "org:rogue");
+    zsock_t *reader = stx_testclient_deaf (self, ZMQ_DEALER, stx_identity_cert (rogue),
+                                           self->request);
+    assert_true (stx_testclient_hello (reader, REPLY_MS));
     for (int i = 0; i < 200; i++) {
         Stemx__Fetch fetch = STEMX__FETCH__INIT;
         fetch.from = 1;
@@ -1188,10 +1102,10 @@ test_fetch_flood (void **state)
         assert_int_equal (stx_wire_send_request (reader, &request), 0);
     }
     //  The broker has read them all once it answers a PING after them
-    assert_true (s_hello_answered (dealer, REPLY_MS));
+    assert_true (stx_testclient_hello (dealer, REPLY_MS));
     zclock_sleep (1000);        //  measuring, not synchronising: replies leave meanwhile
-    long grown = s_rss_kib (self->pid [0]) - before;
-    if (grown > 100 * 1024)
+    long grown = stx_testclient_memory_kib (self->pid [0], "VmRSS") - before;
+    if (grown > 24 * 1024)
         fail_msg ("broker grew by %ld KiB for 200 unread fetches", grown);
 
     //  The honest agents are served as before
@@ -1260,10 +1174,10 @@ test_registry_files (void **state)
     s_reload_broker (self);
 
     //  Rogue's key gets nothing on either socket
-    stx_identity_t *rogue = s_identity (self, "org:rogue");
-    zsock_t *sub = s_socket (self, ZMQ_SUB, stx_identity_cert (rogue), self->updates);
-    zsock_t *dealer = s_socket (self, ZMQ_DEALER, stx_identity_cert (rogue), self->request);
-    assert_false (s_hello_answered (dealer, SILENCE_MS));
+    stx_identity_t *rogue = stx_testclient_identity (self, "org:rogue");
+    zsock_t *sub = stx_testclient_socket (self, ZMQ_SUB, stx_identity_cert (rogue), self->updates);
+    zsock_t *dealer = stx_testclient_socket (self, ZMQ_DEALER, stx_identity_cert (rogue), self->request);
+    assert_false (stx_testclient_hello (dealer, SILENCE_MS));
     assert_false (s_receives (sub, SILENCE_MS));
     zsock_destroy (&sub);
     zsock_destroy (&dealer);
@@ -1280,7 +1194,7 @@ test_registry_files (void **state)
     assert_int_equal (s_publish (self, 1, S_ORG ("org:vdab", "government"), &err), 0);
     free (err);
     stx_testnet_wait_converged (self, 3, 2);
-    sub = s_socket (self, ZMQ_SUB, stx_identity_cert (rogue), self->updates);
+    sub = stx_testclient_socket (self, ZMQ_SUB, stx_identity_cert (rogue), self->updates);
     assert_false (s_receives (sub, SILENCE_MS));
     zsock_destroy (&sub);
     stx_identity_destroy (&rogue);
@@ -1312,8 +1226,8 @@ static void
 test_hello_names (void **state)
 {
     world_t *self = (world_t *) *state;
-    stx_identity_t *agoria = s_identity (self, "org:agoria");
-    zsock_t *dealer = s_socket (self, ZMQ_DEALER, stx_identity_cert (agoria), self->request);
+    stx_identity_t *agoria = stx_testclient_identity (self, "org:agoria");
+    zsock_t *dealer = stx_testclient_socket (self, ZMQ_DEALER, stx_identity_cert (agoria), self->request);
     Stemx__Reason reason = STEMX__REASON__R_OK;
     //  HELLO comes first: before it, a PUBLISH or a PING gets R_NO_SESSION,
     //  and so it does after a HELLO the broker refused
@@ -1349,7 +1263,7 @@ test_hello_names (void **state)
     memset (name64, 'x', 64);
     name64 [64] = 0;
     assert_int_equal (s_hello_named (dealer, "agoria-kept", &reason), STEMX__REPLY__BODY_WELCOME);
-    zsock_t *other = s_socket (self, ZMQ_DEALER, stx_identity_cert (agoria), self->request);
+    zsock_t *other = stx_testclient_socket (self, ZMQ_DEALER, stx_identity_cert (agoria), self->request);
     assert_int_equal (s_hello_named (other, name64, &reason), STEMX__REPLY__BODY_WELCOME);
     zsock_destroy (&other);
     assert_int_equal (s_hello_named (dealer, long_name, &reason), STEMX__REPLY__BODY_ERROR);
@@ -1391,8 +1305,8 @@ s_pause_on_newco (world_t *self, zsock_t **dealer_p)
 {
     stx_testnet_key (self, "org:newco", "industry", "publisher, reader");
     s_reload_broker (self);
-    stx_identity_t *newco = s_identity (self, "org:newco");
-    *dealer_p = s_session (self, newco);
+    stx_identity_t *newco = stx_testclient_identity (self, "org:newco");
+    *dealer_p = stx_testclient_session (self, newco, REPLY_MS);
     Stemx__Event *event = s_event (S_INI ("ini:new", "org:newco", ""), newco);
     s_expect_raw (*dealer_p, event, STEMX__REASON__R_OK, NULL);
     stx_event_free (&event);
@@ -1556,19 +1470,19 @@ static void
 test_snapshot_sessions (void **state)
 {
     world_t *self = (world_t *) *state;
-    stx_identity_t *agoria = s_identity (self, "org:agoria");
-    stx_identity_t *vdab = s_identity (self, "org:vdab");
+    stx_identity_t *agoria = stx_testclient_identity (self, "org:agoria");
+    stx_identity_t *vdab = stx_testclient_identity (self, "org:vdab");
     zsock_t *held [2];
     for (int i = 0; i < 2; i++) {
-        held [i] = s_session (self, agoria);
+        held [i] = stx_testclient_session (self, agoria, REPLY_MS);
         s_send_snapshot (held [i], false, 0);       //  open, and take nothing
     }
-    assert_true (s_hello_answered (held [1], REPLY_MS));
+    assert_true (stx_testclient_hello (held [1], REPLY_MS));
     //  A third session of the same organisation is busy; another's is not
-    zsock_t *third = s_session (self, agoria);
+    zsock_t *third = stx_testclient_session (self, agoria, REPLY_MS);
     s_send_snapshot (third, false, 4);
     assert_int_equal (s_reply_kind (third, REPLY_MS), STEMX__REPLY__BODY_ERROR);
-    zsock_t *other = s_session (self, vdab);
+    zsock_t *other = stx_testclient_session (self, vdab, REPLY_MS);
     s_send_snapshot (other, false, 4);
     assert_int_equal (s_reply_kind (other, REPLY_MS), STEMX__REPLY__BODY_SNAPSHOT_END);
 
