@@ -36,6 +36,9 @@ s_usage (FILE *out)
         "                                                    [agent/trust_retired, DIR/trust-retired]\n"
         "      --insecure        plain TCP, no signing, no verification (tests only)\n"
         "                                                    [agent/insecure = 1]\n"
+        "      --resync          rebuild the replica: set DIR/catalogue aside as\n"
+        "                        DIR/catalogue.before-resync and take a fresh\n"
+        "                        snapshot; the outbox (DIR/outbox) is kept\n"
         "  -v, --verbose         log replication steps\n"
         "  -h, --help            this help\n"
         "\n"
@@ -52,7 +55,7 @@ main (int argc, char *argv [])
     const char *config_file = NULL, *data = NULL, *broker = NULL, *updates = NULL;
     const char *name = NULL, *identities = NULL, *broker_key = NULL, *trust = NULL;
     const char *trust_retired = NULL;
-    bool verbose = false, insecure = false;
+    bool verbose = false, insecure = false, resync = false;
     static struct option options [] = {
         { "config",  required_argument, NULL, 'c' },
         { "data",    required_argument, NULL, 'd' },
@@ -64,6 +67,7 @@ main (int argc, char *argv [])
         { "trust",         required_argument, NULL, 'T' },
         { "trust-retired", required_argument, NULL, 'R' },
         { "insecure",      no_argument,       NULL, 'X' },
+        { "resync",        no_argument,       NULL, 'S' },
         { "verbose", no_argument,       NULL, 'v' },
         { "help",    no_argument,       NULL, 'h' },
         { NULL, 0, NULL, 0 }
@@ -81,6 +85,7 @@ main (int argc, char *argv [])
             case 'T': trust = optarg; break;
             case 'R': trust_retired = optarg; break;
             case 'X': insecure = true; break;
+            case 'S': resync = true; break;
             case 'v': verbose = true; break;
             case 'h': s_usage (stdout); return 0;
             default:  s_usage (stderr); return 2;
@@ -107,6 +112,7 @@ main (int argc, char *argv [])
                        stx_daemon_config_str (config, "agent/updates", settings.updates);
     settings.verbose = verbose || atoi (stx_daemon_config_str (config, "agent/verbose", "0"));
     settings.sync = atoi (stx_daemon_config_str (config, "agent/sync", "0")) != 0;
+    settings.resync = resync;
     settings.insecure = insecure
                      || atoi (stx_daemon_config_str (config, "agent/insecure", "0")) != 0;
     settings.identities = identities? identities:

@@ -238,6 +238,7 @@ typedef struct {
     char *broker_endpoint;
     char *updates_endpoint;
     char *data_dir;
+    int lock_fd;                //  holds DATA/lock while the agent runs
     char socket_path [PATH_MAX];
     char local_endpoint [PATH_MAX + 8];
     s_state_t state;
@@ -2775,6 +2776,7 @@ s_agent_destroy (s_agent_t **self_p)
         }
         stx_outbox_destroy (&self->outbox);
         stx_store_destroy (&self->store);
+        stx_daemon_unlock_dir (&self->lock_fd);   //  after the store it guards
         free (self->name);
         free (self->broker_endpoint);
         free (self->updates_endpoint);
@@ -2807,6 +2809,7 @@ s_agent_new (zsock_t *pipe, const stx_agent_config_t *config, stx_status_t *stat
     s_agent_t *self = (s_agent_t *) zmalloc (sizeof (s_agent_t));
     assert (self);
     self->pipe = pipe;
+    self->lock_fd = -1;
     self->requests = zlistx_new ();
     self->waiting = zhashx_new ();
     assert (self->waiting);
@@ -2857,7 +2860,27 @@ s_agent_new (zsock_t *pipe, const stx_agent_config_t *config, stx_status_t *stat
     char reason [STX_ERRLEN] = "";
     stx_status_t status = stx_daemon_mkdir (self->data_dir, reason, sizeof (reason));
     if (status == STX_OK)
-        status = stx_store_open (self->data_dir, config->sync? 0: STX_STORE_NOSYNC,
+        status = stx_daemon_lock_dir (self->data_dir, "stemx-agent", &self->lock_fd,
+                                      reason, sizeof (reason));
+    if (status != STX_OK) {
+        *status_p = stx_fail (err, errlen, status, "%s", reason);
+        return self;
+    }
+    if (config->resync) {
+        bool moved = false;
+        status = stx_store_set_aside (self->data_dir, &moved, reason, sizeof (reason));
+        if (status != STX_OK) {
+            *status_p = stx_fail (err, errlen, status, "--resync: %s", reason);
+            return self;
+        }
+        if (moved)
+            zsys_notice ("--resync: the replica was set aside in %s/catalogue.before-resync "
+                         "(delete it when the new one is complete); taking a snapshot",
+                         self->data_dir);
+        else
+            zsys_notice ("--resync: no replica yet; taking a snapshot");
+    }
+    status = stx_store_open (self->data_dir, config->sync? 0: STX_STORE_NOSYNC,
                                  config->map_size, &self->store, reason, sizeof (reason));
     if (status != STX_OK) {
         *status_p = stx_fail (err, errlen, status, "cannot open store: %s", reason);

@@ -54,6 +54,8 @@ typedef struct {
                                 //  registry [DATA/trust]
     const char *trust_retired;  //  retired public certs, verify only
                                 //  [DATA/trust-retired, used if it exists]
+    bool resync;                //  set the replica aside (DATA/catalogue.before-resync)
+                                //  and take a fresh snapshot; the outbox stays [false]
     bool verbose;
 } stx_agent_config_t;
 

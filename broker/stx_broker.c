@@ -230,6 +230,7 @@ typedef struct {
     uint64_t trimmed;           //  events trimmed from the log since the start
     int64_t last_reader_check;
     int64_t last_heap_trim;
+    int lock_fd;                //  holds DATA/lock while the broker runs
 } s_broker_t;
 
 
@@ -2146,6 +2147,7 @@ s_broker_destroy (s_broker_t **self_p)
         stx_identity_destroy (&self->identity);
         stx_registry_destroy (&self->registry);
         stx_store_destroy (&self->store);
+        stx_daemon_unlock_dir (&self->lock_fd);   //  after the store it guards
         stx_taxonomy_destroy (&self->taxonomy);
         free (self->registry_dir);
         free (self->retired_dir);
@@ -2222,6 +2224,7 @@ s_broker_new (zsock_t *pipe, const stx_broker_config_t *config, stx_status_t *st
     s_broker_t *self = (s_broker_t *) zmalloc (sizeof (s_broker_t));
     assert (self);
     self->pipe = pipe;
+    self->lock_fd = -1;
     self->limits = config->limits;
     self->max_message = config->max_message? config->max_message: 1024 * 1024;
     self->heartbeat_ms = config->heartbeat_ms > 0? config->heartbeat_ms: 1000;
@@ -2272,7 +2275,14 @@ s_broker_new (zsock_t *pipe, const stx_broker_config_t *config, stx_status_t *st
         return self;
     }
     status = stx_daemon_mkdir (self->data_dir, reason, sizeof (reason));
-    if (status == STX_OK && !self->insecure) {
+    if (status == STX_OK)
+        status = stx_daemon_lock_dir (self->data_dir, "stemx-broker", &self->lock_fd,
+                                      reason, sizeof (reason));
+    if (status != STX_OK) {
+        *status_p = stx_fail (err, errlen, status, "%s", reason);
+        return self;
+    }
+    if (!self->insecure) {
         status = s_security_start (self, config, err, errlen);
         if (status != STX_OK) {
             *status_p = status;

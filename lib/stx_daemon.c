@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "stx_daemon.h"
@@ -158,6 +159,41 @@ stx_daemon_mkdir (const char *dir, char *err, size_t errlen)
     if (stat (dir, &info) != 0 || !S_ISDIR (info.st_mode))
         return stx_fail (err, errlen, STX_ERR_IO, "%s: not a folder", dir);
     return STX_OK;
+}
+
+stx_status_t
+stx_daemon_lock_dir (const char *dir, const char *kind, int *fd_p, char *err, size_t errlen)
+{
+    assert (dir);
+    assert (kind);
+    assert (fd_p);
+    *fd_p = -1;
+    char path [PATH_MAX];
+    if (snprintf (path, sizeof (path), "%s/lock", dir) >= (int) sizeof (path))
+        return stx_fail (err, errlen, STX_ERR_IO, "%s: path too long", dir);
+    int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return stx_fail (err, errlen, STX_ERR_IO, "cannot open %s: %s", path, strerror (errno));
+    if (flock (fd, LOCK_EX | LOCK_NB) != 0) {
+        int error = errno;
+        close (fd);
+        if (error == EWOULDBLOCK)
+            return stx_fail (err, errlen, STX_ERR_BUSY,
+                             "another %s is running on %s (it holds %s); stop it first",
+                             kind, dir, path);
+        return stx_fail (err, errlen, STX_ERR_IO, "cannot lock %s: %s", path, strerror (error));
+    }
+    *fd_p = fd;
+    return STX_OK;
+}
+
+void
+stx_daemon_unlock_dir (int *fd_p)
+{
+    assert (fd_p);
+    if (*fd_p >= 0)
+        close (*fd_p);
+    *fd_p = -1;
 }
 
 char *

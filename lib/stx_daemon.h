@@ -79,6 +79,19 @@ stx_status_t
 stx_status_t
     stx_daemon_mkdir (const char *dir, char *err, size_t errlen);
 
+//  Take DIR/lock (made if missing) for this process, so that no second
+//  daemon of kind ("stemx-agent") runs on the same folder: two would write
+//  one store and one outbox. The lock (flock) is the kernel's: it goes
+//  with the process, also on kill -9. *fd_p gets the descriptor to keep
+//  open while the daemon runs (stx_daemon_unlock_dir). STX_ERR_BUSY with
+//  err naming the folder if another process holds it; STX_ERR_IO.
+stx_status_t
+    stx_daemon_lock_dir (const char *dir, const char *kind, int *fd_p, char *err, size_t errlen);
+
+//  Let the folder go: close *fd_p if open (>= 0) and set it to -1.
+void
+    stx_daemon_unlock_dir (int *fd_p);
+
 //  Absolute form of path (relative ones are taken from the current folder),
 //  without a trailing slash. Caller owns the result (free). NULL on error.
 char *

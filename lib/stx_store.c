@@ -50,6 +50,7 @@
     ========================================================================= */
 
 #include <assert.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,6 +219,54 @@ s_open_noindex (stx_store_t *self, MDB_txn *txn, bool drop)
     return rc;
 }
 
+//  Remove folder path and the files in it (an LMDB environment has no
+//  sub-folders). ENOENT is no error.
+static int
+s_remove_env_dir (const char *path)
+{
+    DIR *folder = opendir (path);
+    if (!folder)
+        return errno == ENOENT? 0: -1;
+    struct dirent *item;
+    int rc = 0;
+    while (rc == 0 && (item = readdir (folder))) {
+        if (strcmp (item->d_name, ".") == 0 || strcmp (item->d_name, "..") == 0)
+            continue;
+        char file [4096 + 256 + 2];
+        snprintf (file, sizeof (file), "%s/%s", path, item->d_name);
+        rc = unlink (file);
+    }
+    closedir (folder);
+    return rc == 0? rmdir (path): rc;
+}
+
+stx_status_t
+stx_store_set_aside (const char *dir, bool *moved_p, char *err, size_t errlen)
+{
+    assert (dir);
+    assert (moved_p);
+    *moved_p = false;
+    char path [4096], aside [4096];
+    if (snprintf (path, sizeof (path), "%s/catalogue", dir) >= (int) sizeof (path)
+    ||  snprintf (aside, sizeof (aside), "%s/catalogue.before-resync", dir)
+        >= (int) sizeof (aside))
+        return stx_fail (err, errlen, STX_ERR_IO, "%s: path too long", dir);
+    struct stat info;
+    if (stat (path, &info) != 0) {
+        if (errno == ENOENT)
+            return STX_OK;
+        return stx_fail (err, errlen, STX_ERR_IO, "%s: %s", path, strerror (errno));
+    }
+    if (s_remove_env_dir (aside) != 0)
+        return stx_fail (err, errlen, STX_ERR_IO, "cannot remove the older %s: %s",
+                         aside, strerror (errno));
+    if (rename (path, aside) != 0)
+        return stx_fail (err, errlen, STX_ERR_IO, "cannot move %s to %s: %s",
+                         path, aside, strerror (errno));
+    *moved_p = true;
+    return STX_OK;
+}
+
 stx_status_t
 stx_store_open (const char *dir, int flags, size_t map_size, stx_store_t **self_p,
                 char *err, size_t errlen)
@@ -302,8 +351,8 @@ stx_store_open (const char *dir, int flags, size_t map_size, stx_store_t **self_
         free (self);
         return stx_fail (err, errlen, STX_ERR_STORAGE,
                          "%s: catalogue truncated: %zu of %zu bytes; restore it from a "
-                         "backup, or (an agent's replica) move the catalogue folder aside "
-                         "and start the agent again to take a fresh snapshot", path,
+                         "backup, or (an agent's replica) start the agent with --resync "
+                         "to take a fresh snapshot", path,
                          (size_t) data_stat.st_size, truncated_need);
     }
     if (rc == 0 && !readonly && existed) {

@@ -88,6 +88,14 @@ stx_status_t
     stx_store_open (const char *dir, int flags, size_t map_size, stx_store_t **self_p,
                     char *err, size_t errlen);
 
+//  Set the store in DIR/catalogue/ aside as DIR/catalogue.before-resync/
+//  (replacing an older one there), so that the next stx_store_open makes
+//  an empty one. Nothing else in DIR is touched. No process may have the
+//  store open: the caller holds the folder (stx_daemon_lock_dir). *moved_p
+//  says whether there was a store to move. STX_ERR_IO with err.
+stx_status_t
+    stx_store_set_aside (const char *dir, bool *moved_p, char *err, size_t errlen);
+
 //  Close the store; accepts NULL, sets *self_p to NULL. All transactions
 //  must have ended.
 void

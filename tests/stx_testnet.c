@@ -315,9 +315,16 @@ stx_testnet_restart_agent (stx_testnet_t *self, int index, const char *name)
     s_path (prog, sizeof prog, "%s/stemx-agent", self->bin);
     const char *request = *self->via_request [index]? self->via_request [index]: self->request;
     const char *updates = *self->via_updates [index]? self->via_updates [index]: self->updates;
+    const char *options [3] = { NULL, NULL, NULL };
+    int count = 0;
+    if (self->agent_option [index])
+        options [count++] = self->agent_option [index];
+    if (self->insecure)
+        options [count++] = "--insecure";
+    self->agent_option [index] = NULL;
     const char *argv [] = { prog, "--data", self->node [index], "--name", name,
                             "--broker", request, "--updates", updates,
-                            self->insecure? "--insecure": NULL, NULL };
+                            options [0], options [1], NULL };
     unlink (sock);
     self->pid [index] = stx_proc_start (log, argv);
     if (!stx_wait_path (sock, 10000))

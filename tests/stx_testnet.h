@@ -35,6 +35,8 @@ typedef struct {
                                 //  plaintext frames, e.g. through a proxy
     char via_request [STX_TESTNET_NODES][256];  //  agent n connects here instead
     char via_updates [STX_TESTNET_NODES][256];  //  of the broker ("" = broker)
+    const char *agent_option [STX_TESTNET_NODES];   //  one more option for agent
+                                //  n's next (re)start only (e.g. "--resync")
 } stx_testnet_t;
 
 //  Copy the file from to to (a secret cert gets mode 0600).

@@ -16,6 +16,11 @@
          and the broker - with --insecure, since CURVE ends at the broker
       d. one agent stopped (SIGSTOP) for 30 s while the others publish
       e. an LMDB map that fills up, then is enlarged
+      f. an agent offline while the broker trims its log past the agent's
+         position comes back through a fresh snapshot
+      g. a soak: 15 cycles of kill -9 broker, kill -9 agent and SIGSTOP
+         agent under 3 publishers, each CLI's exit status checked against
+         what the nodes hold
 
     Each test prints its figures in one line starting "FAULT x:" (run with
     `ctest -L fault --verbose` to see them); docs/RELIABILITY.md quotes a
@@ -272,6 +277,7 @@ s_assert_check (const check_t *check, const char *what)
 typedef struct {
     zhashx_t *attempted;        //  key -> "1": handed to a CLI
     zhashx_t *acked;            //  key -> seq the CLI reported (uintptr_t)
+    zhashx_t *claimed;          //  key -> "1": acked, or said to be in the outbox
 } ledger_t;
 
 static void
@@ -279,6 +285,7 @@ s_ledger_init (ledger_t *ledger)
 {
     ledger->attempted = zhashx_new ();
     ledger->acked = zhashx_new ();
+    ledger->claimed = zhashx_new ();
 }
 
 static void
@@ -286,6 +293,7 @@ s_ledger_destroy (ledger_t *ledger)
 {
     zhashx_destroy (&ledger->attempted);
     zhashx_destroy (&ledger->acked);
+    zhashx_destroy (&ledger->claimed);
 }
 
 typedef struct {
@@ -298,7 +306,10 @@ typedef struct {
     int limit;                  //  stop after this many events (0 = no limit)
     const char *timeout;        //  the CLI's --timeout
     bool allow_storage;         //  R_STORAGE refusals are expected (test e)
+    bool soak;                  //  any exit status may come (test f): count each
     int next;                   //  next event number
+    int run_first;              //  the running CLI's first event number
+    size_t exits [5];           //  test f: CLIs that exited 0..4
     pid_t pid;                  //  the running CLI, 0 if none
     int64_t started;            //  when it started
     int runs;                   //  CLIs started
@@ -398,6 +409,7 @@ s_stream_start (stream_t *self)
     if (count <= 0)
         return;
     s_write_batch (self->file, self->tag, self->owner, self->next, count, self->ledger, NULL);
+    self->run_first = self->next;
     self->next += count;
     self->started = zclock_mono ();
     self->runs++;
@@ -423,6 +435,7 @@ s_stream_collect (stream_t *self, int status)
             json_int_t seq = json_integer_value (json_object_get (row, "seq"));
             assert_true (seq > 0);
             zhashx_update (self->ledger->acked, key, (void *) (uintptr_t) seq);
+            zhashx_update (self->ledger->claimed, key, (void *) "1");
             self->acked++;
             continue;
         }
@@ -439,7 +452,21 @@ s_stream_collect (stream_t *self, int status)
             fail_msg ("%s refused: %s %s", key, reason? reason: "?", why? why: "");
     }
     json_decref (rows);
-    bool clean = WIFEXITED (status) && WEXITSTATUS (status) == 0;
+    int code = WIFEXITED (status)? WEXITSTATUS (status): -1;
+    if (self->soak && code >= 0 && code <= 4 && code != 2) {
+        //  3: "queued, not acked" - a claim that the events are in the
+        //  agent's durable outbox, so they must land; 4 ("not stored")
+        //  and 1 (no agent, refused) claim nothing
+        self->exits [code]++;
+        for (int n = self->run_first; code == 3 && n < self->next; n++) {
+            char key [64];
+            snprintf (key, sizeof key, S_PREFIX "%s-%d", self->tag, n);
+            zhashx_update (self->ledger->claimed, key, (void *) "1");
+        }
+        self->last_done_start = self->started;
+        return;
+    }
+    bool clean = code == 0;
     if (!clean && !self->storage_refused) {
         char *err = stx_read_file (self->err);
         fprintf (stderr, "stream %s: the CLI exited with status %d: %s", self->tag, status,
@@ -528,7 +555,7 @@ s_write_config (world_t *self, const char *name, const char *text)
 
 //  The fault tests measure durability and convergence, not the rate
 //  limiter (test_security does): tests b and e publish faster than the
-//  default allowance, so limits/rate = 0 for all.
+//  default allowance, so limits/rate = 0 for all but the soak (g).
 #define S_CONFIG_NO_RATE "limits\n    rate = 0\n"
 
 //  A broker with config text, and agents 1..agents, agent n hosting the
@@ -1186,6 +1213,98 @@ test_offline_past_horizon (void **state)
     s_passed = true;
 }
 
+//  ---------------------------------------------------------------------
+//  g. A soak: what each CLI said is true, through 15 cycles of kill -9 of
+//  the broker, kill -9 of the publishing agent and SIGSTOP of it
+
+#define G_CYCLES    15
+#define G_RUN_MS    1500        //  publishing between faults
+#define G_DOWN_MS   3500        //  longer than the CLIs' --timeout of 3 s
+
+static int
+s_setup_soak (void **state)
+{
+    *state = s_world ("", 2);           //  the default configuration
+    return 0;
+}
+
+//  Keep the streams publishing for ms.
+static void
+s_pump_for (stream_t *streams, size_t count, int ms)
+{
+    int64_t until = zclock_mono () + ms;
+    while (zclock_mono () < until) {
+        s_pump (streams, count, true);
+        zclock_sleep (S_POLL_MS);
+    }
+}
+
+static void
+test_soak (void **state)
+{
+    world_t *self = (world_t *) *state;
+    ledger_t ledger;
+    s_ledger_init (&ledger);
+    stream_t streams [3];
+    for (int n = 0; n < 3; n++) {
+        char tag [8];
+        snprintf (tag, sizeof tag, "g%d", n);
+        s_stream_init (&streams [n], self, &ledger, 1, tag, s_orgs [0], 1, "3");
+        streams [n].soak = true;
+    }
+    int kills [3] = { 0, 0, 0 };
+    for (int cycle = 0; cycle < G_CYCLES; cycle++) {
+        s_pump_for (streams, 3, G_RUN_MS);
+        int fault = cycle % 3;
+        kills [fault]++;
+        if (fault == 0) {
+            stx_testnet_stop (self, 0, SIGKILL);
+            s_pump_for (streams, 3, G_DOWN_MS);
+            stx_testnet_restart_broker (self);
+        }
+        else
+        if (fault == 1) {
+            stx_testnet_stop (self, 1, SIGKILL);
+            s_pump_for (streams, 3, G_DOWN_MS);
+            stx_testnet_restart_agent (self, 1, "agent1");
+        }
+        else {
+            assert_int_equal (kill (self->pid [1], SIGSTOP), 0);
+            s_pump_for (streams, 3, G_DOWN_MS);
+            assert_int_equal (kill (self->pid [1], SIGCONT), 0);
+        }
+    }
+    uint64_t want = s_settle (self, streams, 3, 3);
+    stx_testnet_wait_converged (self, 3, (long long) want);
+
+    //  Every event a CLI said was acked or queued is on every node once;
+    //  what it said nothing about may or may not be
+    size_t exits [5] = { 0 };
+    for (int n = 0; n < 3; n++)
+        for (int code = 0; code < 5; code++)
+            exits [code] += streams [n].exits [code];
+    check_t checks [3];
+    for (int node = 0; node < 3; node++)
+        checks [node] = s_check (self->node [node], ledger.claimed,
+                                 node == 0? ledger.acked: NULL);
+    printf ("FAULT g: cycles=%d (kill -9 broker %d, kill -9 agent %d, SIGSTOP agent %d) "
+            "publishes=%zu acked=%zu queued=%zu unstored=%zu refused=%zu in_log=%zu "
+            "lost=%zu dup=%zu\n", G_CYCLES, kills [0], kills [1], kills [2],
+            zhashx_size (ledger.attempted), exits [0], exits [3], exits [4], exits [1],
+            checks [0].events, checks [0].lost, checks [0].dup);
+    fflush (stdout);
+    s_assert_check (&checks [0], "broker");
+    s_assert_check (&checks [1], "the publishing agent");
+    s_assert_check (&checks [2], "the replica");
+    assert_int_equal (s_outbox_rejected (self->node [1]), 0);
+    assert_int_equal (s_failures (streams, 3), 0);
+    //  The cycles did what they are for: acks, and claims of the outbox
+    assert_true (exits [0] > 0);
+    assert_true (exits [3] > 0);
+    s_ledger_destroy (&ledger);
+    s_passed = true;
+}
+
 int
 main (void)
 {
@@ -1196,6 +1315,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_stopped_agent, s_setup_three, s_teardown),
         cmocka_unit_test_setup_teardown (test_map_full, s_setup_full, s_teardown),
         cmocka_unit_test_setup_teardown (test_offline_past_horizon, s_setup_horizon, s_teardown),
+        cmocka_unit_test_setup_teardown (test_soak, s_setup_soak, s_teardown),
     };
     //  STEMX_FAULT_TESTS=test_lossy_proxy (a cmocka pattern) runs a subset
     const char *only = getenv ("STEMX_FAULT_TESTS");

@@ -369,12 +369,65 @@ test_reply_burst (void **state)
     assert_int_equal (receipts, S_BURST);
 }
 
+//  An agent rebuilds its replica from the broker with --resync and keeps
+//  its outbox; a second agent on the same folder is refused
+static void
+test_resync (void **state)
+{
+    world_t *self = (world_t *) *state;
+    json_t *orgs = json_object_get (stx_testnet_catalogue (self), "organisations");
+    s_publish_ok (self, 1, "orgs.json", orgs);
+    json_int_t base = (json_int_t) json_array_size (orgs);
+    s_wait_converged (self, base);
+
+    //  With the broker down, a publish stays in the agent's outbox
+    stx_testnet_stop (self, 0, SIGTERM);
+    json_t *pending = json_array ();
+    json_array_append_new (pending, s_initiative (self, "ini:kept-in-outbox"));
+    const char *path = s_write_json (self, "pending.json", pending);
+    json_decref (pending);
+    int rc = s_cli (self, 1, NULL, NULL, "publish", path, "--timeout", "2", NULL);
+    assert_int_equal (rc, 3);
+
+    //  One agent per folder: a second one says who holds it
+    char prog [PATH_MAX + 16];
+    snprintf (prog, sizeof prog, "%s/stemx-agent", self->bin);
+    const char *argv [] = { prog, "--data", self->node [1], "--name", "second", NULL };
+    char *err = NULL;
+    assert_int_equal (stx_proc_run (argv, NULL, &err, 10000), 1);
+    if (!strstr (err, "another stemx-agent is running on"))
+        fail_msg ("second agent said: %s", err);
+    free (err);
+
+    //  --resync sets the replica aside and starts from nothing...
+    assert_int_equal (stx_testnet_stop (self, 1, SIGTERM), 0);
+    self->agent_option [1] = "--resync";
+    stx_testnet_restart_agent (self, 1, "a");
+    char aside [PATH_MAX + 64];
+    snprintf (aside, sizeof aside, "%s/catalogue.before-resync/data.mdb", self->node [1]);
+    assert_true (stx_wait_path (aside, 1000));
+    json_t *status = s_status (self, 1);
+    assert_non_null (status);
+    assert_int_equal (json_integer_value (json_object_get (status, "seq")), 0);
+    json_decref (status);
+
+    //  ...and, with the broker back, takes the catalogue by snapshot and
+    //  sends what its outbox kept
+    stx_testnet_restart_broker (self);
+    s_wait_converged (self, base + 1);
+    char *out = NULL;
+    assert_int_equal (s_cli (self, 1, &out, NULL, "show", "ini:kept-in-outbox", "--json",
+                             NULL), 0);
+    free (out);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test_setup_teardown (test_replicate_refuse_restart, s_setup, stx_testnet_teardown),
         cmocka_unit_test_setup_teardown (test_reply_burst, s_setup, stx_testnet_teardown),
+        cmocka_unit_test_setup_teardown (test_resync, s_setup, stx_testnet_teardown),
     };
     stx_testnet_filter ();
     return cmocka_run_group_tests (tests, NULL, NULL);
