@@ -859,6 +859,19 @@ test_publish_claims (void **state)
         fail_msg ("publish again: %s", err);
     free (out);
     free (err);
+
+    //  The agent killed: its socket file stays behind, nobody answers on
+    //  it, and the CLI claims nothing
+    assert_true (WIFSIGNALED (stx_testnet_stop (self, 1, SIGKILL)));
+    char sock [PATH_MAX + 16];
+    snprintf (sock, sizeof sock, "%s/agent.sock", self->node [1]);
+    assert_int_equal (access (sock, F_OK), 0);
+    rc = s_cli (self, 1, &out, &err, "publish", path, "--timeout", "2", NULL);
+    if (rc != 4 || !strstr (err, "not stored"))
+        fail_msg ("agent killed: rc %d: %s", rc, err);
+    free (out);
+    free (err);
+    stx_testnet_restart_agent (self, 1, "a");
 }
 
 int
