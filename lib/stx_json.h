@@ -20,36 +20,7 @@
 
 #include <jansson.h>
 #include "stx_error.h"
-
-typedef enum {
-    STX_KIND_NONE = 0,
-    STX_KIND_ORGANISATION,      //  "organisation", key prefix "org:"
-    STX_KIND_INITIATIVE,        //  "initiative", key prefix "ini:"
-    STX_KIND_INFRASTRUCTURE,    //  "infrastructure", key prefix "infra:"
-    STX_KIND_MOMENT             //  "moment", key prefix "moment:"
-} stx_kind_t;
-
-//  Kind named by a key's prefix; STX_KIND_NONE if none matches.
-stx_kind_t
-    stx_kind_of_key (const char *key);
-
-//  Kind from its name ("organisation", "initiative", "infrastructure",
-//  "moment"; the plurals and "org", "ini", "infra" are accepted too);
-//  STX_KIND_NONE if unknown.
-stx_kind_t
-    stx_kind_from_name (const char *name);
-
-//  Canonical name of a kind ("organisation", ...); "none" for NONE.
-const char *
-    stx_kind_name (stx_kind_t kind);
-
-//  Kind held by an entry; STX_KIND_NONE for an empty entry.
-stx_kind_t
-    stx_entry_kind (const Stemx__Entry *entry);
-
-//  The id (key) of an entry; "" for an empty entry. Owned by the entry.
-const char *
-    stx_entry_key (const Stemx__Entry *entry);
+#include "stx_kind.h"
 
 //  Convert one JSON entry object into an Entry. On success the caller owns
 //  *entry_p and frees it with stx_entry_free. On failure returns

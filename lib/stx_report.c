@@ -34,7 +34,7 @@
 #include <jansson.h>
 #include "stx_report.h"
 #include "stx_index.h"
-#include "stx_json.h"
+#include "stx_kind.h"
 #include "stx_validate.h"
 
 static const char *s_pillar_ids [STX_PILLARS] = {

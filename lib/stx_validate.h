@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include "stx_error.h"
 #include "stx_taxonomy.h"
+#include "stx_text.h"
 
 //  Size limits; stx_limits_default gives the defaults in brackets.
 typedef struct {
@@ -52,33 +53,8 @@ stx_status_t
 const char *
     stx_node_name_invalid (const char *node);
 
-//  True if the size bytes at data are well-formed UTF-8 (no overlongs, no
-//  surrogates, nothing above U+10FFFF).
-bool
-    stx_utf8_valid (const char *data, size_t size);
-
-//  Length of the well-formed UTF-8 character at data (size bytes left), or
-//  0 if the bytes there are not one.
-size_t
-    stx_utf8_char (const char *data, size_t size);
-
 //  True if text is a real calendar date in the form YYYY-MM-DD.
 bool
     stx_date_valid (const char *text);
-
-//  Copy text into buf (size bytes, more than max + 3) as valid UTF-8 of at
-//  most max bytes, replacing bad bytes and control characters by '?' and
-//  marking a cut with "...", so input can be echoed in a message safely.
-//  Returns buf.
-const char *
-    stx_echo (char *buf, size_t size, const char *text, size_t max);
-
-//  Write "<id>: <path>: <reason>" (or "<id>: <reason>" when path is "")
-//  into err (errlen bytes; may be NULL), trimmed back to whole UTF-8
-//  characters if the buffer cuts it, and return status. The one format of
-//  every field-level refusal, from JSON conversion and from validation.
-stx_status_t
-    stx_fail_at (char *err, size_t errlen, stx_status_t status, const char *id,
-                 const char *path, const char *reason);
 
 #endif
