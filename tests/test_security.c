@@ -1105,7 +1105,7 @@ test_fetch_flood (void **state)
     assert_true (stx_testclient_hello (dealer, REPLY_MS));
     zclock_sleep (1000);        //  measuring, not synchronising: replies leave meanwhile
     long grown = stx_testclient_memory_kib (self->pid [0], "VmRSS") - before;
-    if (grown > 24 * 1024)
+    if (STX_TESTCLIENT_MEASURED && grown > 24 * 1024)
         fail_msg ("broker grew by %ld KiB for 200 unread fetches", grown);
 
     //  The honest agents are served as before
