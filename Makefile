@@ -5,6 +5,9 @@
 #   make test            install packages, build, run the whole test suite
 #   make test SANITIZE=1 the same under AddressSanitizer + UBSan (in build-asan/)
 #   make test FUZZ=0     the same without the fuzz stage that follows the suite
+#   make test BUILDS=0   the same without the build stage that follows (see builds)
+#   make builds          compile, not test, as Release with gcc (build-release/) and
+#                        with clang (build-clang/): warnings are errors in both
 #   make fuzz            clang + libFuzzer: each fuzz target for FUZZ_SECONDS (in build-fuzz/)
 #   make bench           Release build in build/, then stemx-bench at full sizes (< 10 min)
 #   make bench QUICK=1   the same at QUICK sizes (about a minute); results also in BENCH_JSON
@@ -20,6 +23,7 @@ endif
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
 FUZZ ?= 1
+BUILDS ?= 1
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 20
 QUICK ?=
@@ -27,7 +31,7 @@ BENCH_JSON ?= build/bench.json
 BENCH_ARGS ?=
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps build test fuzz demo bench clean
+.PHONY: all deps build test fuzz builds demo bench clean
 
 all: build
 
@@ -43,6 +47,18 @@ test: build
 ifneq ($(FUZZ),0)
 	@$(MAKE) fuzz
 endif
+ifneq ($(BUILDS),0)
+	@$(MAKE) builds
+endif
+
+#   A warning only one compiler or optimisation level gives must not slip
+#   in: the tree is also compiled as Release (-O3, what packagers use) with
+#   gcc, and with clang. Nothing is run; -Werror does the judging.
+builds: deps
+	@cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build build-release -j $(JOBS)
+	@CC=clang cmake -S . -B build-clang >/dev/null
+	@cmake --build build-clang -j $(JOBS)
 
 #   The fuzz stage: only the three fuzzers and the modules they test are
 #   built; the three run side by side, each FUZZ_SECONDS over a scratch
@@ -66,4 +82,4 @@ demo: build
 	@./scripts/demo --bin $(BUILD) $(ARGS)
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-release build-clang
