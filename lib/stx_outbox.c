@@ -24,10 +24,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <lmdb.h>
 #include <czmq.h>
 #include "stx_outbox.h"
+#include "stx_lmdb.h"
 
 #define STX_OUTBOX_MAP_SIZE (256UL * 1024 * 1024)
 
@@ -43,61 +43,15 @@ struct _stx_outbox_t {
 static stx_status_t
 s_status (int rc, const char *what)
 {
-    switch (rc) {
-        case MDB_SUCCESS:  return STX_OK;
-        case MDB_NOTFOUND: return STX_ERR_NOT_FOUND;
-        case MDB_MAP_FULL: return STX_ERR_MAP_FULL;
-        default:
-            zsys_error ("stx_outbox: %s: %s", what, mdb_strerror (rc));
-            return STX_ERR_STORAGE;
-    }
+    return stx_lmdb_status (rc, "stx_outbox", what);
 }
 
-static void
-s_put_be64 (uint64_t value, uint8_t out [8])
-{
-    for (int i = 7; i >= 0; i--) {
-        out [i] = (uint8_t) (value & 0xff);
-        value >>= 8;
-    }
-}
-
-static uint64_t
-s_get_be64 (const uint8_t in [8])
-{
-    uint64_t value = 0;
-    for (int i = 0; i < 8; i++)
-        value = (value << 8) | in [i];
-    return value;
-}
-
-static void
-s_put_be32 (uint32_t value, uint8_t out [4])
-{
-    out [0] = (uint8_t) (value >> 24);
-    out [1] = (uint8_t) (value >> 16);
-    out [2] = (uint8_t) (value >> 8);
-    out [3] = (uint8_t) value;
-}
-
-static uint32_t
-s_get_be32 (const uint8_t in [4])
-{
-    return ((uint32_t) in [0] << 24) | ((uint32_t) in [1] << 16)
-         | ((uint32_t) in [2] << 8) | in [3];
-}
-
+//  The outbox has no long-lived transactions: a map another process grew
+//  is always safe to adopt
 static int
 s_begin (stx_outbox_t *self, bool write, MDB_txn **txn)
 {
-    unsigned int flags = write? 0: MDB_RDONLY;
-    int rc = mdb_txn_begin (self->env, NULL, flags, txn);
-    if (rc == MDB_MAP_RESIZED) {
-        rc = mdb_env_set_mapsize (self->env, 0);
-        if (rc == 0)
-            rc = mdb_txn_begin (self->env, NULL, flags, txn);
-    }
-    return rc;
+    return stx_lmdb_begin (self->env, write? 0: MDB_RDONLY, true, txn);
 }
 
 
@@ -111,50 +65,25 @@ stx_outbox_open (const char *dir, bool readonly, stx_outbox_t **self_p,
     assert (dir);
     assert (self_p);
     *self_p = NULL;
+    stx_lmdb_options_t options = {
+        .noun = "outbox", .name = "outbox", .maxdbs = 4,
+        .map_size = STX_OUTBOX_MAP_SIZE, .readonly = readonly
+    };
     char path [4096];
-    if (snprintf (path, sizeof (path), "%s/outbox", dir) >= (int) sizeof (path))
-        return stx_fail (err, errlen, STX_ERR_IO, "%s: path too long", dir);
-    if (readonly) {
-        char data_path [4200];
-        struct stat st;
-        snprintf (data_path, sizeof (data_path), "%s/data.mdb", path);
-        if (stat (data_path, &st) != 0)
-            return stx_fail (err, errlen, STX_ERR_NOT_FOUND, "%s: no outbox: %s",
-                             path, strerror (errno));
-    }
-    else {
-        if (mkdir (dir, 0775) != 0 && errno != EEXIST)
-            return stx_fail (err, errlen, STX_ERR_IO, "%s: %s", dir, strerror (errno));
-        if (mkdir (path, 0775) != 0 && errno != EEXIST)
-            return stx_fail (err, errlen, STX_ERR_IO, "%s: %s", path, strerror (errno));
-    }
+    stx_lmdb_opened_t opened;
+    MDB_env *env = NULL;
+    stx_status_t status = stx_lmdb_open (dir, "outbox", &options,
+        "restore it from a backup; the events in it may not have reached the broker",
+        &env, &opened, path, sizeof (path), err, errlen);
+    if (status != STX_OK)
+        return status;
     stx_outbox_t *self = (stx_outbox_t *) calloc (1, sizeof (stx_outbox_t));
     assert (self);
+    self->env = env;
+    self->max_key = (size_t) mdb_env_get_maxkeysize (self->env);
     MDB_txn *txn = NULL;
-    const char *step = "mdb_env_create";
-    int rc = mdb_env_create (&self->env);
-    if (rc == 0) {
-        step = "mdb_env_set_maxdbs";
-        rc = mdb_env_set_maxdbs (self->env, 4);
-    }
-    if (rc == 0 && !readonly) {
-        step = "mdb_env_set_mapsize";
-        rc = mdb_env_set_mapsize (self->env, STX_OUTBOX_MAP_SIZE);
-    }
-    if (rc == 0) {
-        step = "mdb_env_open";
-        rc = mdb_env_open (self->env, path, MDB_NOTLS | (readonly? MDB_RDONLY: 0), 0664);
-    }
-    if (rc == 0) {
-        int dead = 0;
-        step = "mdb_reader_check";
-        rc = mdb_reader_check (self->env, &dead);
-    }
-    if (rc == 0) {
-        self->max_key = (size_t) mdb_env_get_maxkeysize (self->env);
-        step = "mdb_txn_begin";
-        rc = s_begin (self, !readonly, &txn);
-    }
+    const char *step = "mdb_txn_begin";
+    int rc = s_begin (self, !readonly, &txn);
     struct {
         const char *name;
         MDB_dbi *dbi;
@@ -176,10 +105,9 @@ stx_outbox_open (const char *dir, bool readonly, stx_outbox_t **self_p,
     if (rc) {
         if (txn)
             mdb_txn_abort (txn);
-        if (self->env)
-            mdb_env_close (self->env);
+        stx_lmdb_discard (&self->env, path, opened.created);
         free (self);
-        stx_status_t status = rc == MDB_NOTFOUND? STX_ERR_NOT_FOUND:
+        status = rc == MDB_NOTFOUND? STX_ERR_NOT_FOUND:
                               rc == EACCES || rc == ENOENT? STX_ERR_IO: STX_ERR_STORAGE;
         return stx_fail (err, errlen, status, "%s: %s: %s", path, step, mdb_strerror (rc));
     }
@@ -233,7 +161,7 @@ stx_outbox_add (stx_outbox_t *self, const uint8_t **datas, const size_t *sizes, 
     MDB_val key = { 4, (void *) "next" }, data;
     rc = mdb_get (txn, self->meta, &key, &data);
     if (rc == 0 && data.mv_size == 8)
-        next = s_get_be64 ((const uint8_t *) data.mv_data);
+        next = stx_lmdb_get_be64 ((const uint8_t *) data.mv_data);
     else
     if (rc == MDB_NOTFOUND)
         rc = 0;
@@ -243,7 +171,7 @@ stx_outbox_add (stx_outbox_t *self, const uint8_t **datas, const size_t *sizes, 
         assert (event);
         MDB_val id = { event->event_id.len, event->event_id.data };
         uint8_t counter [8];
-        s_put_be64 (next, counter);
+        stx_lmdb_put_be64 (next, counter);
         data.mv_size = 8;
         data.mv_data = counter;
         //  An id already pending is a resend of the same event: keep one
@@ -260,7 +188,7 @@ stx_outbox_add (stx_outbox_t *self, const uint8_t **datas, const size_t *sizes, 
     }
     if (rc == 0) {
         uint8_t counter [8];
-        s_put_be64 (next, counter);
+        stx_lmdb_put_be64 (next, counter);
         data.mv_size = 8;
         data.mv_data = counter;
         rc = mdb_put (txn, self->meta, &key, &data, 0);
@@ -289,13 +217,13 @@ s_scan (stx_outbox_t *self, uint64_t from, size_t max, stx_outbox_fn *fn,
     rc = mdb_cursor_open (txn, self->pending, &cursor);
     if (rc == 0) {
         uint8_t be [8];
-        s_put_be64 (from, be);
+        stx_lmdb_put_be64 (from, be);
         MDB_val key = { 8, be }, data;
         size_t sent = 0;
         rc = mdb_cursor_get (cursor, &key, &data, MDB_SET_RANGE);
         while (rc == 0 && (max == 0 || sent < max)) {
             sent++;
-            uint64_t seq = key.mv_size == 8? s_get_be64 ((const uint8_t *) key.mv_data): 0;
+            uint64_t seq = key.mv_size == 8? stx_lmdb_get_be64 ((const uint8_t *) key.mv_data): 0;
             if (fn? fn ((const uint8_t *) data.mv_data, data.mv_size, arg)
                   : seq_fn (seq, (const uint8_t *) data.mv_data, data.mv_size, arg))
                 break;
@@ -378,7 +306,7 @@ s_reject (stx_outbox_t *self, MDB_txn *txn, const uint8_t id [STX_EVENT_ID_SIZE]
         MDB_val key, data;
         rc = mdb_cursor_get (cursor, &key, &data, MDB_LAST);
         if (rc == 0 && key.mv_size == 8)
-            next = s_get_be64 ((const uint8_t *) key.mv_data) + 1;
+            next = stx_lmdb_get_be64 ((const uint8_t *) key.mv_data) + 1;
         if (rc == MDB_NOTFOUND)
             rc = 0;
         mdb_cursor_close (cursor);
@@ -388,13 +316,13 @@ s_reject (stx_outbox_t *self, MDB_txn *txn, const uint8_t id [STX_EVENT_ID_SIZE]
         size_t size = 8 + text_len + event_size;
         uint8_t *record = (uint8_t *) malloc (size);
         assert (record);
-        s_put_be32 ((uint32_t) reason, record);
-        s_put_be32 ((uint32_t) text_len, record + 4);
+        stx_lmdb_put_be32 ((uint32_t) reason, record);
+        stx_lmdb_put_be32 ((uint32_t) text_len, record + 4);
         memcpy (record + 8, text, text_len);
         if (event_size)
             memcpy (record + 8 + text_len, event, event_size);
         uint8_t be [8];
-        s_put_be64 (next, be);
+        stx_lmdb_put_be64 (next, be);
         MDB_val key = { 8, be }, data = { size, record };
         rc = mdb_put (txn, self->rejected, &key, &data, MDB_APPEND);
         free (record);
@@ -503,8 +431,8 @@ stx_outbox_rejected (stx_outbox_t *self, stx_rejected_fn *fn, void *arg)
                 rc = MDB_CORRUPTED;
                 break;
             }
-            int reason = (int) s_get_be32 (record);
-            size_t text_len = s_get_be32 (record + 4);
+            int reason = (int) stx_lmdb_get_be32 (record);
+            size_t text_len = stx_lmdb_get_be32 (record + 4);
             if (8 + text_len > data.mv_size) {
                 rc = MDB_CORRUPTED;
                 break;

@@ -63,6 +63,7 @@
 #include "stx_index_batch.h"
 #include "stx_sign.h"
 #include "stx_store.h"
+#include "stx_lmdb.h"
 
 #define STX_MAP_SIZE_DEFAULT (1024UL * 1024 * 1024)
 
@@ -104,43 +105,7 @@ static stx_status_t
 static stx_status_t
 s_status (int rc, const char *what)
 {
-    switch (rc) {
-        case MDB_SUCCESS:  return STX_OK;
-        case MDB_NOTFOUND: return STX_ERR_NOT_FOUND;
-        case MDB_MAP_FULL: return STX_ERR_MAP_FULL;
-        //  A commit writes the dirty pages with pwrite: a full disk or a
-        //  failing one shows here as errno (the transaction is aborted,
-        //  the meta page unchanged, so nothing is half written). LMDB
-        //  reports a short write - a disk filling up in mid-write - as
-        //  EIO. The caller reports these: it knows how often it tried.
-        case ENOSPC:
-        case EDQUOT:
-        case EFBIG:
-            return STX_ERR_NO_SPACE;
-        case EIO:
-            return STX_ERR_IO;
-        default:
-            zsys_error ("stx_store: %s: %s", what, mdb_strerror (rc));
-            return STX_ERR_STORAGE;
-    }
-}
-
-static void
-s_put_be64 (uint64_t value, uint8_t out [8])
-{
-    for (int i = 7; i >= 0; i--) {
-        out [i] = (uint8_t) (value & 0xff);
-        value >>= 8;
-    }
-}
-
-static uint64_t
-s_get_be64 (const uint8_t in [8])
-{
-    uint64_t value = 0;
-    for (int i = 0; i < 8; i++)
-        value = (value << 8) | in [i];
-    return value;
+    return stx_lmdb_status (rc, "stx_store", what);
 }
 
 static MDB_val
@@ -276,113 +241,32 @@ stx_store_open (const char *dir, int flags, size_t map_size, stx_store_t **self_
     *self_p = NULL;
     bool readonly = (flags & STX_STORE_READONLY) != 0;
 
-    char path [4096];
-    if (snprintf (path, sizeof (path), "%s/catalogue", dir) >= (int) sizeof (path))
-        return stx_fail (err, errlen, STX_ERR_IO, "%s: path too long", dir);
-    if (readonly) {
-        char data_path [4200];
-        struct stat st;
-        snprintf (data_path, sizeof (data_path), "%s/data.mdb", path);
-        if (stat (data_path, &st) != 0)
-            return stx_fail (err, errlen, STX_ERR_NOT_FOUND, "%s: no store: %s",
-                             path, strerror (errno));
-    }
-    else {
-        if (mkdir (dir, 0775) != 0 && errno != EEXIST)
-            return stx_fail (err, errlen, STX_ERR_IO, "%s: %s", dir, strerror (errno));
-        if (mkdir (path, 0775) != 0 && errno != EEXIST)
-            return stx_fail (err, errlen, STX_ERR_IO, "%s: %s", path, strerror (errno));
-    }
     int rc = sodium_init ();
     assert (rc >= 0);
+    stx_lmdb_options_t options = {
+        .noun = "store", .name = "catalogue", .maxdbs = 8,
+        .map_size = map_size? map_size: STX_MAP_SIZE_DEFAULT,
+        .map_size_configured = map_size != 0,
+        .readonly = readonly, .nometasync = (flags & STX_STORE_NOSYNC) != 0
+    };
+    char path [4096];
+    stx_lmdb_opened_t opened;
+    MDB_env *env = NULL;
+    stx_status_t status = stx_lmdb_open (dir, "catalogue", &options,
+        "restore it from a backup, or (an agent's replica) start the agent with --resync "
+        "to take a fresh snapshot", &env, &opened, path, sizeof (path), err, errlen);
+    if (status != STX_OK)
+        return status;
 
     stx_store_t *self = (stx_store_t *) calloc (1, sizeof (stx_store_t));
     assert (self);
     self->readonly = readonly;
+    self->env = env;
+    self->stale_readers = opened.stale_readers;     //  the daemons log it (stx_store_info)
     MDB_txn *txn = NULL;
-    const char *step = "mdb_env_create";
-    rc = mdb_env_create (&self->env);
-    if (rc == 0) {
-        step = "mdb_env_set_maxdbs";
-        rc = mdb_env_set_maxdbs (self->env, 8);
-    }
-    //  A new store takes the configured map size. An existing one keeps
-    //  at least the size its file records: set before the open, a smaller
-    //  configured size would shrink a map grown at run time back, and the
-    //  first write would hit MDB_MAP_FULL again
-    char data_file [4200];
-    struct stat data_stat;
-    snprintf (data_file, sizeof (data_file), "%s/data.mdb", path);
-    bool existed = stat (data_file, &data_stat) == 0 && data_stat.st_size > 0;
-    if (rc == 0 && !readonly && !existed) {
-        step = "mdb_env_set_mapsize";
-        rc = mdb_env_set_mapsize (self->env, map_size? map_size: STX_MAP_SIZE_DEFAULT);
-    }
-    if (rc == 0) {
-        step = "mdb_env_open";
-        unsigned int env_flags = MDB_NOTLS;
-        if (readonly)
-            env_flags |= MDB_RDONLY;
-        if (flags & STX_STORE_NOSYNC)
-            env_flags |= MDB_NOMETASYNC;
-        rc = mdb_env_open (self->env, path, env_flags, 0664);
-    }
-    //  A data file shorter than the pages its meta page says are in use
-    //  (cut by a full disk, a bad copy): touching those pages would end
-    //  the process with SIGBUS, so say what is wrong instead
-    size_t truncated_need = 0;
-    if (rc == 0 && existed) {
-        MDB_envinfo info;
-        MDB_stat stat;
-        step = "mdb_env_info";
-        rc = mdb_env_info (self->env, &info);
-        if (rc == 0)
-            rc = mdb_env_stat (self->env, &stat);
-        //  The file's size after the meta: a writer extends the file
-        //  before it writes the meta page that counts the new pages
-        size_t need = rc == 0? ((size_t) info.me_last_pgno + 1) * stat.ms_psize: 0;
-        mdb_filehandle_t fd;
-        if (rc == 0 && mdb_env_get_fd (self->env, &fd) == 0 && fstat (fd, &data_stat) == 0
-        &&  (size_t) data_stat.st_size < need)
-            truncated_need = need;
-    }
-    if (truncated_need) {
-        mdb_env_close (self->env);
-        free (self);
-        return stx_fail (err, errlen, STX_ERR_STORAGE,
-                         "%s: catalogue truncated: %zu of %zu bytes; restore it from a "
-                         "backup, or (an agent's replica) start the agent with --resync "
-                         "to take a fresh snapshot", path,
-                         (size_t) data_stat.st_size, truncated_need);
-    }
-    if (rc == 0 && !readonly && existed) {
-        //  Read-only opens take the size recorded in the file; a writer
-        //  takes the larger of that and the configured one
-        MDB_envinfo info;
-        step = "mdb_env_info";
-        rc = mdb_env_info (self->env, &info);
-        size_t wanted = map_size? map_size: STX_MAP_SIZE_DEFAULT;
-        if (rc == 0 && info.me_mapsize < wanted) {
-            step = "mdb_env_set_mapsize";
-            rc = mdb_env_set_mapsize (self->env, wanted);
-        }
-        else
-        if (rc == 0 && info.me_mapsize > wanted && map_size)
-            zsys_notice ("stx_store: %s: map size %zu KiB as recorded in the store "
-                         "(configured %zu KiB)", path, info.me_mapsize >> 10, wanted >> 10);
-    }
-    if (rc == 0) {
-        //  Clear reader slots left behind by crashed processes
-        int dead = 0;
-        step = "mdb_reader_check";
-        rc = mdb_reader_check (self->env, &dead);
-        self->stale_readers = dead;     //  the daemons log it (stx_store_info)
-    }
-    if (rc == 0) {
-        self->max_key = (size_t) mdb_env_get_maxkeysize (self->env);
-        step = "mdb_txn_begin";
-        rc = mdb_txn_begin (self->env, NULL, readonly? MDB_RDONLY: 0, &txn);
-    }
+    const char *step = "mdb_txn_begin";
+    self->max_key = (size_t) mdb_env_get_maxkeysize (self->env);
+    rc = mdb_txn_begin (self->env, NULL, readonly? MDB_RDONLY: 0, &txn);
     struct {
         const char *name;
         MDB_dbi *dbi;
@@ -413,19 +297,10 @@ stx_store_open (const char *dir, int flags, size_t map_size, stx_store_t **self_
     if (rc) {
         if (txn)
             mdb_txn_abort (txn);
-        if (self->env)
-            mdb_env_close (self->env);
+        //  A store that could not be created leaves nothing behind
+        stx_lmdb_discard (&self->env, path, opened.created);
         free (self);
-        //  A store that could not be created leaves nothing behind (a
-        //  half-made data file records its map size, and every later start
-        //  would take it)
-        if (!existed && !readonly) {
-            char lock_file [4200];
-            snprintf (lock_file, sizeof (lock_file), "%s/lock.mdb", path);
-            unlink (data_file);
-            unlink (lock_file);
-        }
-        stx_status_t status = rc == MDB_NOTFOUND? STX_ERR_NOT_FOUND:
+        status = rc == MDB_NOTFOUND? STX_ERR_NOT_FOUND:
                               rc == EACCES || rc == ENOENT? STX_ERR_IO: STX_ERR_STORAGE;
         return stx_fail (err, errlen, status, "%s: %s: %s", path, step, mdb_strerror (rc));
     }
@@ -487,27 +362,14 @@ stx_store_begin (stx_store_t *self, bool write, stx_txn_t **txn_p)
         return STX_ERR_INVALID;
     MDB_txn *txn = NULL;
     unsigned int flags = write? 0: MDB_RDONLY;
-    int rc = mdb_txn_begin (self->env, NULL, flags, &txn);
+    //  A map another process grew is adopted only with no other transaction
+    //  of ours alive: MDB_NOTLS lets a read transaction outlive a loop
+    //  iteration, and its data pointers point into the map
+    int rc = stx_lmdb_begin (self->env, flags, self->txns == 0, &txn);
     if (rc == MDB_MAP_RESIZED) {
-        //  Another process grew the map: adopt its size and retry. Remapping
-        //  moves the map, so it is only safe with no other transaction of
-        //  ours alive (MDB_NOTLS lets a read transaction outlive a loop
-        //  iteration, and its data pointers point into the map); LMDB does
-        //  not check this itself.
-        if (self->txns > 0) {
-            zsys_warning ("stx_store: map grown by another process; "
-                          "end open transactions before beginning a new one");
-            return STX_ERR_STORAGE;
-        }
-        rc = mdb_env_set_mapsize (self->env, 0);
-        if (rc == 0)
-            rc = mdb_txn_begin (self->env, NULL, flags, &txn);
-    }
-    else
-    if (rc == MDB_READERS_FULL) {
-        int dead = 0;
-        mdb_reader_check (self->env, &dead);
-        rc = mdb_txn_begin (self->env, NULL, flags, &txn);
+        zsys_warning ("stx_store: map grown by another process; "
+                      "end open transactions before beginning a new one");
+        return STX_ERR_STORAGE;
     }
     if (rc)
         return s_status (rc, "mdb_txn_begin");
@@ -657,7 +519,7 @@ s_meta_get_u64 (stx_txn_t *self, const char *name, uint64_t *value, bool *found)
         return s_status (rc, name);
     if (data.mv_size != 8)
         return s_status (MDB_CORRUPTED, name);
-    *value = s_get_be64 ((const uint8_t *) data.mv_data);
+    *value = stx_lmdb_get_be64 ((const uint8_t *) data.mv_data);
     *found = true;
     return STX_OK;
 }
@@ -673,7 +535,7 @@ static stx_status_t
 s_meta_put_u64 (stx_txn_t *self, const char *name, uint64_t value)
 {
     uint8_t be [8];
-    s_put_be64 (value, be);
+    stx_lmdb_put_be64 (value, be);
     return s_meta_put (self, name, be, 8);
 }
 
@@ -930,13 +792,13 @@ s_apply_event (stx_txn_t *self, const Stemx__Event *event, const uint8_t *data, 
         status = s_index_update (self, event, true);
     if (status == STX_OK && !load) {
         uint8_t seq [8];
-        s_put_be64 (event->seq, seq);
+        stx_lmdb_put_be64 (event->seq, seq);
         MDB_val key = s_val (seq, 8), value = s_val (data, size);
         status = s_status (mdb_put (self->txn, store->log, &key, &value, MDB_APPEND), "log");
     }
     if (status == STX_OK && event->event_id.len > 0 && event->event_id.len <= store->max_key) {
         uint8_t seq [8];
-        s_put_be64 (event->seq, seq);
+        stx_lmdb_put_be64 (event->seq, seq);
         MDB_val key = s_val (event->event_id.data, event->event_id.len), value = s_val (seq, 8);
         status = s_status (mdb_put (self->txn, store->ids, &key, &value, 0), "ids");
     }
@@ -946,7 +808,7 @@ s_apply_event (stx_txn_t *self, const Stemx__Event *event, const uint8_t *data, 
         if (status == STX_OK)
             status = s_meta_put (self, "head", head, STX_HEAD_SIZE);
         uint8_t seq [8];
-        s_put_be64 (event->seq, seq);
+        stx_lmdb_put_be64 (event->seq, seq);
         //  The head after every event, so a replica at any sequence the
         //  log still covers can be compared with the broker (stemx verify)
         if (status == STX_OK) {
@@ -1063,10 +925,10 @@ stx_txn_lookup_id (stx_txn_t *self, const Stemx__Event *event, const char *org,
     if (rc)
         return stx_fail (err, errlen, s_status (rc, "ids"), "%.200s: storage error: %s",
                          name, mdb_strerror (rc));
-    uint64_t seq = s_get_be64 ((const uint8_t *) data.mv_data);
+    uint64_t seq = stx_lmdb_get_be64 ((const uint8_t *) data.mv_data);
     Stemx__Event *original = NULL;
     uint8_t be [8];
-    s_put_be64 (seq, be);
+    stx_lmdb_put_be64 (seq, be);
     key = s_val (be, 8);
     if (mdb_get (self->txn, store->log, &key, &data) == 0)
         stx_event_unpack ((const uint8_t *) data.mv_data, data.mv_size, &original);
@@ -1256,7 +1118,7 @@ stx_txn_set_position (stx_txn_t *self, const uint8_t lineage [STX_LINEAGE_SIZE],
         status = s_meta_put_u64 (self, "log_first", seq + 1);
     if (status == STX_OK && seq > 0) {
         uint8_t be [8];
-        s_put_be64 (seq, be);
+        stx_lmdb_put_be64 (seq, be);
         MDB_val key = s_val (be, 8), value = s_val (head, STX_HEAD_SIZE);
         status = s_status (mdb_put (self->txn, self->store->heads, &key, &value, 0), "heads");
     }
@@ -1276,7 +1138,7 @@ stx_txn_head_at (stx_txn_t *self, uint64_t seq, uint8_t head [STX_HEAD_SIZE])
         return STX_OK;
     }
     uint8_t be [8];
-    s_put_be64 (seq, be);
+    stx_lmdb_put_be64 (seq, be);
     MDB_val key = s_val (be, 8), value;
     int rc = mdb_get (self->txn, self->store->heads, &key, &value);
     if (rc == MDB_NOTFOUND)
@@ -1310,7 +1172,7 @@ stx_txn_history (stx_txn_t *self, const char *key, stx_history_fn *fn, void *arg
          rc = mdb_cursor_get (cursor, &k, &v, MDB_NEXT_DUP)) {
         if (v.mv_size != 8)
             continue;
-        uint64_t seq = s_get_be64 ((const uint8_t *) v.mv_data);
+        uint64_t seq = stx_lmdb_get_be64 ((const uint8_t *) v.mv_data);
         MDB_val log_key = s_val (v.mv_data, 8), data;
         int found = mdb_get (self->txn, store->log, &log_key, &data);
         if (found == MDB_NOTFOUND)
@@ -1721,7 +1583,7 @@ stx_txn_log_get (stx_txn_t *self, uint64_t seq, const uint8_t **data_p, size_t *
     if (seq < meta.log_first || seq > meta.seq)
         return STX_ERR_NOT_FOUND;
     uint8_t be [8];
-    s_put_be64 (seq, be);
+    stx_lmdb_put_be64 (seq, be);
     MDB_val key = s_val (be, 8), data;
     int rc = mdb_get (self->txn, self->store->log, &key, &data);
     if (rc)
@@ -1798,7 +1660,7 @@ stx_txn_trim (stx_txn_t *self, uint64_t keep_events, int64_t before_ms, size_t m
     uint64_t next = first;
     while (status == STX_OK && next <= last && *trimmed_p < max) {
         uint8_t be [8];
-        s_put_be64 (next, be);
+        stx_lmdb_put_be64 (next, be);
         MDB_val key = s_val (be, 8), data;
         int rc = mdb_get (self->txn, store->log, &key, &data);
         if (rc) {
@@ -1822,7 +1684,7 @@ stx_txn_trim (stx_txn_t *self, uint64_t keep_events, int64_t before_ms, size_t m
         stx_event_free (&event);
         if (rc == 0 || rc == MDB_NOTFOUND) {
             uint8_t prev [8];
-            s_put_be64 (next - 1, prev);
+            stx_lmdb_put_be64 (next - 1, prev);
             MDB_val pkey = s_val (prev, 8);
             rc = next > 1? mdb_del (self->txn, store->heads, &pkey, NULL): 0;
         }

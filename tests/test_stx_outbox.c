@@ -1,6 +1,6 @@
 /*  =========================================================================
     test_stx_outbox - the agent's durable queue: add, pending order, ack,
-    reject, depth, reopen
+    reject, depth, reopen, and a damaged file refused with a message
     ========================================================================= */
 
 #define _GNU_SOURCE
@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <ftw.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include "stx_outbox.h"
 
@@ -260,6 +262,37 @@ test_id_size (void **state)
     free (good.data);
 }
 
+//  A data file cut short is refused before LMDB maps it (no SIGBUS), and
+//  an outbox that could not be created leaves no file behind
+static void
+test_damaged_outbox (void **state)
+{
+    const char *dir = (const char *) *state;
+    stx_outbox_t *outbox = s_open (dir, false);
+    for (int i = 0; i < 300; i++) {
+        char key [32];
+        snprintf (key, sizeof key, "ini:cut-%d", i);
+        s_packed_t packed = s_event (key);
+        const uint8_t *datas [] = { packed.data };
+        size_t sizes [] = { packed.size };
+        assert_int_equal (stx_outbox_add (outbox, datas, sizes, 1), STX_OK);
+        free (packed.data);
+    }
+    stx_outbox_destroy (&outbox);
+    char path [600];
+    snprintf (path, sizeof path, "%s/outbox/data.mdb", dir);
+    struct stat st;
+    assert_int_equal (stat (path, &st), 0);
+    assert_int_equal (truncate (path, st.st_size / 2), 0);
+    char err [STX_ERRLEN];
+    for (int readonly = 0; readonly < 2; readonly++) {
+        assert_int_equal (stx_outbox_open (dir, readonly, &outbox, err, sizeof err),
+                          STX_ERR_STORAGE);
+        assert_null (outbox);
+        assert_non_null (strstr (err, "outbox truncated: "));
+    }
+}
+
 int
 main (void)
 {
@@ -267,6 +300,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_outbox, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_reject_empty_text, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_id_size, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_damaged_outbox, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
