@@ -701,7 +701,7 @@ stx_agent_actor (zsock_t *pipe, void *args)
     assert (start && start->config);
     stx_status_t status = STX_OK;
     stx_ag_agent_t *self = s_agent_new (pipe, start->config, &status,
-                                   start->err, sizeof (start->err));
+                                        start->err, sizeof (start->err));
     start->status = status;
     zsock_signal (pipe, 0);     //  start is not ours after this
     if (status != STX_OK) {

@@ -259,7 +259,7 @@ s_on_log (stx_ag_agent_t *self, Stemx__LogRange *log)
                                            log->events [index].len);
             if (rc == STX_ERR_REPLAY && event) {
                 stx_ag_halt (self, event, "replayed event id: the replica holds this event id "
-                        "already (an old event re-sequenced)");
+                             "already (an old event re-sequenced)");
                 stx_event_free (&event);
                 break;          //  what was applied before it is kept
             }

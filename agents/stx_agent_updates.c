@@ -128,7 +128,7 @@ stx_ag_handle_sub (stx_ag_agent_t *self)
                 if (status == STX_ERR_REPLAY) {
                     //  Keep what came before it; halt (state changes)
                     stx_ag_halt (self, event, "replayed event id: the replica holds "
-                            "this event id already (an old event re-sequenced)");
+                                 "this event id already (an old event re-sequenced)");
                     status = STX_OK;
                 }
             }

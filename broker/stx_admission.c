@@ -35,7 +35,7 @@ s_authenticate (stx_bk_t *self, zframe_t *routing_id, zframe_t *frame)
         zhashx_insert (self->refused_keys, logged, (void *) "logged");
         char who [64];
         stx_bk_warn (self, "refused request from %s: %s%s%.100s%s%.200s%s",
-                stx_bk_peer_name (self, routing_id, who, sizeof (who)), text,
+                     stx_bk_peer_name (self, routing_id, who, sizeof (who)), text,
                 key? " (": "", key? key->org: "", key? ", ": "", key? key->file: "",
                 key? ")": "");
     }
@@ -65,7 +65,7 @@ s_handle_message (stx_bk_t *self, zmsg_t *msg)
         char text [96];
         snprintf (text, sizeof (text), "expected one frame, got %zu", zmsg_size (msg));
         stx_bk_warn (self, "malformed request from %s: %s",
-                stx_bk_peer_name (self, routing_id, who, sizeof (who)), text);
+                     stx_bk_peer_name (self, routing_id, who, sizeof (who)), text);
         stx_bk_send_error (self, routing_id, STEMX__REASON__R_MALFORMED, text);
         zframe_destroy (&routing_id);
         return;
@@ -81,7 +81,7 @@ s_handle_message (stx_bk_t *self, zmsg_t *msg)
         else
             snprintf (text, sizeof (text), "undecodable request (%zu bytes)", zframe_size (frame));
         stx_bk_warn (self, "refused request from %s: %s",
-                stx_bk_peer_name (self, routing_id, who, sizeof (who)), text);
+                     stx_bk_peer_name (self, routing_id, who, sizeof (who)), text);
         stx_bk_send_error (self, routing_id, stx_status_reason (status), text);
         zframe_destroy (&routing_id);
         return;
@@ -96,7 +96,7 @@ s_handle_message (stx_bk_t *self, zmsg_t *msg)
                       nul_path, sizeof (nul_path))) {
         const char *text = "hello: node name holds control characters";
         stx_bk_warn (self, "refused request from %s: %s",
-                stx_bk_peer_name (self, routing_id, who, sizeof (who)), text);
+                     stx_bk_peer_name (self, routing_id, who, sizeof (who)), text);
         stx_bk_send_error (self, routing_id, STEMX__REASON__R_INVALID, text);
         stx_wire_request_free (&request);
         zframe_destroy (&routing_id);
@@ -110,7 +110,7 @@ s_handle_message (stx_bk_t *self, zmsg_t *msg)
         snprintf (text, sizeof (text), "%s: say HELLO first on this connection (the broker "
                   "holds no session for it), then repeat", stx_wire_request_name (request));
         stx_bk_warn (self, "refused request from %s: %s",
-                stx_bk_peer_name (self, routing_id, who, sizeof (who)), text);
+                     stx_bk_peer_name (self, routing_id, who, sizeof (who)), text);
         stx_bk_send_error (self, routing_id, STEMX__REASON__R_NO_SESSION, text);
         stx_wire_request_free (&request);
         zframe_destroy (&routing_id);
@@ -134,7 +134,7 @@ s_handle_message (stx_bk_t *self, zmsg_t *msg)
             snprintf (text, sizeof (text), "%s: %.100s has no role",
                       stx_wire_request_name (request), principal.org);
         stx_bk_warn (self, "refused request from %s: %s",
-                stx_bk_peer_name (self, routing_id, who, sizeof (who)), text);
+                     stx_bk_peer_name (self, routing_id, who, sizeof (who)), text);
         stx_bk_send_error (self, routing_id, STEMX__REASON__R_UNAUTHORISED, text);
         stx_wire_request_free (&request);
         zframe_destroy (&routing_id);
@@ -147,7 +147,7 @@ s_handle_message (stx_bk_t *self, zmsg_t *msg)
             snprintf (text, sizeof (text), "publish of %zu events is over the limit of %d",
                       events, self->max_batch);
             stx_bk_warn (self, "refused request from %s: %s",
-                    stx_bk_peer_name (self, routing_id, who, sizeof (who)), text);
+                         stx_bk_peer_name (self, routing_id, who, sizeof (who)), text);
             stx_bk_send_error (self, routing_id, STEMX__REASON__R_TOO_LARGE, text);
             stx_wire_request_free (&request);
             zframe_destroy (&routing_id);
@@ -188,7 +188,7 @@ s_handle_message (stx_bk_t *self, zmsg_t *msg)
             snprintf (text, sizeof (text), "%s: not served by the broker",
                       stx_wire_request_name (request));
             stx_bk_warn (self, "refused request from %s: %s",
-                    stx_bk_peer_name (self, routing_id, who, sizeof (who)), text);
+                         stx_bk_peer_name (self, routing_id, who, sizeof (who)), text);
             stx_bk_send_error (self, routing_id, STEMX__REASON__R_MALFORMED, text);
             break;
         }

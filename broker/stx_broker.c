@@ -118,7 +118,7 @@ s_tick (stx_bk_t *self)
         if (idle || old) {
             if (old)
                 stx_bk_send_error (self, session->routing_id, STEMX__REASON__R_STORAGE,
-                              "busy: snapshot session lifetime exceeded, retry the snapshot");
+                                   "busy: snapshot session lifetime exceeded, retry the snapshot");
             zlistx_add_end (expired, strdup ((const char *) zhashx_cursor (self->sessions)));
         }
         session = (stx_bk_session_t *) zhashx_next (self->sessions);
@@ -406,7 +406,7 @@ s_broker_new (zsock_t *pipe, const stx_broker_config_t *config, stx_status_t *st
         return self;
     }
     *status_p = stx_bk_sockets_bind (self, config->bind? config->bind: "tcp://*:5670",
-                                config->publish? config->publish: "tcp://*:5671", 0,
+                                     config->publish? config->publish: "tcp://*:5671", 0,
                                 err, errlen);
     return self;
 }

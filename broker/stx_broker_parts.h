@@ -190,7 +190,7 @@ typedef struct {
 //  Refusals are counted and logged when the batch is acked.
 void
     stx_bk_batch_add (stx_bk_t *self, zframe_t **routing_id_p, Stemx__Request **request_p,
-                 const stx_principal_t *who);
+                      const stx_principal_t *who);
 
 //  Sequence, commit, ack, publish: the whole batch, then empty it.
 void
@@ -238,7 +238,7 @@ void
 //  within the session limits (else R_STORAGE "busy").
 void
     stx_bk_handle_snapshot (stx_bk_t *self, zframe_t *routing_id, Stemx__SnapshotRequest *request,
-                       const char *reader);
+                            const char *reader);
 
 //  Publish a heartbeat: the broker's position, which shows a subscriber
 //  what it has missed.
@@ -292,7 +292,7 @@ void
 //  bad file is still revoked.
 stx_status_t
     stx_bk_registry_load (stx_bk_t *self, stx_registry_t **registry_p, zlistx_t *skipped,
-                     char *err, size_t errlen);
+                          char *err, size_t errlen);
 
 //  RELOAD: a new registry, or the old one kept with the error logged.
 void
@@ -333,7 +333,7 @@ bool
 //  bind resolved (a wildcard port keeps its number).
 stx_status_t
     stx_bk_sockets_bind (stx_bk_t *self, const char *request, const char *updates, int retry_ms,
-                    char *err, size_t errlen);
+                         char *err, size_t errlen);
 
 //  The status document (docs/SECURITY.md 5) as JSON text. Caller frees.
 char *

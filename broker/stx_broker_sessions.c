@@ -142,7 +142,7 @@ s_session_pump (stx_bk_t *self, stx_bk_session_t *session)
         if (status != STX_OK) {
             zsys_error ("snapshot: cannot read the catalogue: %s", stx_strerror (status));
             stx_bk_send_error (self, session->routing_id, STEMX__REASON__R_STORAGE,
-                          "snapshot: cannot read the catalogue");
+                               "snapshot: cannot read the catalogue");
             return true;
         }
         if (chunk.count > 0) {
@@ -185,7 +185,7 @@ s_session_pump (stx_bk_t *self, stx_bk_session_t *session)
 
 void
 stx_bk_handle_snapshot (stx_bk_t *self, zframe_t *routing_id, Stemx__SnapshotRequest *request,
-                   const char *reader)
+                        const char *reader)
 {
     char *key = stx_bk_peer_key (routing_id);
     zhashx_delete (self->sessions, key);    //  a new request restarts it

@@ -69,7 +69,7 @@ s_socket_new (stx_bk_t *self, int type, const char *endpoint, const char *what,
 //  bind resolved (a wildcard port keeps its number).
 stx_status_t
 stx_bk_sockets_bind (stx_bk_t *self, const char *request, const char *updates, int retry_ms,
-                char *err, size_t errlen)
+                     char *err, size_t errlen)
 {
     zpoller_destroy (&self->poller);
     self->router = s_socket_new (self, ZMQ_ROUTER, request, "request", retry_ms, err, errlen);
@@ -114,7 +114,7 @@ s_is_dir (const char *path)
 //  bad file is still revoked.
 stx_status_t
 stx_bk_registry_load (stx_bk_t *self, stx_registry_t **registry_p, zlistx_t *skipped,
-                 char *err, size_t errlen)
+                      char *err, size_t errlen)
 {
     if (!s_is_dir (self->registry_dir))
         return stx_fail (err, errlen, STX_ERR_NOT_FOUND,

@@ -104,7 +104,7 @@ s_rate_take (stx_bk_t *self, const char *key, size_t need, uint32_t *retry_ms)
 //  Refusals are counted and logged when the batch is acked.
 void
 stx_bk_batch_add (stx_bk_t *self, zframe_t **routing_id_p, Stemx__Request **request_p,
-             const stx_principal_t *who)
+                  const stx_principal_t *who)
 {
     stx_bk_publish_t *publish = (stx_bk_publish_t *) zmalloc (sizeof (stx_bk_publish_t));
     assert (publish);
@@ -515,7 +515,7 @@ stx_bk_batch_flush (stx_bk_t *self)
             if (counts [reason] > 1)
                 snprintf (more, sizeof (more), " (and %zu more like it)", counts [reason] - 1);
             stx_bk_warn (self, "refused event from %s%s%s%s: %s%s",
-                    stx_bk_peer_name (self, publish->routing_id, who, sizeof (who)),
+                         stx_bk_peer_name (self, publish->routing_id, who, sizeof (who)),
                     publish->org? " (": "", publish->org? publish->org: "",
                     publish->org? ")": "", first [reason], more);
         }

@@ -22,7 +22,7 @@ stx_bk_handle_hello (stx_bk_t *self, zframe_t *routing_id, Stemx__Hello *hello, 
         char text [96], who [64];
         snprintf (text, sizeof (text), "hello: node name %s", invalid);
         stx_bk_warn (self, "refused request from %s: %s",
-                stx_bk_peer_name (self, routing_id, who, sizeof (who)), text);
+                     stx_bk_peer_name (self, routing_id, who, sizeof (who)), text);
         stx_bk_send_error (self, routing_id, STEMX__REASON__R_INVALID, text);
         return;
     }

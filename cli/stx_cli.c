@@ -51,7 +51,7 @@ stx_cli_open_store (options_t *options, int flags, stx_store_t **store_p)
         return 0;
     if (rc == STX_ERR_NOT_FOUND)
         return stx_cli_fail (EXIT_REFUSED, "%s holds no stemx catalogue (is --data right?)",
-                       options->data);
+                             options->data);
     if (rc == STX_ERR_INVALID)
         return stx_cli_fail (EXIT_REFUSED, "%s", err);
     return stx_cli_fail (EXIT_REFUSED, "cannot open the catalogue: %s", *err? err: stx_strerror (rc));
@@ -138,7 +138,7 @@ stx_cli_connect_agent (options_t *options, bool quiet)
     if (stat (path, &st) != 0 || !S_ISSOCK (st.st_mode)) {
         if (!quiet)
             stx_cli_fail (EXIT_REFUSED, "no agent is running on %s (start stemx-agent --data %s)",
-                    options->data, options->data);
+                          options->data, options->data);
         return NULL;
     }
     zsock_t *sock = zsock_new (ZMQ_DEALER);

@@ -63,12 +63,12 @@ s_publish_batch (zsock_t *agent, pending_t *events, size_t first, size_t last, i
     }
     if (rc == STX_ERR_TIMEOUT && received)
         return stx_cli_fail (EXIT_QUEUED,
-                       "queued, not acked: no answer from the broker within %d s; the %zu "
+                             "queued, not acked: no answer from the broker within %d s; the %zu "
                        "event(s) are in the agent's outbox, which sends them until the "
                        "broker answers (see 'stemx status')", timeout, count);
     if (rc == STX_ERR_TIMEOUT)
         return stx_cli_fail (EXIT_UNSTORED,
-                       "not stored: the agent did not confirm within %d s that it holds the "
+                             "not stored: the agent did not confirm within %d s that it holds the "
                        "%zu event(s) (is it stopped or overloaded?); they may never have "
                        "reached it. Publishing again is safe: at worst the same content is "
                        "recorded once more", timeout, count);
@@ -77,7 +77,7 @@ s_publish_batch (zsock_t *agent, pending_t *events, size_t first, size_t last, i
     int result = 0;
     if (reply->body_case == STEMX__REPLY__BODY_ERROR)
         result = stx_cli_fail (EXIT_REFUSED, "the agent refused the request: %s",
-                         reply->error->text);
+                               reply->error->text);
     else
     if (reply->body_case != STEMX__REPLY__BODY_ACK)
         result = stx_cli_fail (EXIT_REFUSED, "unexpected answer from the agent");
@@ -279,12 +279,12 @@ stx_cli_cmd_publish (options_t *options, int argc, char **argv)
     free (input);
     if (!root)
         return stx_cli_fail (EXIT_REFUSED, "%s:%d:%d: %s%s", argv [0], jerr.line, jerr.column,
-                       json_error_code (&jerr) == json_error_invalid_utf8
+                             json_error_code (&jerr) == json_error_invalid_utf8
                            ? "invalid UTF-8 (entries must be UTF-8): " : "", jerr.text);
     if (!json_is_array (root) && !json_is_object (root)) {
         json_decref (root);
         return stx_cli_fail (EXIT_REFUSED, "%s: expected a JSON entry object or an array of them",
-                       argv [0]);
+                             argv [0]);
     }
     size_t count = json_is_array (root) ? json_array_size (root) : 1;
     pending_t *events = calloc (count ? count : 1, sizeof (pending_t));
@@ -338,7 +338,7 @@ stx_cli_cmd_import (options_t *options, int argc, char **argv)
     stx_format_t format = stx_format_named (options->format);
     if (options->format && format == STX_FORMAT_NONE)
         return stx_cli_usage_error ("import",
-                              "--format takes json, ndjson or csv, not '%s'", options->format);
+                                    "--format takes json, ndjson or csv, not '%s'", options->format);
     stx_import_options_t import = {
         .data = options->data, .path = argv [0], .format = format,
         .timeout = options->timeout, .dry_run = options->dry_run, .json = options->json,

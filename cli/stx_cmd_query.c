@@ -81,11 +81,11 @@ stx_cli_cmd_export (options_t *options, int argc, char **argv)
     stx_kind_t kind = STX_KIND_NONE;
     if (argc == 1 && (kind = stx_kind_from_name (argv [0])) == STX_KIND_NONE)
         return stx_cli_usage_error (command, "unknown kind '%s' (organisation, initiative, "
-                              "infrastructure or moment)", argv [0]);
+                                    "infrastructure or moment)", argv [0]);
     stx_format_t format = stx_format_named (options->format);
     if (options->format && format == STX_FORMAT_NONE)
         return stx_cli_usage_error (command, "--format takes json, ndjson or csv, not '%s'",
-                              options->format);
+                                    options->format);
     if ((options->json || options->csv) && options->format)
         return stx_cli_usage_error (command, "give either --format or --json / --csv");
     if (options->json)
@@ -523,7 +523,7 @@ stx_cli_cmd_search (options_t *options, int argc, char **argv)
         stx_index_tokens (argv [i], s_add_term, &terms);
     if (terms.count == 0)
         return stx_cli_usage_error (command, "nothing to search for: give words of at least 3 "
-                              "letters that are not stop words (de, het, the, ...)");
+                                    "letters that are not stop words (de, het, the, ...)");
     stx_store_t *store = NULL;
     if (stx_cli_open_store (options, STX_STORE_QUERY, &store)) {
         for (size_t t = 0; t < terms.count; t++)

@@ -222,7 +222,7 @@ stx_cli_cmd_verify (options_t *options, int argc, char **argv)
     snprintf (path, sizeof path, "%s/outbox", options->data);
     if (!stx_cli_is_dir (path))
         return stx_cli_fail (EXIT_REFUSED, "%s is not an agent's folder; verify compares an agent's "
-                       "replica with its broker", options->data);
+                             "replica with its broker", options->data);
     zsock_t *agent = stx_cli_connect_agent (options, false);
     if (!agent)
         return EXIT_REFUSED;
@@ -241,7 +241,7 @@ stx_cli_cmd_verify (options_t *options, int argc, char **argv)
     if (rc != STX_OK || reply->body_case != STEMX__REPLY__BODY_VERIFY) {
         stx_wire_reply_free (&reply);
         return stx_cli_fail (EXIT_REFUSED, "the agent did not answer (%s); is it running?",
-                       rc == STX_OK? "unexpected reply": stx_strerror (rc));
+                             rc == STX_OK? "unexpected reply": stx_strerror (rc));
     }
     const Stemx__Verify *v = reply->verify;
     char local [STX_HEAD_SIZE * 2 + 1] = "", broker [STX_HEAD_SIZE * 2 + 1] = "",

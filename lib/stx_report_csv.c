@@ -112,15 +112,15 @@ stx_rpt_render_csv (const stx_report_t *self, FILE *out)
         const stx_report_opening_t *opening = &self->openings [i];
         const char *key = opening->key;
         stx_rpt_csv_line (out, 6, "opening", key, opening->od_code, "provider", opening->provider,
-                    opening->facility);
+                          opening->facility);
         stx_rpt_csv_line (out, 6, "opening", key, opening->od_code, "pillar",
-                    stx_report_pillar_id (opening->pillar), opening->facility);
+                          stx_report_pillar_id (opening->pillar), opening->facility);
         stx_rpt_csv_line (out, 6, "opening", key, opening->od_code, "municipality",
-                    opening->municipality, opening->facility);
+                          opening->municipality, opening->facility);
         stx_rpt_csv_line (out, 6, "opening", key, opening->od_code, "start", opening->start,
-                    opening->facility);
+                          opening->facility);
         stx_rpt_csv_line (out, 6, "opening", key, opening->od_code, "end", opening->end,
-                    opening->facility);
+                          opening->facility);
         s_csv_value (out, "opening", key, opening->od_code, "seats_per_session",
                      opening->seats_per_session, opening->facility);
         s_csv_value (out, "opening", key, opening->od_code, "sessions_per_month",
@@ -132,17 +132,17 @@ stx_rpt_render_csv (const stx_report_t *self, FILE *out)
         const stx_report_moment_t *moment = &self->moments [i];
         char *topics = stx_rpt_join (moment->topic_od_codes, moment->n_topic_od_codes, ";");
         stx_rpt_csv_line (out, 6, "moment", moment->key, moment->kind, "date", moment->date,
-                    moment->title);
+                          moment->title);
         stx_rpt_csv_line (out, 6, "moment", moment->key, moment->kind, "end_date", moment->end_date,
-                    moment->title);
+                          moment->title);
         stx_rpt_csv_line (out, 6, "moment", moment->key, moment->kind, "organiser",
-                    moment->organiser, moment->title);
+                          moment->organiser, moment->title);
         stx_rpt_csv_line (out, 6, "moment", moment->key, moment->kind, "municipality",
-                    moment->municipality, moment->title);
+                          moment->municipality, moment->title);
         s_csv_value (out, "moment", moment->key, moment->kind, "capacity", moment->capacity,
                      moment->title);
         stx_rpt_csv_line (out, 6, "moment", moment->key, moment->kind, "topic_od_codes", topics,
-                    moment->title);
+                          moment->title);
         free (topics);
     }
     for (size_t i = 0; i < self->n_biennia; i++) {
@@ -166,18 +166,18 @@ stx_rpt_render_csv (const stx_report_t *self, FILE *out)
             }
         const char *key = action->key;
         stx_rpt_csv_line (out, 6, "action", key, action->owner, "status", action->status,
-                    action->title);
+                          action->title);
         stx_rpt_csv_line (out, 6, "action", key, action->owner, "start", action->start, action->title);
         stx_rpt_csv_line (out, 6, "action", key, action->owner, "end", action->end, action->title);
         stx_rpt_csv_line (out, 6, "action", key, action->owner, "od_codes", ods, action->title);
         stx_rpt_csv_line (out, 6, "action", key, action->owner, "lead",
-                    stx_report_pillar_id (action->lead), action->title);
+                          stx_report_pillar_id (action->lead), action->title);
         stx_rpt_csv_line (out, 6, "action", key, action->owner, "pillars", pillars, action->title);
         s_csv_value (out, "action", key, action->owner, "n_pillars", action->n_pillars,
                      action->title);
         stx_rpt_csv_line (out, 6, "action", key, action->owner, "partners", partners, action->title);
         stx_rpt_csv_line (out, 6, "action", key, action->owner, "target_groups", groups,
-                    action->title);
+                          action->title);
         free (ods);
         free (groups);
         free (partners);

@@ -48,7 +48,7 @@ s_goal_add (s_builder_t *builder, const char *code, const char *parent, int leve
 {
     stx_report_t *self = builder->self;
     self->goals = stx_rpt_grow (self->goals, &builder->goals_alloc, self->n_goals,
-                          sizeof (stx_report_goal_t));
+                                sizeof (stx_report_goal_t));
     stx_report_goal_t *goal = &self->goals [self->n_goals++];
     goal->code = stx_rpt_dup (code);
     goal->parent = stx_rpt_dup (parent);
@@ -119,7 +119,7 @@ s_collect_action (const Stemx__Event *event, void *arg)
         return 0;
     const Stemx__Initiative *ini = event->entry->initiative;
     self->actions = stx_rpt_grow (self->actions, &builder->actions_alloc, self->n_actions,
-                            sizeof (stx_report_action_t));
+                                  sizeof (stx_report_action_t));
     stx_report_action_t *action = &self->actions [self->n_actions++];
     action->key = stx_rpt_dup (event->key);
     action->title = stx_rpt_dup (ini->title);
@@ -158,7 +158,7 @@ s_collect_opening (const Stemx__Event *event, void *arg)
         return 0;
     const Stemx__InfrastructureOpening *infra = event->entry->infrastructure;
     self->openings = stx_rpt_grow (self->openings, &builder->openings_alloc, self->n_openings,
-                             sizeof (stx_report_opening_t));
+                                   sizeof (stx_report_opening_t));
     stx_report_opening_t *opening = &self->openings [self->n_openings++];
     const char *start, *end;
     stx_index_dates (event->entry, &start, &end);
@@ -190,7 +190,7 @@ s_collect_moment (const Stemx__Event *event, void *arg)
     const Stemx__NetworkMoment *moment = event->entry->moment;
     if (strcmp (moment->kind, "state_of_the_stem") == 0 && *moment->date) {
         builder->sots = stx_rpt_grow (builder->sots, &builder->sots_alloc, builder->n_sots,
-                                sizeof (s_dated_t));
+                                      sizeof (s_dated_t));
         builder->sots [builder->n_sots].date = stx_rpt_dup (moment->date);
         builder->sots [builder->n_sots].key = stx_rpt_dup (event->key);
         builder->n_sots++;
@@ -200,7 +200,7 @@ s_collect_moment (const Stemx__Event *event, void *arg)
     if (!stx_rpt_overlaps (start, end, self->from, self->to))
         return 0;
     self->moments = stx_rpt_grow (self->moments, &builder->moments_alloc, self->n_moments,
-                            sizeof (stx_report_moment_t));
+                                  sizeof (stx_report_moment_t));
     stx_report_moment_t *item = &self->moments [self->n_moments++];
     item->key = stx_rpt_dup (event->key);
     item->title = stx_rpt_dup (moment->title);
@@ -266,7 +266,7 @@ s_infra_row (s_builder_t *builder, const char *od_code)
         if (strcmp (self->infra [i].od_code, od_code) == 0)
             return &self->infra [i];
     self->infra = stx_rpt_grow (self->infra, &builder->infra_alloc, self->n_infra,
-                          sizeof (stx_report_infra_t));
+                                sizeof (stx_report_infra_t));
     stx_report_infra_t *row = &self->infra [self->n_infra++];
     row->od_code = stx_rpt_dup (od_code);
     row->title = stx_rpt_dup (stx_taxonomy_title (builder->taxonomy, od_code));
@@ -367,7 +367,7 @@ s_count (s_builder_t *builder)
         char **events = (char **) stx_rpt_alloc (builder->n_sots * sizeof (char *));
         for (size_t i = 0; i < builder->n_sots; i++)
             if (stx_rpt_overlaps (builder->sots [i].date, builder->sots [i].date,
-                            biennium->from, biennium->to))
+                                  biennium->from, biennium->to))
                 events [biennium->state_of_the_stem++] =
                     stx_rpt_fmt ("%s %s", builder->sots [i].date, builder->sots [i].key);
         biennium->events = stx_rpt_join (events, biennium->state_of_the_stem, "; ");

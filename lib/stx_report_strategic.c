@@ -42,7 +42,7 @@ s_indicator (s_strategic_builder_t *builder, const char *scope, const char *id,
 {
     stx_strategic_t *self = builder->self;
     self->indicators = stx_rpt_grow (self->indicators, &builder->alloc, self->n_indicators,
-                               sizeof (stx_indicator_t));
+                                     sizeof (stx_indicator_t));
     stx_indicator_t *indicator = &self->indicators [self->n_indicators++];
     indicator->scope = stx_rpt_dup (scope);
     indicator->id = stx_rpt_dup (id);
@@ -140,12 +140,12 @@ s_sd_indicators (s_strategic_builder_t *builder, const stx_report_t *report,
     s_indicator (builder, code, "quadruple_helix_actions", "Actions involving all 4 helix pillars",
                  true, histogram [STX_PILLARS],
                  stx_rpt_fmt ("actions with 1/2/3/4 pillars: %zu/%zu/%zu/%zu", histogram [1],
-                        histogram [2], histogram [3], histogram [4]));
+                              histogram [2], histogram [3], histogram [4]));
     stx_rpt_sort (groups, n_groups, sizeof (s_tally_t), s_compare_tally);
     char *top = stx_rpt_dup ("");
     for (size_t i = 0; i < n_groups && i < 3; i++) {
         char *next = stx_rpt_fmt ("%s%s%s %zu", top, i? ", ": "most named: ", groups [i].name,
-                            groups [i].count);
+                                  groups [i].count);
         free (top);
         top = next;
     }
@@ -194,14 +194,14 @@ s_aspect_source (json_t *instruments, const char *aspect, const char *roadmap)
             if (!at || (at [length] != ',' && at [length] != '\0'))
                 continue;
             char *next = stx_rpt_fmt ("%s%s%s (%s)", text, *text? "; ": "outside data: ", name,
-                                owner? owner: "");
+                                      owner? owner: "");
             free (text);
             text = next;
         }
         return text;
     }
     return stx_rpt_fmt ("outside data: no existing instrument named; roadmap by %s",
-                  roadmap? roadmap: "-");
+                        roadmap? roadmap: "-");
 }
 
 stx_status_t
@@ -306,14 +306,14 @@ stx_strategic_build (const stx_report_t *report, const char *taxonomy_dir,
             continue;
         s_indicator (&builder, "Agenda", id, name, true, organisations,
                      stx_rpt_fmt ("organisations (owners and partners) in the %zu actions; %zu actions "
-                            "with 2 or more pillars; %zu network moments",
+                                  "with 2 or more pillars; %zu network moments",
                             report->n_actions, multi, report->n_moments));
     }
     size_t held = 0;
     char **held_in = (char **) stx_rpt_alloc ((report->n_biennia + 1) * sizeof (char *));
     for (size_t i = 0; i < report->n_biennia; i++)
         held_in [i] = stx_rpt_fmt ("%.4s-%.4s: %s", report->biennia [i].from, report->biennia [i].to,
-                             report->biennia [i].state_of_the_stem? "held": "none");
+                                   report->biennia [i].state_of_the_stem? "held": "none");
     for (size_t i = 0; i < report->n_biennia; i++)
         if (report->biennia [i].state_of_the_stem)
             held++;
@@ -332,7 +332,7 @@ stx_strategic_build (const stx_report_t *report, const char *taxonomy_dir,
         if (id && name)
             s_indicator (&builder, "Agenda", id, name, false, 0,
                          stx_rpt_fmt ("outside data: VARIO core indicator (%.*s)",
-                                source? source_length: 5, source? source: "VARIO"));
+                                      source? source_length: 5, source? source: "VARIO"));
     }
     json_decref (root);
     *self_p = self;
@@ -394,7 +394,7 @@ s_strategic_tables (const stx_strategic_t *self, stx_rpt_table_t **tables, size_
                            && strcmp (self->indicators [j].scope, scope) == 0; j++) {
             const stx_indicator_t *indicator = &self->indicators [j];
             stx_rpt_table_row (table, 0, stx_rpt_dup (indicator->name),
-                         stx_rpt_dup (indicator->fed? "catalogue": "outside"),
+                               stx_rpt_dup (indicator->fed? "catalogue": "outside"),
                          indicator->fed? stx_rpt_num (indicator->value): stx_rpt_dup ("-"),
                          stx_rpt_dup (indicator->detail));
         }
@@ -459,7 +459,7 @@ stx_strategic_render (const stx_strategic_t *self, stx_report_format_t format, F
             if (indicator->fed)
                 snprintf (value, sizeof (value), "%llu", (unsigned long long) indicator->value);
             stx_rpt_csv_line (out, 6, indicator->scope, indicator->id,
-                        indicator->fed? "catalogue": "outside", value, indicator->name,
+                              indicator->fed? "catalogue": "outside", value, indicator->name,
                         indicator->detail);
         }
     }

@@ -402,37 +402,37 @@ stx_rpt_operational_tables (const stx_report_t *self, stx_rpt_table_t **tables)
     stx_rpt_table_t *table = stx_rpt_table_new ("summary", "Summary", "lr");
     stx_rpt_table_head (table, "Measure", "Value");
     stx_rpt_table_row (table, 0, stx_rpt_dup ("Actions (initiatives active in the period)"),
-                 stx_rpt_num (self->n_actions));
+                       stx_rpt_num (self->n_actions));
     stx_rpt_table_row (table, 0, stx_rpt_dup ("Operational goals (OD) with at least one action"),
-                 stx_rpt_fmt ("%zu of %zu", self->ods_covered, self->ods));
+                       stx_rpt_fmt ("%zu of %zu", self->ods_covered, self->ods));
     stx_rpt_table_row (table, 0, stx_rpt_dup ("Gaps: operational goals without an action"), stx_rpt_num (gaps));
     stx_rpt_table_row (table, 0, stx_rpt_dup ("Actions involving all 4 helix pillars"),
-                 stx_rpt_num (self->by_pillar_count [STX_PILLARS]));
+                       stx_rpt_num (self->by_pillar_count [STX_PILLARS]));
     stx_rpt_table_row (table, 0, stx_rpt_dup ("Infrastructure openings (OD 3.2.1-3.2.3)"),
-                 stx_rpt_num (self->n_openings));
+                       stx_rpt_num (self->n_openings));
     stx_rpt_table_row (table, 0, stx_rpt_dup ("Seats per month in those openings"),
-                 stx_rpt_num (self->infra_total.seats_per_month));
+                       stx_rpt_num (self->infra_total.seats_per_month));
     stx_rpt_table_row (table, 0, stx_rpt_dup ("Network moments"), stx_rpt_num (self->n_moments));
     stx_rpt_table_row (table, 0, stx_rpt_dup ("State-of-the-STEM events"),
-                 stx_rpt_num (self->moments_state_of_the_stem));
+                       stx_rpt_num (self->moments_state_of_the_stem));
     tables [count++] = table;
 
     //  Actions per goal
     table = stx_rpt_table_new ("goals", "Actions per goal (SD > TD > OD) and helix pillar", "lrrrrrrl");
     stx_rpt_table_head (table, "Goal", "Actions", stx_rpt_pillar_short [0], stx_rpt_pillar_short [1],
-                  stx_rpt_pillar_short [2], stx_rpt_pillar_short [3], "ODs covered", "Title");
+                        stx_rpt_pillar_short [2], stx_rpt_pillar_short [3], "ODs covered", "Title");
     table->max [7] = 64;
     for (size_t g = 0; g < self->n_goals; g++) {
         const stx_report_goal_t *goal = &self->goals [g];
         stx_rpt_table_row (table, goal->level, stx_rpt_dup (goal->code), stx_rpt_num (goal->actions),
-                     stx_rpt_num (goal->involved [0]), stx_rpt_num (goal->involved [1]),
+                           stx_rpt_num (goal->involved [0]), stx_rpt_num (goal->involved [1]),
                      stx_rpt_num (goal->involved [2]), stx_rpt_num (goal->involved [3]),
                      goal->level == 2? stx_rpt_dup (goal->actions? "yes": "GAP")
                                      : stx_rpt_fmt ("%zu/%zu", goal->ods_covered, goal->ods),
                      stx_rpt_dup (goal->title));
     }
     table->note = stx_rpt_fmt ("Gov, Know, Ind, Civil: actions involving the pillar as owner or "
-                         "partner. An action counts once for each of its ODs, and once for "
+                               "partner. An action counts once for each of its ODs, and once for "
                          "a TD or SD however many of its ODs fall under it.");
     tables [count++] = table;
 
@@ -446,7 +446,7 @@ stx_rpt_operational_tables (const stx_report_t *self, stx_rpt_table_t **tables)
             continue;
         int td = stx_rpt_goal_find (self, goal->parent);
         stx_rpt_table_row (table, 0, stx_rpt_dup (goal->code),
-                     stx_rpt_fmt ("%s, %s", goal->parent, td >= 0? self->goals [td].parent: ""),
+                           stx_rpt_fmt ("%s, %s", goal->parent, td >= 0? self->goals [td].parent: ""),
                      stx_rpt_dup (goal->title));
     }
     table->empty = stx_rpt_fmt ("None: every operational goal has at least one action.");
@@ -457,32 +457,32 @@ stx_rpt_operational_tables (const stx_report_t *self, stx_rpt_table_t **tables)
     stx_rpt_table_head (table, "Pillar", "Agenda term", "Leading", "Involved", "Share involved");
     for (int p = 0; p < STX_PILLARS; p++)
         stx_rpt_table_row (table, 0, s_pillar_name (p), stx_rpt_dup (stx_rpt_pillar_terms [p]),
-                     stx_rpt_num (self->lead [p]), stx_rpt_num (self->involved [p]),
+                           stx_rpt_num (self->lead [p]), stx_rpt_num (self->involved [p]),
                      s_share (self->involved [p], self->n_actions));
     table->note = stx_rpt_fmt ("Leading: the owner's pillar. Involved: the owner's or a partner's "
-                         "pillar. Share of all %zu actions.", self->n_actions);
+                               "pillar. Share of all %zu actions.", self->n_actions);
     tables [count++] = table;
 
     //  Collaboration
     table = stx_rpt_table_new ("collaboration", "Quadruple-helix collaboration: pillars per action",
-                         "lrr");
+                               "lrr");
     stx_rpt_table_head (table, "Pillars involved", "Actions", "Share");
     for (int n = 0; n <= STX_PILLARS; n++) {
         if (n == 0 && self->by_pillar_count [0] == 0)
             continue;
         stx_rpt_table_row (table, 0, n? stx_rpt_fmt ("%d", n): stx_rpt_dup ("0 (pillar unknown)"),
-                     stx_rpt_num (self->by_pillar_count [n]),
+                           stx_rpt_num (self->by_pillar_count [n]),
                      s_share (self->by_pillar_count [n], self->n_actions));
     }
     stx_rpt_table_row (table, -1, stx_rpt_dup ("All actions"), stx_rpt_num (self->n_actions),
-                 s_share (self->n_actions, self->n_actions));
+                       s_share (self->n_actions, self->n_actions));
     tables [count++] = table;
 
     //  Infrastructure per OD and pillar
     table = stx_rpt_table_new ("infra", "Infrastructure openings per OD and provider pillar",
-                         "llrrrr");
+                               "llrrrr");
     stx_rpt_table_head (table, "OD", "Provider pillar", "Openings", "Seats/session",
-                  "Sessions/month", "Seats/month");
+                        "Sessions/month", "Seats/month");
     for (size_t i = 0; i < self->n_infra; i++) {
         const stx_report_infra_t *row = &self->infra [i];
         size_t pillars = 0;
@@ -492,7 +492,7 @@ stx_rpt_operational_tables (const stx_report_t *self, stx_rpt_table_t **tables)
                 continue;
             pillars++;
             stx_rpt_table_row (table, 0, stx_rpt_dup (row->od_code), s_pillar_name (p),
-                         stx_rpt_num (cap->openings), stx_rpt_num (cap->seats_per_session),
+                               stx_rpt_num (cap->openings), stx_rpt_num (cap->seats_per_session),
                          stx_rpt_num (cap->sessions_per_month), stx_rpt_num (cap->seats_per_month));
         }
         //  A subtotal when it adds something: several pillars, an unknown
@@ -503,27 +503,27 @@ stx_rpt_operational_tables (const stx_report_t *self, stx_rpt_table_t **tables)
             known += row->by_pillar [p].openings;
         if (pillars != 1 || known != cap->openings)
             stx_rpt_table_row (table, pillars? -1: 0, stx_rpt_dup (row->od_code),
-                         stx_rpt_dup (cap->openings? "all pillars": "none"),
+                               stx_rpt_dup (cap->openings? "all pillars": "none"),
                          stx_rpt_num (cap->openings), stx_rpt_num (cap->seats_per_session),
                          stx_rpt_num (cap->sessions_per_month), stx_rpt_num (cap->seats_per_month));
     }
     const stx_report_capacity_t *all = &self->infra_total;
     stx_rpt_table_row (table, -1, stx_rpt_dup ("All ODs"), stx_rpt_dup ("all pillars"), stx_rpt_num (all->openings),
-                 stx_rpt_num (all->seats_per_session), stx_rpt_num (all->sessions_per_month),
+                       stx_rpt_num (all->seats_per_session), stx_rpt_num (all->sessions_per_month),
                  stx_rpt_num (all->seats_per_month));
     table->note = stx_rpt_fmt ("Openings whose availability overlaps the period. Seats/month: "
-                         "participants per session x sessions per month, summed.");
+                               "participants per session x sessions per month, summed.");
     tables [count++] = table;
 
     //  Openings
     table = stx_rpt_table_new ("openings", "Infrastructure openings in the period", "lllllrrr");
     stx_rpt_table_head (table, "OD", "Facility", "Provider", "Municipality", "Available",
-                  "Seats/session", "Sessions/month", "Seats/month");
+                        "Seats/session", "Sessions/month", "Seats/month");
     table->max [1] = 48;
     for (size_t i = 0; i < self->n_openings; i++) {
         const stx_report_opening_t *opening = &self->openings [i];
         stx_rpt_table_row (table, 0, stx_rpt_dup (opening->od_code), stx_rpt_dup (opening->facility),
-                     stx_rpt_dup (opening->provider), stx_rpt_dup (opening->municipality),
+                           stx_rpt_dup (opening->provider), stx_rpt_dup (opening->municipality),
                      s_date_range (opening->start, opening->end),
                      stx_rpt_num (opening->seats_per_session), stx_rpt_num (opening->sessions_per_month),
                      stx_rpt_num (opening->seats_per_month));
@@ -547,7 +547,7 @@ stx_rpt_operational_tables (const stx_report_t *self, stx_rpt_table_t **tables)
     }
     if (self->n_moments)
         stx_rpt_table_row (table, -1, stx_rpt_dup ("All"), stx_rpt_fmt ("%zu moments", self->n_moments),
-                     stx_rpt_dup (""), stx_rpt_dup (""), stx_rpt_dup (""), stx_rpt_num (self->moments_capacity));
+                           stx_rpt_dup (""), stx_rpt_dup (""), stx_rpt_dup (""), stx_rpt_num (self->moments_capacity));
     table->empty = stx_rpt_fmt ("No network moment in the period.");
     tables [count++] = table;
 
@@ -557,13 +557,13 @@ stx_rpt_operational_tables (const stx_report_t *self, stx_rpt_table_t **tables)
     for (size_t i = 0; i < self->n_biennia; i++) {
         const stx_report_biennium_t *biennium = &self->biennia [i];
         stx_rpt_table_row (table, 0, stx_rpt_fmt ("%.4s-%.4s", biennium->from, biennium->to),
-                     biennium->state_of_the_stem
+                           biennium->state_of_the_stem
                          ? stx_rpt_fmt ("held (%zu)", biennium->state_of_the_stem)
                          : stx_rpt_dup ("none"),
                      stx_rpt_dup (biennium->events));
     }
     table->note = stx_rpt_fmt ("Bienniums start on 1 January of an odd year (2029-2030 is the "
-                         "Agenda's last); the whole biennium is checked, also outside the "
+                               "Agenda's last); the whole biennium is checked, also outside the "
                          "period.");
     tables [count++] = table;
 
@@ -575,14 +575,14 @@ stx_rpt_operational_tables (const stx_report_t *self, stx_rpt_table_t **tables)
     for (size_t i = 0; i < self->n_actions; i++) {
         const stx_report_action_t *action = &self->actions [i];
         stx_rpt_table_row (table, 0, stx_rpt_dup (action->key), stx_rpt_dup (action->status),
-                     s_date_range (action->start, action->end),
+                           s_date_range (action->start, action->end),
                      stx_rpt_dup (stx_report_pillar_id (action->lead)),
                      s_pillar_marks (action->pillars),
                      stx_rpt_join (action->od_codes, action->n_od_codes, ", "),
                      stx_rpt_dup (action->title));
     }
     table->note = stx_rpt_fmt ("Pillars: G government, K knowledge institutions, I industry, "
-                         "C civil society (owner and partners).");
+                               "C civil society (owner and partners).");
     table->empty = stx_rpt_fmt ("No action in the period.");
     tables [count++] = table;
     assert (count <= STX_RPT_OP_TABLES);
