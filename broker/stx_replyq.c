@@ -118,8 +118,9 @@ stx_replyq_send (stx_replyq_t *self, zframe_t *routing_id, const Stemx__Reply *r
     assert (frame);
     stemx__reply__pack (reply, zframe_data (frame));
 
-    char *key = zframe_strhex (routing_id);
-    s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->peers, key);
+    //  Most replies find nothing held: no peer lookup for them
+    char *key = self->held > 0? zframe_strhex (routing_id): NULL;
+    s_peer_t *peer = key? (s_peer_t *) zhashx_lookup (self->peers, key): NULL;
     stx_replyq_result_t result;
     if (peer)
         result = s_hold (self, peer, &frame);     //  after what waits already
@@ -129,6 +130,8 @@ stx_replyq_send (stx_replyq_t *self, zframe_t *routing_id, const Stemx__Reply *r
             result = STX_REPLYQ_SENT;
         else
         if (error == EAGAIN) {
+            if (!key)
+                key = zframe_strhex (routing_id);
             peer = (s_peer_t *) zmalloc (sizeof (s_peer_t));
             assert (peer);
             peer->routing_id = zframe_dup (routing_id);
